@@ -1,0 +1,1 @@
+"""Settings shared by the list server and the newsletter publisher."""

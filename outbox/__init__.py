@@ -1,0 +1,1 @@
+"""The durable outbox: send queued messages to each recipient, resumably."""

@@ -1,0 +1,28 @@
+"""Per-recipient touches applied to rendered bytes at send time: token slot and VERP sender."""
+
+from __future__ import annotations
+
+# Rendered once into personalised messages, replaced by each recipient's token.
+# Only characters that no transfer encoding or header folding alters.
+TOKEN_SLOT = b"CCR-TOKEN-SLOT-0f3a9c"
+
+
+def personalise(body: bytes, token: str) -> bytes:
+    """Put `token` wherever the rendered message holds the slot."""
+    return body.replace(TOKEN_SLOT, token.encode("ascii"))
+
+
+def verp_sender(sender: str, recipient: str) -> str:
+    """`list-bounces@dom` + `jo@ex.org` -> `list-bounces+jo=ex.org@dom` (VERP)."""
+    local, _, domain = sender.rpartition("@")
+    rlocal, _, rdomain = recipient.rpartition("@")
+    return f"{local}+{rlocal}={rdomain}@{domain}"
+
+
+def unverp(local_part: str) -> str | None:
+    """Recover the recipient from a VERP local part's `+` suffix, or None."""
+    _, plus, tail = local_part.partition("+")
+    if not plus:
+        return None
+    rlocal, eq, rdomain = tail.rpartition("=")
+    return f"{rlocal}@{rdomain}" if eq and rlocal and rdomain else None

@@ -1,0 +1,1 @@
+"""The subscriber store: lists, people, memberships, and the per-recipient outbox, in SQLite."""

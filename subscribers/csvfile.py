@@ -1,0 +1,63 @@
+"""Read and write member CSV files (`email,name,lang`): pure, line-numbered errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from subscribers.addresses import AddressError, normalise_address, normalise_name
+from subscribers.models import LANGS, Lang, Member, NewMember
+
+HEADER = ("email", "name", "lang")
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+def parse_members_csv(text: str) -> tuple[list[NewMember], list[RowError]]:
+    """Parse CSV text into members; bad rows become errors and the rest still parse."""
+    rows: list[NewMember] = []
+    errors: list[RowError] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for record in reader:
+            line = reader.line_num
+            cells = [c.strip() for c in record]
+            if not any(cells):
+                continue
+            if line == 1 and cells and cells[0].lower() == "email":
+                continue
+            try:
+                rows.append(_row(cells))
+            except (AddressError, ValueError) as exc:
+                errors.append(RowError(line, str(exc)))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}"))
+    return rows, errors
+
+
+def _row(cells: list[str]) -> NewMember:
+    if len(cells) > len(HEADER):
+        raise ValueError(f"expected at most {len(HEADER)} columns (email,name,lang)")
+    address = normalise_address(cells[0])
+    name = normalise_name(cells[1] if len(cells) > 1 else "")
+    lang = (cells[2] if len(cells) > 2 else "").lower()
+    if lang and lang not in LANGS:
+        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    checked: Lang | None = "fr" if lang == "fr" else ("en" if lang else None)
+    return NewMember(address=address, name=name, lang=checked)
+
+
+def format_members_csv(members: Iterable[Member]) -> str:
+    """Members as CSV with a header row; `parse_members_csv` reads it back unchanged."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for m in members:
+        writer.writerow((m.address, m.name, m.lang))
+    return out.getvalue()

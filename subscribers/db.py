@@ -1,0 +1,96 @@
+"""Open the SQLite database with safe pragmas and migrate it forward.
+
+This is the only module that imports aiosqlite. The schema version lives in
+`PRAGMA user_version`; each file in `migrations/` raises it by one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+
+Connection = aiosqlite.Connection
+Row = aiosqlite.Row
+DatabaseError = sqlite3.Error
+IntegrityError = sqlite3.IntegrityError
+OperationalError = sqlite3.OperationalError
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Every migration as (version, sql), in order."""
+    folder = resources.files("subscribers").joinpath("migrations")
+    found: list[tuple[int, str]] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    found.sort()
+    return found
+
+
+async def open_database(path: Path) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the database at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await migrate(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply the migrations newer than the database, each in its own transaction."""
+    current = await schema_version(conn)
+    known = migrations()
+    newest = known[-1][0] if known else 0
+    if current > newest:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this software ({newest}); "
+            "upgrade the software"
+        )
+    for version, sql in known:
+        if version <= current:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {version}")
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        current = version
+    return current
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows the grammar)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return [s for s in statements if s and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in s.splitlines())]

@@ -1,0 +1,204 @@
+"""Queries for lists, people and memberships."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from subscribers.addresses import address_key
+from subscribers.db import Connection, Row
+from subscribers.models import ImportReport, MailingList, Member, NewMember, Policy, Status
+
+LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class StoreError(Exception):
+    """A request the store refuses: unknown list, duplicate list, bad name."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_MEMBER_COLUMNS = """
+    m.list_name, p.address, p.name, p.lang, m.status, m.delivery_mode, m.token,
+    m.joined_at, m.left_at
+"""
+
+
+def _member(row: Row) -> Member:
+    return Member(*row)
+
+
+Existing = dict[str, tuple[str, str, str | None]]
+
+
+def classify(existing: Existing, rows: Sequence[NewMember]) -> tuple[ImportReport, list[NewMember]]:
+    """Sort rows into added, updated and unchanged; return the report and the rows to write.
+
+    `existing` maps address keys to (name, lang, status on this list or None).
+    A repeated address in `rows` counts once, with its last values.
+    """
+    seen = dict(existing)
+    changed: dict[str, NewMember] = {}
+    added = updated = unchanged = 0
+    for row in rows:
+        key = address_key(row.address)
+        before = seen.get(key)
+        after = (row.name or (before[0] if before else ""),
+                 row.lang or (before[1] if before else "en"), "active")
+        if before == after:
+            unchanged += 1
+            continue
+        if key in changed or (before is not None and before[2] is not None):
+            updated += 1
+        else:
+            added += 1
+        changed[key] = row
+        seen[key] = after
+    return ImportReport(added=added, updated=updated, unchanged=unchanged), list(changed.values())
+
+
+class MemberStore:
+    """Lists and memberships over one open connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def lists(self) -> list[MailingList]:
+        sql = """
+            SELECT l.name, l.description, l.policy,
+                   (SELECT count(*) FROM memberships m
+                     WHERE m.list_name = l.name AND m.status = 'active')
+              FROM lists l ORDER BY l.name
+        """
+        async with self._conn.execute(sql) as cur:
+            return [MailingList(*row) for row in await cur.fetchall()]
+
+    async def get_list(self, name: str) -> MailingList | None:
+        async with self._conn.execute(
+            "SELECT name, description, policy FROM lists WHERE name = ?", (name,)
+        ) as cur:
+            row = await cur.fetchone()
+        return MailingList(*row) if row else None
+
+    async def require_list(self, name: str) -> MailingList:
+        found = await self.get_list(name)
+        if found is None:
+            names = ", ".join(lst.name for lst in await self.lists())
+            raise StoreError(f"no list named '{name}' (lists: {names})")
+        return found
+
+    async def create_list(self, name: str, policy: Policy, description: str = "") -> MailingList:
+        if not LIST_NAME.match(name):
+            raise StoreError(
+                f"'{name}' is not a valid list name: use lower-case letters, digits, '.', '_', '-'"
+            )
+        if await self.get_list(name) is not None:
+            raise StoreError(f"a list named '{name}' already exists")
+        await self._conn.execute(
+            "INSERT INTO lists (name, description, policy, created_at) VALUES (?, ?, ?, ?)",
+            (name, description, policy, utc_now()),
+        )
+        await self._conn.commit()
+        return MailingList(name, description, policy)
+
+    async def members(self, list_name: str, status: Status | None = None) -> list[Member]:
+        sql = f"""
+            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+             WHERE m.list_name = ? AND (? IS NULL OR m.status = ?)
+             ORDER BY p.address_key
+        """
+        async with self._conn.execute(sql, (list_name, status, status)) as cur:
+            return [_member(row) for row in await cur.fetchall()]
+
+    async def find_member(self, list_name: str, address: str) -> Member | None:
+        sql = f"""
+            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+             WHERE m.list_name = ? AND p.address_key = ?
+        """
+        async with self._conn.execute(sql, (list_name, address_key(address))) as cur:
+            row = await cur.fetchone()
+        return _member(row) if row else None
+
+    async def add(self, list_name: str, rows: Sequence[NewMember]) -> ImportReport:
+        """Subscribe (or re-activate) each row, in one transaction. Idempotent."""
+        await self.require_list(list_name)
+        now = utc_now()
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            existing = await self._existing(list_name)
+            report, changed = classify(existing, rows)
+            people_rows = [
+                (row.address, address_key(row.address), row.name, row.lang or "", now, now)
+                for row in changed
+            ]
+            membership_rows = [
+                (list_name, address_key(row.address), secrets.token_urlsafe(18), now)
+                for row in changed
+            ]
+            await self._conn.executemany(
+                """INSERT INTO people (address, address_key, name, lang, created_at, updated_at)
+                   VALUES (?1, ?2, ?3, coalesce(nullif(?4, ''), 'en'), ?5, ?6)
+                   ON CONFLICT (address_key) DO UPDATE SET
+                     address = excluded.address,
+                     name = CASE WHEN ?3 = '' THEN name ELSE ?3 END,
+                     lang = CASE WHEN ?4 = '' THEN lang ELSE ?4 END,
+                     updated_at = excluded.updated_at""",
+                people_rows,
+            )
+            await self._conn.executemany(
+                """INSERT INTO memberships (list_name, person_id, status, token, joined_at)
+                   SELECT ?1, id, 'active', ?3, ?4 FROM people WHERE address_key = ?2
+                   ON CONFLICT (list_name, person_id) DO UPDATE SET
+                     status = 'active', left_at = NULL,
+                     joined_at = CASE WHEN status = 'active' THEN joined_at
+                                      ELSE excluded.joined_at END""",
+                membership_rows,
+            )
+            await self._conn.commit()
+        except BaseException:
+            await self._conn.rollback()
+            raise
+        return report
+
+    async def preview_add(self, list_name: str, rows: Sequence[NewMember]) -> ImportReport:
+        """What `add` would change, without changing anything."""
+        await self.require_list(list_name)
+        report, _ = classify(await self._existing(list_name), rows)
+        return report
+
+    async def _existing(self, list_name: str) -> Existing:
+        """People by address key, with their membership status on `list_name` (or None)."""
+        sql = """
+            SELECT p.address_key, p.name, p.lang, m.status
+              FROM people p LEFT JOIN memberships m
+                ON m.person_id = p.id AND m.list_name = ?
+        """
+        async with self._conn.execute(sql, (list_name,)) as cur:
+            return {row[0]: (row[1], row[2], row[3]) for row in await cur.fetchall()}
+
+    async def remove(self, list_name: str, address: str) -> bool:
+        """Unsubscribe; returns False when the address was not subscribed."""
+        await self.require_list(list_name)
+        cur = await self._conn.execute(
+            """UPDATE memberships SET status = 'unsubscribed', left_at = ?
+                WHERE list_name = ? AND status != 'unsubscribed'
+                  AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
+            (utc_now(), list_name, address_key(address)),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
+
+    async def set_status(self, list_name: str, address: str, status: Status) -> bool:
+        cur = await self._conn.execute(
+            """UPDATE memberships SET status = ?,
+                      left_at = CASE WHEN ? = 'active' THEN NULL ELSE ? END
+                WHERE list_name = ?
+                  AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
+            (status, status, utc_now(), list_name, address_key(address)),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
