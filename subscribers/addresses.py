@@ -7,6 +7,8 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 MAX_NAME_LENGTH = 200
+MAX_LOCAL_LENGTH = 64
+MAX_LENGTH = 254
 # Line and paragraph separators that some mail software treats as line breaks.
 _FORBIDDEN_EXTRA = {"\u2028", "\u2029", "\u0085"}
 
@@ -37,7 +39,11 @@ def normalise_address(raw: str) -> str:
         checked = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
         raise AddressError(f"{candidate!r} is not a valid address: {exc}") from None
-    return f"{checked.local_part}@{checked.domain.lower()}"
+    normalised = f"{checked.local_part}@{checked.domain.lower()}"
+    # RFC 5321 section 4.5.3.1: relays may refuse anything longer.
+    if len(checked.local_part.encode()) > MAX_LOCAL_LENGTH or len(normalised) > MAX_LENGTH:
+        raise AddressError(f"{candidate!r} is longer than SMTP allows")
+    return normalised
 
 
 def address_key(address: str) -> str:

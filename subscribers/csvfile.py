@@ -25,17 +25,19 @@ def parse_members_csv(text: str) -> tuple[list[NewMember], list[RowError]]:
     errors: list[RowError] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
+        line = 1
         for record in reader:
-            line = reader.line_num
+            # A quoted field may span lines: report the line the row starts on.
+            start, line = line, reader.line_num + 1
             cells = [c.strip() for c in record]
             if not any(cells):
                 continue
-            if line == 1 and cells and cells[0].lower() == "email":
+            if start == 1 and cells and cells[0].lower() == "email":
                 continue
             try:
                 rows.append(_row(cells))
             except (AddressError, ValueError) as exc:
-                errors.append(RowError(line, str(exc)))
+                errors.append(RowError(start, str(exc)))
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}"))
     return rows, errors

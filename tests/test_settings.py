@@ -1,0 +1,106 @@
+"""Settings: defaults, file discovery, strict validation and masked display."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccrconfig.settings import (
+    RelaySettings,
+    Settings,
+    SettingsError,
+    describe,
+    find_config,
+    load_settings,
+    parse_settings,
+)
+
+
+def test_defaults_need_no_file() -> None:
+    s = load_settings(None)
+    assert s.domain == "lists.example.org"
+    assert s.data_dir == Path("var")
+    assert (s.server.host, s.server.port, s.server.protocol) == ("127.0.0.1", 8025, "smtp")
+    assert s.relay is None
+    assert s.site.output_dir == Path("site")
+    assert s.issues_dir == Path("issues")
+    assert s.limits.max_message_bytes == 10 * 1024 * 1024
+
+
+def test_full_file_loads_and_resolves_paths(tmp_path: Path) -> None:
+    path = tmp_path / "ccr.toml"
+    path.write_text(
+        'domain = "lists.ccrweb.ca"\n'
+        'data_dir = "data"\n'
+        "[server]\nport = 2525\nprotocol = \"lmtp\"\n"
+        '[relay]\nhost = "smtp.example.net"\nport = 587\nusername = "u"\n'
+        'password = "s3cret"\nstarttls = true\n'
+        '[site]\nbase_url = "https://ccrweb.ca/chronicle/"\n'
+        "[delivery]\nmax_age_days = 2\n"
+        '[newsletter]\neditors = ["ed@ccrweb.ca"]\n',
+        encoding="utf-8",
+    )
+    s = load_settings(path)
+    assert s.domain == "lists.ccrweb.ca"
+    assert s.data_dir == tmp_path / "data"
+    assert s.site.output_dir == tmp_path / "site"
+    assert s.server.protocol == "lmtp"
+    assert s.relay == RelaySettings("smtp.example.net", 587, "u", "s3cret", True)
+    assert s.delivery.max_age_days == 2.0
+    assert s.newsletter.editors == ("ed@ccrweb.ca",)
+    assert s.source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('domian = "x.org"', "unknown setting 'domian'"),
+        ("[server]\nprot = 1", "unknown setting 'server.prot'"),
+        ('[server]\nport = "25"', "'server.port' must be an integer"),
+        ("[server]\nport = true", "'server.port' must be an integer"),
+        ('[server]\nprotocol = "http"', "'server.protocol' must be one of"),
+        ("[relay]\nstarttls = 1", "'relay.starttls' must be true or false"),
+        ("domain = 3", "'domain' must be a string"),
+        ('server = "x"', "'server' must be a table"),
+        ('data_dir = ""', "'data_dir' must be a non-empty path"),
+        ("[newsletter]\neditors = [1]", "'newsletter.editors' must be a list of strings"),
+        ('[delivery]\nmax_age_days = "5"', "'delivery.max_age_days' must be a number"),
+    ],
+)
+def test_bad_settings_name_the_key_and_file(toml: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(__import__("tomllib").loads(toml), "ccr.toml")
+    assert expected in str(info.value)
+    assert str(info.value).startswith("ccr.toml: ")
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("domain = ", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(bad)
+
+
+def test_config_discovery_order(tmp_path: Path) -> None:
+    assert find_config(None, {}, tmp_path) is None
+    (tmp_path / "ccr.toml").write_text("", encoding="utf-8")
+    assert find_config(None, {}, tmp_path) == tmp_path / "ccr.toml"
+    assert find_config(None, {"CCR_CONFIG": "/etc/ccr.toml"}, tmp_path) == Path("/etc/ccr.toml")
+    assert find_config("other.toml", {"CCR_CONFIG": "/etc/x"}, tmp_path) == Path("other.toml")
+
+
+def test_describe_masks_passwords() -> None:
+    s = parse_settings({"relay": {"password": "hunter2", "username": "me"}}, "f")
+    shown = dict(describe(s))
+    assert shown["relay.password"] == "********"
+    assert "hunter2" not in repr(describe(s))
+    assert shown["relay.username"] == "me"
+    assert "relay" not in shown or "Maildir" not in shown.get("relay", "")
+
+
+def test_describe_says_where_mail_goes_without_relay() -> None:
+    shown = dict(describe(Settings()))
+    assert "Maildir" in shown["relay"]

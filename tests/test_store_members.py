@@ -1,0 +1,146 @@
+"""The subscriber store on a real SQLite file: pragmas, migrations, lists and members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from subscribers.db import migrations, open_database, schema_version
+from subscribers.members import MemberStore, StoreError, classify
+from subscribers.models import ImportReport, NewMember
+
+
+async def test_open_sets_pragmas_and_migrates(tmp_path: Path) -> None:
+    conn = await open_database(tmp_path / "db" / "ccr.sqlite3")
+    try:
+        async with conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+        async with conn.execute("PRAGMA synchronous") as cur:
+            assert (await cur.fetchone())[0] == 2  # type: ignore[index]  # FULL
+        assert await schema_version(conn) == migrations()[-1][0]
+    finally:
+        await conn.close()
+
+
+async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    path = tmp_path / "ccr.sqlite3"
+    for _ in range(2):
+        conn = await open_database(path)
+        lists = await MemberStore(conn).lists()
+        await conn.close()
+    assert [lst.name for lst in lists] == ["ccrlist", "echronicle"]
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ccr.sqlite3"
+    conn = await open_database(path)
+    await conn.execute("PRAGMA user_version = 999")
+    await conn.close()
+    with pytest.raises(RuntimeError, match="newer than this software"):
+        await open_database(path)
+
+
+@pytest.fixture
+async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    conn = await open_database(tmp_path / "ccr.sqlite3")
+    yield MemberStore(conn)
+    await conn.close()
+
+
+async def test_default_lists_and_policies(store: MemberStore) -> None:
+    lists = {lst.name: lst.policy for lst in await store.lists()}
+    assert lists == {"ccrlist": "subscribers", "echronicle": "announce"}
+
+
+async def test_create_list(store: MemberStore) -> None:
+    created = await store.create_list("ccr-youth", "subscribers", "Youth network")
+    assert created.name == "ccr-youth"
+    assert (await store.get_list("ccr-youth")) is not None
+    with pytest.raises(StoreError, match="already exists"):
+        await store.create_list("ccr-youth", "announce")
+    with pytest.raises(StoreError, match="not a valid list name"):
+        await store.create_list("Bad Name", "announce")
+
+
+async def test_add_is_idempotent_and_case_insensitive(store: MemberStore) -> None:
+    first = await store.add("ccrlist", [NewMember("Jane@example.org", "Jane", "en")])
+    assert first == ImportReport(added=1)
+    again = await store.add("ccrlist", [NewMember("jane@EXAMPLE.org".replace("EXAMPLE", "example")
+                                                  .replace("jane", "JANE"), "Jane", "en")])
+    assert again == ImportReport(unchanged=1)
+    member = await store.find_member("ccrlist", "JANE@example.org")
+    assert member is not None
+    assert member.status == "active"
+    assert member.name == "Jane"
+    assert len(member.token) >= 20
+
+
+async def test_add_keeps_name_and_lang_when_not_given(store: MemberStore) -> None:
+    await store.add("ccrlist", [NewMember("jane@example.org", "Jane Doe", "fr")])
+    report = await store.add("ccrlist", [NewMember("jane@example.org")])
+    assert report == ImportReport(unchanged=1)
+    member = await store.find_member("ccrlist", "jane@example.org")
+    assert member is not None
+    assert (member.name, member.lang) == ("Jane Doe", "fr")
+
+
+async def test_remove_then_readd(store: MemberStore) -> None:
+    await store.add("ccrlist", [NewMember("jane@example.org")])
+    assert await store.remove("ccrlist", "jane@example.org")
+    assert not await store.remove("ccrlist", "jane@example.org")
+    gone = await store.find_member("ccrlist", "jane@example.org")
+    assert gone is not None
+    assert gone.status == "unsubscribed"
+    assert gone.left_at is not None
+    report = await store.add("ccrlist", [NewMember("jane@example.org")])
+    assert report == ImportReport(updated=1)
+    back = await store.find_member("ccrlist", "jane@example.org")
+    assert back is not None
+    assert (back.status, back.left_at) == ("active", None)
+
+
+async def test_membership_is_per_list(store: MemberStore) -> None:
+    await store.add("ccrlist", [NewMember("jane@example.org", "Jane", "en")])
+    report = await store.add("echronicle", [NewMember("jane@example.org", "Jane", "en")])
+    assert report == ImportReport(added=1)
+    assert [m.address for m in await store.members("echronicle", "active")] == [
+        "jane@example.org"]
+
+
+async def test_members_filter_by_status(store: MemberStore) -> None:
+    await store.add("ccrlist", [NewMember("a@example.org"), NewMember("b@example.org")])
+    await store.remove("ccrlist", "b@example.org")
+    assert [m.address for m in await store.members("ccrlist", "active")] == ["a@example.org"]
+    assert len(await store.members("ccrlist")) == 2
+
+
+async def test_unknown_list_names_the_known_ones(store: MemberStore) -> None:
+    with pytest.raises(StoreError, match="ccrlist, echronicle"):
+        await store.add("nope", [NewMember("a@example.org")])
+
+
+async def test_preview_changes_nothing(store: MemberStore) -> None:
+    report = await store.preview_add("ccrlist", [NewMember("a@example.org")])
+    assert report == ImportReport(added=1)
+    assert await store.members("ccrlist") == []
+
+
+@pytest.mark.parametrize(
+    ("existing", "rows", "expected"),
+    [
+        ({}, [NewMember("a@x.org")], ImportReport(added=1)),
+        ({"a@x.org": ("", "en", None)}, [NewMember("a@x.org")], ImportReport(added=1)),
+        ({"a@x.org": ("", "en", "active")}, [NewMember("a@x.org")], ImportReport(unchanged=1)),
+        ({"a@x.org": ("", "en", "active")}, [NewMember("a@x.org", "A")], ImportReport(updated=1)),
+        ({"a@x.org": ("", "en", "unsubscribed")}, [NewMember("A@x.org")],
+         ImportReport(updated=1)),
+        ({}, [NewMember("a@x.org"), NewMember("A@X.ORG".lower())],
+         ImportReport(added=1, unchanged=1)),
+    ],
+)
+def test_classify(existing: dict[str, tuple[str, str, str | None]], rows: list[NewMember],
+                  expected: ImportReport) -> None:
+    assert classify(existing, rows)[0] == expected
