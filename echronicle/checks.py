@@ -1,0 +1,130 @@
+"""Pre-send checks of a rendered issue: what an editor must fix before it goes out (pure).
+
+Each check takes rendered output (email HTML, text part, feed XML) and returns
+`Problem`s; an empty list means the issue may be sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import feedparser
+from bs4 import BeautifulSoup, Tag
+
+GMAIL_SAFE_BYTES = 90 * 1024
+MIN_TEXT_CHARS = 200
+PLACEHOLDER = re.compile(r"\bTK\b|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
+_PURE_BLACK = re.compile(r"^(#000|#000000|black|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\))$", re.I)
+_PURE_WHITE = re.compile(r"^(#fff|#ffffff|white|rgb\(\s*255\s*,\s*255\s*,\s*255\s*\))$", re.I)
+
+
+@dataclass(frozen=True)
+class Problem:
+    part: str  # "email", "text", "feed", "links"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.part}: {self.message}"
+
+
+def _style(tag: Tag) -> dict[str, str]:
+    raw = tag.get("style")
+    declarations = raw if isinstance(raw, str) else ""
+    found: dict[str, str] = {}
+    for declaration in declarations.split(";"):
+        name, colon, value = declaration.partition(":")
+        if colon:
+            found[name.strip().lower()] = value.replace("!important", "").strip()
+    return found
+
+
+def _background(tag: Tag) -> str:
+    style = _style(tag)
+    bg = style.get("background-color") or style.get("background", "")
+    attr = tag.get("bgcolor")
+    return bg or (attr if isinstance(attr, str) else "")
+
+
+def _effective_background(tag: Tag) -> str:
+    node: Tag | None = tag
+    while node is not None:
+        bg = _background(node)
+        if bg:
+            return bg
+        node = node.parent if isinstance(node.parent, Tag) else None
+    return "#ffffff"  # what mail clients paint when nothing says otherwise
+
+
+def check_email_html(html: str, *, limit: int = GMAIL_SAFE_BYTES) -> list[Problem]:
+    """Size, language, title, preheader, alt text, link schemes, placeholders, dark mode."""
+    problems: list[Problem] = []
+    size = len(html.encode("utf-8"))
+    if size >= limit:
+        problems.append(Problem("email", f"HTML is {size:,} bytes; keep it under {limit:,} "
+                                         "so Gmail does not clip it"))
+    soup = BeautifulSoup(html, "html.parser")
+    root = soup.find("html")
+    if not isinstance(root, Tag) or not root.get("lang"):
+        problems.append(Problem("email", "the <html> element has no lang attribute"))
+    title = soup.find("title")
+    if title is None or not title.get_text(strip=True):
+        problems.append(Problem("email", "the email has no <title>"))
+    if not _has_preheader(soup):
+        problems.append(Problem("email", "the email has no preheader (hidden preview text)"))
+    for img in soup.find_all("img"):
+        if not img.get("alt", "").strip():
+            problems.append(Problem("email", f"image {img.get('src', '?')} has no alt text"))
+    for link in soup.find_all("a"):
+        href = str(link.get("href", "")).strip()
+        if not re.match(r"^(https:|mailto:)", href):
+            problems.append(Problem("email", f"link {href!r} is not an absolute https: or "
+                                             "mailto: link"))
+    for tag in soup.find_all(style=True):
+        color = _style(tag).get("color", "")
+        if _PURE_BLACK.match(color) and _PURE_WHITE.match(_effective_background(tag)):
+            problems.append(Problem("email", f"pure black text on pure white in <{tag.name}>; "
+                                             "dark-mode inversion makes it unreadable"))
+            break
+    problems += _placeholders("email", soup.get_text(" "))
+    return problems
+
+
+def _has_preheader(soup: BeautifulSoup) -> bool:
+    for div in soup.find_all("div"):
+        style = _style(div)
+        if style.get("display") == "none" and div.get_text(strip=True):
+            return True
+    return False
+
+
+def _placeholders(part: str, text: str) -> list[Problem]:
+    found = sorted({m.group(0) for m in PLACEHOLDER.finditer(text)})
+    return [Problem(part, f"placeholder text {word!r} left in") for word in found]
+
+
+def check_text_part(text: str) -> list[Problem]:
+    """The plain-text part exists, says something, and has no placeholders."""
+    if len(text.strip()) < MIN_TEXT_CHARS:
+        return [Problem("text", f"plain-text part is missing or shorter than {MIN_TEXT_CHARS} "
+                                "characters")]
+    return _placeholders("text", text)
+
+
+def check_feed(xml: bytes, name: str = "feed") -> list[Problem]:
+    """The feed parses cleanly with feedparser (bozo == 0) and has entries."""
+    parsed = feedparser.parse(xml)
+    if parsed.bozo:
+        return [Problem(name, f"does not parse cleanly: {parsed.bozo_exception}")]
+    if not parsed.entries:
+        return [Problem(name, "has no entries")]
+    return []
+
+
+Check = Callable[[], list[Problem]]
+
+
+def run_checks(checks: list[Check]) -> list[Problem]:
+    """Every problem from every check, in order."""
+    return [problem for check in checks for problem in check()]

@@ -1,0 +1,26 @@
+"""The Jinja2 environment (autoescaping) that loads the email and archive templates."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from echronicle.blocks_html import blocks_html, inlines_html
+from echronicle.labels import LABELS, format_date, issue_label, meeting_when
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Built once per process: compiling templates is the costly part, and it never changes."""
+    env = Environment(
+        loader=PackageLoader("echronicle", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["blocks"] = blocks_html
+    env.filters["inlines"] = inlines_html
+    env.globals.update(LABELS=LABELS, format_date=format_date, issue_label=issue_label,
+                       meeting_when=meeting_when)
+    return env
