@@ -7,7 +7,6 @@ Each check takes rendered output (email HTML, text part, feed XML) and returns
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import feedparser
@@ -74,7 +73,7 @@ def check_email_html(html: str, *, limit: int = GMAIL_SAFE_BYTES) -> list[Proble
     if not _has_preheader(soup):
         problems.append(Problem("email", "the email has no preheader (hidden preview text)"))
     for img in soup.find_all("img"):
-        if not img.get("alt", "").strip():
+        if not str(img.get("alt") or "").strip():
             problems.append(Problem("email", f"image {img.get('src', '?')} has no alt text"))
     for link in soup.find_all("a"):
         href = str(link.get("href", "")).strip()
@@ -121,10 +120,3 @@ def check_feed(xml: bytes, name: str = "feed") -> list[Problem]:
         return [Problem(name, "has no entries")]
     return []
 
-
-Check = Callable[[], list[Problem]]
-
-
-def run_checks(checks: list[Check]) -> list[Problem]:
-    """Every problem from every check, in order."""
-    return [problem for check in checks for problem in check()]

@@ -1,0 +1,79 @@
+"""Pre-send checks on rendered email HTML, the text part and feeds (pure, table-driven)."""
+
+from __future__ import annotations
+
+import pytest
+
+from echronicle.checks import check_email_html, check_feed, check_text_part
+
+GOOD = """<!doctype html><html lang="en"><head><title>E-Chronicle</title></head>
+<body style="background-color:#f4f1ea"><div style="display:none;max-height:0">Preview text</div>
+<table><tr><td style="color:#1a1a1a;background-color:#ffffff">
+<a href="https://ccrweb.ca/en/campaign">Campaign</a> <a href="mailto:info@ccrweb.ca">Mail</a>
+<img src="https://ccrweb.ca/logo.png" alt="CCR logo"></td></tr></table></body></html>"""
+
+
+def test_good_email_passes() -> None:
+    assert check_email_html(GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('lang="en"', ""), "no lang attribute"),
+        (("<title>E-Chronicle</title>", ""), "no <title>"),
+        (("Preview text", ""), "no preheader"),
+        (('alt="CCR logo"', ""), "has no alt text"),
+        (('alt="CCR logo"', 'alt=" "'), "has no alt text"),
+        (("https://ccrweb.ca/en/campaign", "/en/campaign"), "not an absolute https:"),
+        (("https://ccrweb.ca/en/campaign", "http://ccrweb.ca/x"), "not an absolute https:"),
+        (("https://ccrweb.ca/en/campaign", "javascript:alert(1)"), "not an absolute https:"),
+        (("Campaign</a>", "Campaign TODO</a>"), "placeholder text 'TODO'"),
+        (("Campaign</a>", "Lorem ipsum dolor</a>"), "placeholder text 'Lorem ipsum'"),
+        (("color:#1a1a1a", "color:#000"), "pure black text on pure white"),
+        (("<table><tr><td style=\"color:#1a1a1a;background-color:#ffffff\"",
+          "<table bgcolor=\"#FFF\"><tr><td style=\"color:black\""),
+         "pure black text on pure white"),
+    ],
+)
+def test_each_problem_is_found(change: tuple[str, str], expected: str) -> None:
+    html = GOOD.replace(*change)
+    assert html != GOOD
+    messages = [str(p) for p in check_email_html(html)]
+    assert any(expected in m for m in messages), messages
+
+
+def test_black_on_dark_background_is_fine() -> None:
+    html = GOOD.replace("color:#1a1a1a;background-color:#ffffff",
+                        "color:#000000;background-color:#f4f1ea")
+    assert check_email_html(html) == []
+
+
+def test_size_limit() -> None:
+    problems = check_email_html(GOOD, limit=100)
+    assert [p.part for p in problems] == ["email"]
+    assert "Gmail" in problems[0].message
+
+
+def test_tk_is_a_placeholder_but_not_inside_words() -> None:
+    assert check_text_part("x" * 300 + " TK ") != []
+    assert check_text_part("x" * 300 + " TKO and ATKINS ") == []
+
+
+def test_text_part_must_say_something() -> None:
+    assert "shorter than" in str(check_text_part("  hi  ")[0])
+    assert check_text_part("A real paragraph about refugees. " * 10) == []
+
+
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>E-Chronicle</title><link>https://ccrweb.ca/</link>
+<description>News</description><item><title>Vol. 12 no. 2</title>
+<link>https://ccrweb.ca/vol12-2/</link><guid>https://ccrweb.ca/vol12-2/</guid>
+<pubDate>Tue, 03 Oct 2017 00:00:00 +0000</pubDate></item></channel></rss>"""
+
+
+def test_feed_checks() -> None:
+    assert check_feed(RSS) == []
+    assert "does not parse cleanly" in check_feed(RSS.replace(b"</channel>", b""))[0].message
+    empty = RSS[:RSS.index(b"<item>")] + b"</channel></rss>"
+    assert check_feed(empty)[0].message == "has no entries"
