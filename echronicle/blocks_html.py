@@ -8,7 +8,16 @@ from html import escape
 from markupsafe import Markup
 
 from echronicle.model import (
-    Block, Code, Emphasis, Heading, Image, Inline, LineBreak, Link, ListBlock, Paragraph, Strong,
+    Block,
+    Code,
+    Emphasis,
+    Heading,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    Paragraph,
+    Strong,
     Text,
 )
 

@@ -27,7 +27,8 @@ def split_front_matter(source: str, text: str) -> FrontMatter:
     """Read the `---` delimited YAML block at the top of `text`."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        raise IssueError(source, 1, "the file must start with a '---' line opening the front matter")
+        raise IssueError(source, 1,
+                         "the file must start with a '---' line opening the front matter")
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise IssueError(source, 1, "the front matter is not closed by a '---' line")
@@ -42,7 +43,8 @@ def split_front_matter(source: str, text: str) -> FrontMatter:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else 1
-        raise IssueError(source, line, f"the front matter is not valid YAML: {exc.problem}") from None
+        problem = exc.problem
+        raise IssueError(source, line, f"the front matter is not valid YAML: {problem}") from None
     except ValueError as exc:  # e.g. a date like 2017-13-45, which YAML rejects itself
         line = _line_of_value_error(yaml_text)
         raise IssueError(source, line, f"bad date in the front matter: {exc}") from None

@@ -19,9 +19,7 @@ LABELS: dict[str, dict[str, str]] = {
                "for Refugees newsletter.",
         "archive": "E-Chronicle archive",
         "skip": "Skip to content",
-        "feeds": "Subscribe to the feed",
         "other_lang": "Lire en français",
-        "image": "Image",
         "address": "Canadian Council for Refugees, 6839 Drolet #301, Montréal, Quebec H2S 2T1",
     },
     "fr": {
@@ -36,13 +34,13 @@ LABELS: dict[str, dict[str, str]] = {
                "bulletin du Conseil canadien pour les réfugiés.",
         "archive": "Archives de la Chronique électronique",
         "skip": "Aller au contenu",
-        "feeds": "S’abonner au fil",
         "other_lang": "Read in English",
-        "image": "Image",
         "address": "Conseil canadien pour les réfugiés, 6839 Drolet #301, Montréal (Québec) "
                    "H2S 2T1",
     },
 }
+
+DASH = "\u2013"  # en dash, for date ranges
 
 MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -62,14 +60,15 @@ def format_date(day: date, lang: str) -> str:
 
 
 def format_range(start: date, end: date | None, lang: str) -> str:
-    """A meeting's dates, sharing the month and year where they repeat: 23–24 February 2018."""
+    """A meeting's dates, sharing the month and year where they repeat: 23-24 February."""
     if end is None or end == start:
         return format_date(start, lang)
     if (start.year, start.month) == (end.year, end.month):
-        return f"{_day(start, lang)}–{format_date(end, lang)}"
+        return f"{_day(start, lang)}{DASH}{format_date(end, lang)}"
     if start.year == end.year:
-        return f"{_day(start, lang)} {MONTHS[lang][start.month - 1]} – {format_date(end, lang)}"
-    return f"{format_date(start, lang)} – {format_date(end, lang)}"
+        month = MONTHS[lang][start.month - 1]
+        return f"{_day(start, lang)} {month} {DASH} {format_date(end, lang)}"
+    return f"{format_date(start, lang)} {DASH} {format_date(end, lang)}"
 
 
 def meeting_when(meeting: Meeting, lang: str) -> str:

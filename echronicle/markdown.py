@@ -10,7 +10,17 @@ from markdown_it.token import Token
 
 from echronicle.errors import IssueError
 from echronicle.model import (
-    Block, Code, Emphasis, Heading, Image, Inline, LineBreak, Link, ListBlock, Paragraph, Strong,
+    Block,
+    Code,
+    Emphasis,
+    Heading,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    ListBlock,
+    Paragraph,
+    Strong,
     Text,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ def parse_issue(name: str, text: str) -> Issue:
     items = tuple(Item(n, s.title, s.blocks)
                   for n, s in enumerate((s for s in sections if s.level == 2), start=1))
     closing = tuple(Section(s.title, s.blocks) for s in sections if s.level == 1)
-    for earlier, later in zip(sections, sections[1:], strict=False):
+    for earlier, later in itertools.pairwise(sections):
         if earlier.level == 1 and later.level == 2:
             raise IssueError(name, later.line, "numbered items ('## ') must come before the "
                              "closing sections ('# ')")

@@ -7,8 +7,19 @@ from collections.abc import Sequence
 
 from echronicle.labels import LABELS, format_date, issue_label, meeting_when
 from echronicle.model import (
-    Block, Code, Emphasis, Heading, Image, Inline, Issue, LineBreak, Link, ListBlock, Paragraph,
-    Strong, Text,
+    Block,
+    Code,
+    Emphasis,
+    Heading,
+    Image,
+    Inline,
+    Issue,
+    LineBreak,
+    Link,
+    ListBlock,
+    Paragraph,
+    Strong,
+    Text,
 )
 
 WIDTH = 72
@@ -19,9 +30,7 @@ def inline_text(inlines: Sequence[Inline]) -> str:
     """Inline content as text; a link's URL follows its words unless the words are the URL."""
     out: list[str] = []
     for node in inlines:
-        if isinstance(node, Text):
-            out.append(node.text)
-        elif isinstance(node, Code):
+        if isinstance(node, Text | Code):
             out.append(node.text)
         elif isinstance(node, LineBreak):
             out.append("\n")

@@ -1,0 +1,48 @@
+"""Render the whole web archive as a map of relative path -> bytes, ready for the writer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ccrconfig.settings import Settings
+from echronicle.email_render import RenderedEmail, render_email, site_root
+from echronicle.feeds import render_atom, render_rss
+from echronicle.model import Edition
+from echronicle.pages import render_index, render_issue_page
+
+
+def newest_first(editions: Iterable[Edition]) -> list[Edition]:
+    return sorted(editions, key=lambda e: (e.primary.date, e.primary.volume,
+                                           e.primary.number, e.id), reverse=True)
+
+
+def edition_files(edition: Edition, settings: Settings,
+                  emails: dict[str, RenderedEmail] | None = None) -> dict[str, bytes]:
+    """The page and the email copy of every version of one issue."""
+    root = site_root(settings)
+    files: dict[str, bytes] = {}
+    for issue in edition.versions:
+        email = (emails or {}).get(issue.lang) or render_email(issue, settings)
+        files[issue.path + "index.html"] = render_issue_page(edition, issue, root).encode()
+        files[issue.path + "email.html"] = email.archive_html()
+    return files
+
+
+def shared_files(editions: Sequence[Edition], settings: Settings) -> dict[str, bytes]:
+    """The index and the two feeds, which list every issue."""
+    root = site_root(settings)
+    ordered = newest_first(editions)
+    lang = ordered[0].primary.lang if ordered else "en"
+    return {
+        "index.html": render_index(ordered, root, lang).encode(),
+        "feed.xml": render_rss(ordered, root, lang),
+        "atom.xml": render_atom(ordered, root, lang),
+    }
+
+
+def render_site(editions: Sequence[Edition], settings: Settings) -> dict[str, bytes]:
+    """Every file of the archive; the same editions always give the same bytes."""
+    files = shared_files(editions, settings)
+    for edition in editions:
+        files.update(edition_files(edition, settings))
+    return files
