@@ -76,6 +76,41 @@ class NewsletterSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The subscription web app (`ccrlist serve`), normally behind a TLS proxy at base_url."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public URL of the app, ending in "/": confirmation links are <base_url>confirm/<token>.
+    base_url: str = "https://lists.example.org/"
+    token_days: float = 3.0
+    # Subscription requests allowed per address per day and per client IP per hour.
+    requests_per_address: int = 3
+    requests_per_ip: int = 20
+    # Proxies whose X-Forwarded-For header names the real client IP.
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    """When repeated delivery failures disable a membership."""
+
+    # Distinct days with a counted bounce, within window_days, that disable a member.
+    threshold: int = 3
+    window_days: float = 30.0
+    # Soft bounces count only once they have lasted this long.
+    soft_persist_days: float = 5.0
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """Email commands to <list>-request@ and friends."""
+
+    # Replies (confirmations, help) sent to one address per day, over all lists.
+    replies_per_day: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     domain: str = "lists.example.org"
     data_dir: Path = Path("var")
@@ -87,6 +122,9 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     posting: PostingSettings = field(default_factory=PostingSettings)
     newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
+    commands: CommandSettings = field(default_factory=CommandSettings)
     source: str = "(built-in defaults)"
 
     @property

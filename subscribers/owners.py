@@ -1,0 +1,41 @@
+"""Queries for the owners of each list: who `<list>-owner@` and bounce notices reach."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from subscribers.addresses import address_key
+from subscribers.db import Connection
+
+
+class OwnerStore:
+    """The `list_owners` table over one open connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def owners(self, list_name: str) -> list[str]:
+        async with self._conn.execute(
+            "SELECT address FROM list_owners WHERE list_name = ? ORDER BY address_key",
+            (list_name,),
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
+
+    async def add(self, list_name: str, address: str) -> bool:
+        """Make `address` an owner; False when it already was one."""
+        cur = await self._conn.execute(
+            """INSERT INTO list_owners (list_name, address, address_key, added_at)
+               VALUES (?, ?, ?, ?) ON CONFLICT (list_name, address_key) DO NOTHING""",
+            (list_name, address, address_key(address),
+             datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
+
+    async def remove(self, list_name: str, address: str) -> bool:
+        cur = await self._conn.execute(
+            "DELETE FROM list_owners WHERE list_name = ? AND address_key = ?",
+            (list_name, address_key(address)),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0

@@ -1,0 +1,34 @@
+"""Queries keyed by a membership's own token: the `/u/<token>` one-click unsubscribe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from subscribers.db import Connection
+from subscribers.members import _MEMBER_COLUMNS, _member
+from subscribers.models import Member
+
+
+class TokenMembers:
+    """Find and unsubscribe memberships by `memberships.token`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def find(self, token: str) -> Member | None:
+        sql = f"""
+            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+             WHERE m.token = ?
+        """
+        async with self._conn.execute(sql, (token,)) as cur:
+            row = await cur.fetchone()
+        return _member(row) if row else None
+
+    async def unsubscribe(self, token: str, now: float) -> Member | None:
+        """Unsubscribe at once; None for an unknown token. Repeating it changes nothing."""
+        await self._conn.execute(
+            """UPDATE memberships SET status = 'unsubscribed', left_at = ?
+                WHERE token = ? AND status != 'unsubscribed'""",
+            (datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), token))
+        await self._conn.commit()
+        return await self.find(token)
