@@ -11,6 +11,7 @@ import sys
 import click
 
 from ccrconfig.settings import SettingsError, describe, settings_from_env
+from ccrlist import commands as ccrlist_commands
 from subscribers.commands import lists_group, make_members_group
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
@@ -57,6 +58,9 @@ def config(settings: object) -> None:
 
 ccrlist.add_command(make_members_group("ccrlist", "members", "Manage ccrlist members."))
 ccrlist.add_command(lists_group)
+ccrlist.add_command(ccrlist_commands.serve)
+ccrlist.add_command(ccrlist_commands.held)
+ccrlist.add_command(ccrlist_commands.status)
 chronicle.add_command(
     make_members_group("echronicle", "subscribers", "Manage E-Chronicle subscribers."))
 

@@ -65,6 +65,12 @@ class DeliverySettings:
 class PostingSettings:
     nonmember_action: Literal["reject", "hold"] = "reject"
     reply_to: Literal["off", "list", "author"] = "off"
+    # "{list}" is replaced by the list name; an empty prefix adds none.
+    subject_prefix: str = "[{list}]"
+    # Who hears about deliveries that gave up; empty means "<list>-owner@<domain>".
+    owners: tuple[str, ...] = ()
+    # List-Archive URL; "{list}" and "{domain}" are replaced.
+    archive_url: str = "https://{domain}/archive/{list}/"
 
 
 @dataclass(frozen=True)

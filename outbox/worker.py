@@ -1,7 +1,9 @@
 """Deliver what the outbox holds: batch recipients, send over parallel sessions, record results.
 
 Each recipient's state is committed right after the relay answers for its
-batch, so a crash re-sends at most the batches that were in flight.
+batch, so a crash re-sends at most the batches that were in flight. Outcomes
+that arrive from parallel sessions while a commit runs share the next commit
+(group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
 """
 
 from __future__ import annotations
@@ -64,6 +66,47 @@ def plan_batches(due: Sequence[Due], messages: dict[int, Outgoing],
         for start in range(0, len(items), size):
             batches.append(Batch(message, tuple(items[start:start + size])))
     return batches
+
+
+class OutcomeRecorder:
+    """Commit outcomes from concurrent sessions together; each caller waits for its commit."""
+
+    def __init__(self, queue: QueueStore, clock: Clock) -> None:
+        self._queue = queue
+        self._clock = clock
+        self._waiting: list[tuple[Sequence[Outcome], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcomes, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await self._queue.record([o for outcomes, _ in group for o in outcomes],
+                                         self._clock())
+            except BaseException as exc:
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for _, done in group:
+                if not done.done():
+                    done.set_result(None)
+
+
+def _summary(outcomes: Sequence[Outcome]) -> str:
+    counts = {"sent": 0, "deferred": 0, "failed": 0}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
 def policy_from(settings: DeliverySettings) -> RetryPolicy:
@@ -132,14 +175,18 @@ class DeliveryWorker:
         pending: asyncio.Queue[Batch] = asyncio.Queue()
         for batch in batches:
             pending.put_nowait(batch)
+        recorder = OutcomeRecorder(self._queue, self._clock)
 
         async def drain(session: Session) -> None:
             while not pending.empty():
                 batch = pending.get_nowait()
                 outcomes = await self._attempt(session, batch)
-                await self._queue.record(outcomes, self._clock())
+                await recorder.record(outcomes)
                 self._notify(batch.outgoing, outcomes)
                 report.add(outcomes)
+                if log.isEnabledFor(logging.INFO):
+                    log.info("batch of message %d (%s): %s", batch.outgoing.id,
+                             batch.outgoing.list_name, _summary(outcomes))
                 if progress is not None:
                     progress(len(outcomes))
 

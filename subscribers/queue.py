@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ class QueueStore:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # One transaction at a time on this connection, however many tasks share the store.
+        self._writing = asyncio.Lock()
 
     async def enqueue(
         self,
@@ -94,6 +97,15 @@ class QueueStore:
         `(source, source_ref)` is unique: enqueueing it again adds only the
         recipients not already queued, so a rerun never sends anything twice.
         """
+        async with self._writing:
+            return await self._enqueue(list_name=list_name, source=source,
+                                       source_ref=source_ref, sender=sender, body=body,
+                                       recipients=recipients, personalised=personalised,
+                                       verp=verp, now=now)
+
+    async def _enqueue(self, *, list_name: str, source: str, source_ref: str, sender: str,
+                       body: bytes, recipients: Sequence[Recipient], personalised: bool,
+                       verp: bool, now: float | None) -> Enqueued:
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
             result = await self.enqueue_in_transaction(
@@ -182,6 +194,11 @@ class QueueStore:
                 for o in outcomes]
         if not rows:
             return
+        async with self._writing:
+            await self._record(outcomes, rows, now)
+
+    async def _record(self, outcomes: Sequence[Outcome],
+                      rows: Sequence[tuple[str, str, float, float, int, str]], now: float) -> None:
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
             await self._conn.executemany(

@@ -1,0 +1,1 @@
+"""ccrlist: the CCR discussion list server (SMTP intake, moderation, fan-out)."""

@@ -1,0 +1,88 @@
+"""Expand accepted posts into per-recipient deliveries, and tell owners about given-up ones.
+
+Runs beside the SMTP server; every step is a transaction of its own in the
+store, so it can be killed at any point and simply runs again on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from ccrconfig.settings import Settings
+from ccrlist.headers import list_headers, rewrite
+from ccrlist.names import bounce_address, owner_addresses, role_address
+from ccrlist.notices import failure_notice
+from subscribers.posts import Failure, PostStore
+
+log = logging.getLogger("ccrlist.fanout")
+
+Clock = Callable[[], float]
+
+
+class Expander:
+    """Turns accepted posts into outbox rows, then wakes the delivery worker."""
+
+    def __init__(self, posts: PostStore, settings: Settings, on_queued: Callable[[], None],
+                 clock: Clock = time.time) -> None:
+        self._posts = posts
+        self._settings = settings
+        self._on_queued = on_queued
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def expand_pending(self) -> int:
+        """Expand every accepted post not yet in the outbox; return how many."""
+        done = 0
+        while batch := await self._posts.to_expand():
+            for post in batch:
+                body = rewrite(post.raw, list_headers(post.list_name, self._settings),
+                               post.author)
+                added = await self._posts.expand(
+                    post, bounce_address(post.list_name, self._settings.domain), body,
+                    self._settings.delivery.verp, self._clock())
+                log.info("post %s (%s) queued for %d recipient(s)", post.permalink,
+                         post.message_id, added)
+                done += 1
+            self._on_queued()
+        return done
+
+    async def report_failures(self) -> int:
+        """Queue one notice per list for deliveries that gave up; return how many it covered."""
+        failures = await self._posts.unreported_failures()
+        by_list: dict[str, list[Failure]] = {}
+        for failure in failures:
+            by_list.setdefault(failure.list_name, []).append(failure)
+        now = self._clock()
+        for list_name, items in by_list.items():
+            owners = owner_addresses(list_name, self._settings)
+            sender = role_address(list_name, self._settings.domain, "owner")
+            body = failure_notice(list_name, sender, owners, items, now, self._settings.domain)
+            await self._posts.report_failures(
+                items, f"{list_name}:failures:{time.time_ns()}",
+                bounce_address(list_name, self._settings.domain), body, owners, now)
+            log.warning("told the owners of %s about %d failed deliveries", list_name,
+                        len(items))
+        if failures:
+            self._on_queued()
+        return len(failures)
+
+    async def run_forever(self, stop: asyncio.Event, poll: float = 5.0) -> None:
+        """Expand and report until `stop`, waking on `wake()` or every `poll` seconds."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.expand_pending()
+                await self.report_failures()
+            except Exception:
+                log.exception("expansion pass failed; retrying in %s s", poll)
+            waiters = [asyncio.ensure_future(self._wake.wait()),
+                       asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()

@@ -1,0 +1,134 @@
+"""The aiosmtpd handler: turn each SMTP transaction into a Post, gather facts, answer.
+
+The handler translates and does not decide: `moderate()` decides, and
+`reply_for()` words the answer. A 250 is only sent once the post is committed;
+concurrent sessions share commits through `PostWriter` (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ccrconfig.settings import Settings
+from ccrlist import replies
+from ccrlist.names import list_for_recipient, role_address
+from ccrlist.post import Post, parse_post
+from ccrlist.rules import Facts, Verdict, moderate
+from subscribers.members import MemberStore
+from subscribers.posts import NewPost, PostStatus, PostStore
+
+log = logging.getLogger("ccrlist.intake")
+
+_STORED: dict[str, PostStatus] = {"accept": "accepted", "hold": "held", "discard": "discarded"}
+
+
+class PostWriter:
+    """Store posts from concurrent sessions in shared transactions; each caller awaits its own."""
+
+    def __init__(self, posts: PostStore) -> None:
+        self._posts = posts
+        self._waiting: list[tuple[NewPost, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def store(self, post: NewPost) -> bool:
+        """True once `post` is committed; False when its Message-ID was already stored."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((post, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                fresh: Sequence[bool] = await self._posts.store_batch([p for p, _ in group])
+            except BaseException as exc:
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, done), new in zip(group, fresh, strict=True):
+                if not done.done():
+                    done.set_result(new)
+
+
+class ListHandler:
+    """aiosmtpd handler for the list addresses of `settings.domain`."""
+
+    def __init__(self, settings: Settings, members: MemberStore, posts: PostStore,
+                 writer: PostWriter, on_accepted: Callable[[], None]) -> None:
+        self._settings = settings
+        self._members = members
+        self._posts = posts
+        self._writer = writer
+        self._on_accepted = on_accepted
+        self.busy = 0
+        self.closing = False
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.closing:
+            return replies.SHUTTING_DOWN
+        try:
+            list_name = list_for_recipient(address, self._settings.domain)
+            if list_name is None or await self._members.get_list(list_name) is None:
+                return replies.NO_SUCH_LIST
+        except Exception:
+            log.exception("RCPT %s: internal error", address)
+            return replies.INTERNAL_ERROR
+        if len(envelope.rcpt_tos) >= self._settings.limits.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        if envelope.rcpt_tos:
+            # One DATA reply must speak for one list (and, over LMTP, for one recipient).
+            return replies.ONE_LIST_PER_MESSAGE
+        envelope.rcpt_tos.append(address)
+        return replies.OK_RECIPIENT
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.closing:
+            return replies.SHUTTING_DOWN
+        self.busy += 1
+        try:
+            return await self._receive(envelope.mail_from or "", envelope.rcpt_tos[0],
+                                       bytes(envelope.original_content))
+        except Exception:
+            log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
+            return replies.INTERNAL_ERROR
+        finally:
+            self.busy -= 1
+
+    async def _receive(self, mail_from: str, rcpt: str, raw: bytes) -> str:
+        list_name = list_for_recipient(rcpt, self._settings.domain)
+        assert list_name is not None  # checked at RCPT
+        post = parse_post(list_name, mail_from, raw)
+        verdict = moderate(post, await self._facts(post), self._settings)
+        status = _STORED.get(verdict.action)
+        if status is not None:
+            fresh = await self._writer.store(NewPost(
+                list_name, post.message_id, post.author or post.envelope_from, post.subject,
+                post.envelope_from, raw, status, verdict.reason))
+            if not fresh:
+                verdict = Verdict("duplicate", "", "duplicate")
+            elif status == "accepted":
+                self._on_accepted()
+        log.info("post %s to %s from %s (%d bytes): %s%s", post.message_id, list_name,
+                 post.author or f"<{mail_from}>", len(raw), verdict.action,
+                 f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")
+        return replies.reply_for(
+            verdict, role_address(list_name, self._settings.domain, "request"))
+
+    async def _facts(self, post: Post) -> Facts:
+        lst = await self._members.get_list(post.list_name)
+        if lst is None:
+            raise LookupError(f"list {post.list_name} vanished")
+        member = (await self._members.find_member(post.list_name, post.author)
+                  if post.author else None)
+        return Facts(policy=lst.policy,
+                     author_is_member=member is not None and member.status == "active",
+                     message_id_seen=await self._posts.seen(post.list_name, post.message_id))

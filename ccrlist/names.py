@@ -1,0 +1,36 @@
+"""The addresses and identifiers a list is known by, derived from its name and the domain."""
+
+from __future__ import annotations
+
+from ccrconfig.settings import Settings
+
+
+def list_address(list_name: str, domain: str) -> str:
+    return f"{list_name}@{domain}"
+
+
+def list_id(list_name: str, domain: str) -> str:
+    """The RFC 2919 list identifier, without angle brackets."""
+    return f"{list_name}.{domain}"
+
+
+def role_address(list_name: str, domain: str, role: str) -> str:
+    """`ccrlist-bounces@dom`, `ccrlist-request@dom`, `ccrlist-leave@dom`, ..."""
+    return f"{list_name}-{role}@{domain}"
+
+
+def bounce_address(list_name: str, domain: str) -> str:
+    return role_address(list_name, domain, "bounces")
+
+
+def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:
+    """Who hears about failed deliveries: the configured owners, else `<list>-owner@`."""
+    return settings.posting.owners or (role_address(list_name, settings.domain, "owner"),)
+
+
+def list_for_recipient(recipient: str, domain: str) -> str | None:
+    """The list name if `recipient` is a posting address in our domain, else None."""
+    local, at, host = recipient.rpartition("@")
+    if not at or not local or host.lower() != domain.lower():
+        return None
+    return local.lower()

@@ -1,0 +1,114 @@
+"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander and the delivery worker.
+
+All three share one asyncio loop, each with its own SQLite connection (one
+writer per connection). Shutdown is graceful: the listener closes, posts
+being committed finish and get their 250, every other session gets 421.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import weakref
+from collections.abc import Callable
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
+
+from ccrconfig.settings import Settings
+from ccrlist import replies
+from ccrlist.fanout import Expander
+from ccrlist.intake import ListHandler, PostWriter
+from outbox.transport import make_transport
+from outbox.worker import DeliveryWorker
+from subscribers.db import Connection, open_database
+from subscribers.members import MemberStore
+from subscribers.posts import PostStore
+from subscribers.queue import QueueStore
+
+log = logging.getLogger("ccrlist.server")
+
+DRAIN_SECONDS = 20.0
+
+
+def _protocol_factory(settings: Settings, handler: ListHandler,
+                      sessions: weakref.WeakSet[SMTP]) -> Callable[[], SMTP]:
+    cls = LMTP if settings.server.protocol == "lmtp" else SMTP
+
+    def make() -> SMTP:
+        session = cls(handler, data_size_limit=settings.limits.max_message_bytes,
+                      enable_SMTPUTF8=True, hostname=settings.domain, ident="ccrlist")
+        sessions.add(session)
+        return session
+
+    return make
+
+
+async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP]) -> None:
+    """Let posts being committed finish, then tell every remaining session 421."""
+    handler.closing = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
+    while handler.busy and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for session in list(sessions):
+        transport = session.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
+            transport.close()
+
+
+async def serve(settings: Settings, stop: asyncio.Event,
+                on_listening: Callable[[int], None] | None = None) -> None:
+    """Serve until `stop` is set."""
+    connections: list[Connection] = []
+    try:
+        for _ in range(3):
+            connections.append(await open_database(settings.database_path))
+        intake_db, fanout_db, delivery_db = connections
+        transport = make_transport(settings)
+        worker = DeliveryWorker(QueueStore(delivery_db), transport, settings.delivery,
+                                on_failed=lambda *_: expander.wake())
+        expander = Expander(PostStore(fanout_db), settings, worker.wake)
+        posts = PostStore(intake_db)
+        handler = ListHandler(settings, MemberStore(intake_db), posts, PostWriter(posts),
+                              expander.wake)
+        sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_protocol_factory(settings, handler, sessions),
+                                          host=settings.server.host, port=settings.server.port)
+        port = int(server.sockets[0].getsockname()[1])
+        log.warning("ccrlist serving %s on %s:%d for %s; delivering via %s",
+                    settings.server.protocol.upper(), settings.server.host, port,
+                    settings.domain, transport.describe())
+        if on_listening is not None:
+            on_listening(port)
+        background = [asyncio.ensure_future(expander.run_forever(stop)),
+                      asyncio.ensure_future(worker.run_forever(stop))]
+        await stop.wait()
+        log.warning("ccrlist shutting down")
+        server.close()
+        await _drain_sessions(handler, sessions)
+        # The worker finishes the batch it is sending; accepted posts stay queued on disk.
+        await asyncio.wait(background, timeout=DRAIN_SECONDS)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+    finally:
+        for conn in connections:
+            await conn.close()
+    log.warning("ccrlist stopped")
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())

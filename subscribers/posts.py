@@ -1,0 +1,214 @@
+"""Queries for inbound posts: archive them, expand them into the outbox, moderate held ones.
+
+A post is stored (and only then answered 250) in one transaction; expansion
+into per-recipient rows is a second transaction that also marks the post
+expanded, so a crash at any point neither loses nor duplicates a recipient.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from subscribers.db import Connection, Row
+from subscribers.members import utc_now
+from subscribers.queue import QueueStore, Recipient
+
+PostStatus = Literal["accepted", "held", "rejected", "discarded"]
+
+_COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
+              status, reason, expanded, received_at"""
+
+
+class PostError(Exception):
+    """A moderation request the store refuses (unknown post, not held)."""
+
+
+@dataclass(frozen=True)
+class NewPost:
+    list_name: str
+    message_id: str
+    author: str
+    subject: str
+    envelope_from: str
+    raw: bytes
+    status: PostStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    id: int
+    list_name: str
+    message_id: str
+    permalink: str
+    author: str
+    subject: str
+    envelope_from: str
+    raw: bytes
+    status: PostStatus
+    reason: str
+    expanded: bool
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
+
+    outgoing_id: int
+    list_name: str
+    post_ref: str
+    recipient: str
+    last_reply: str
+
+
+def permalink_for(list_name: str, message_id: str) -> str:
+    """A stable archive id: the same list and Message-ID always give the same permalink."""
+    digest = hashlib.sha256(f"{list_name}\0{message_id}".encode()).digest()
+    return f"{list_name}/{base64.b32encode(digest[:10]).decode().lower()}"
+
+
+def _post(row: Row) -> StoredPost:
+    return StoredPost(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
+                      bytes(row[7]), row[8], row[9], bool(row[10]), row[11])
+
+
+@asynccontextmanager
+async def transaction(conn: Connection) -> AsyncIterator[None]:
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+
+
+class PostStore:
+    """Posts and their expansion over one open connection (one writer task per connection)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def seen(self, list_name: str, message_id: str) -> bool:
+        async with self._conn.execute("SELECT 1 FROM posts WHERE permalink = ?",
+                                      (permalink_for(list_name, message_id),)) as cur:
+            return await cur.fetchone() is not None
+
+    async def store_batch(self, posts: Sequence[NewPost]) -> list[bool]:
+        """Store posts in one transaction (group commit); True for each post not seen before."""
+        links = [permalink_for(p.list_name, p.message_id) for p in posts]
+        now = utc_now()
+        async with transaction(self._conn):
+            marks = ",".join("?" * len(links))
+            async with self._conn.execute(
+                    f"SELECT permalink FROM posts WHERE permalink IN ({marks})", links) as cur:
+                known = {row[0] for row in await cur.fetchall()}
+            fresh: list[bool] = []
+            rows = []
+            for post, link in zip(posts, links, strict=True):
+                fresh.append(link not in known)
+                if link in known:
+                    continue
+                known.add(link)
+                rows.append((post.list_name, post.message_id, link, post.author, post.subject,
+                             post.envelope_from, post.raw, post.status, post.reason, now))
+            await self._conn.executemany(
+                """INSERT INTO posts (list_name, message_id, permalink, author, subject,
+                                      envelope_from, raw, status, reason, received_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+        return fresh
+
+    async def to_expand(self, limit: int = 20) -> list[StoredPost]:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM posts WHERE expanded = 0 AND status = 'accepted' "
+            "ORDER BY id LIMIT ?", (limit,)) as cur:
+            return [_post(row) for row in await cur.fetchall()]
+
+    async def expand(self, post: StoredPost, sender: str, body: bytes, verp: bool,
+                     now: float) -> int:
+        """Queue the list copy for every active member not on nomail; mark the post expanded."""
+        async with transaction(self._conn):
+            async with self._conn.execute("SELECT expanded FROM posts WHERE id = ?",
+                                          (post.id,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row[0]:
+                return 0
+            async with self._conn.execute(
+                """SELECT p.address, m.token FROM memberships m JOIN people p ON p.id = m.person_id
+                    WHERE m.list_name = ? AND m.status = 'active' AND m.delivery_mode != 'nomail'
+                    ORDER BY p.address_key""", (post.list_name,)) as cur:
+                recipients = [Recipient(r[0], r[1]) for r in await cur.fetchall()]
+            result = await QueueStore(self._conn).enqueue_in_transaction(
+                list_name=post.list_name, source="post", source_ref=post.permalink,
+                sender=sender, body=body, recipients=recipients, personalised=False,
+                verp=verp, now=now)
+            await self._conn.execute("UPDATE posts SET expanded = 1 WHERE id = ?", (post.id,))
+        return result.recipients_added
+
+    async def find(self, ref: str) -> StoredPost | None:
+        """A post by its number or its permalink."""
+        column = "id" if ref.isdigit() else "permalink"
+        async with self._conn.execute(f"SELECT {_COLUMNS} FROM posts WHERE {column} = ?",
+                                      (int(ref) if ref.isdigit() else ref,)) as cur:
+            row = await cur.fetchone()
+        return _post(row) if row else None
+
+    async def held(self, list_name: str | None = None) -> list[StoredPost]:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM posts WHERE status = 'held' AND (? IS NULL OR list_name = ?)"
+            " ORDER BY id", (list_name, list_name)) as cur:
+            return [_post(row) for row in await cur.fetchall()]
+
+    async def moderate_held(self, ref: str, status: Literal["accepted", "rejected"],
+                            reason: str) -> StoredPost:
+        """Approve (then the server expands it) or reject a held post."""
+        post = await self.find(ref)
+        if post is None:
+            raise PostError(f"no post '{ref}'")
+        if post.status != "held":
+            raise PostError(f"post {post.id} is not held (it is {post.status})")
+        async with transaction(self._conn):
+            await self._conn.execute(
+                "UPDATE posts SET status = ?, reason = ?, expanded = 0 "
+                "WHERE id = ? AND status = 'held'", (status, reason, post.id))
+        found = await self.find(str(post.id))
+        assert found is not None
+        return found
+
+    async def counts(self) -> dict[str, int]:
+        """Posts by status, plus 'unexpanded': accepted posts not yet in the outbox."""
+        async with self._conn.execute(
+            "SELECT status, count(*), sum(status = 'accepted' AND expanded = 0) "
+            "FROM posts GROUP BY status") as cur:
+            rows = await cur.fetchall()
+        counts = {str(r[0]): int(r[1]) for r in rows}
+        counts["unexpanded"] = sum(int(r[2] or 0) for r in rows)
+        return counts
+
+    async def unreported_failures(self, limit: int = 500) -> list[Failure]:
+        """Post deliveries that gave up for a reason other than a 5xx (those are bounces)."""
+        async with self._conn.execute(
+            """SELECT d.outgoing_id, o.list_name, o.source_ref, d.recipient, d.last_reply
+                 FROM deliveries d JOIN outgoing o ON o.id = d.outgoing_id
+                WHERE d.status = 'failed' AND d.owner_notified = 0 AND o.source = 'post'
+                  AND d.last_reply NOT LIKE '5%' ORDER BY d.outgoing_id LIMIT ?""",
+                (limit,)) as cur:
+            return [Failure(int(r[0]), r[1], r[2], r[3], r[4]) for r in await cur.fetchall()]
+
+    async def report_failures(self, failures: Sequence[Failure], source_ref: str, sender: str,
+                              body: bytes, owners: Sequence[str], now: float) -> None:
+        """Queue one notice to the owners and mark its failures reported, atomically."""
+        async with transaction(self._conn):
+            await QueueStore(self._conn).enqueue_in_transaction(
+                list_name=failures[0].list_name, source="notice", source_ref=source_ref,
+                sender=sender, body=body, recipients=[Recipient(o) for o in owners],
+                personalised=False, verp=False, now=now)
+            await self._conn.executemany(
+                "UPDATE deliveries SET owner_notified = 1 WHERE outgoing_id = ? AND recipient = ?",
+                [(f.outgoing_id, f.recipient) for f in failures])
