@@ -12,6 +12,7 @@ import click
 
 from ccrconfig.settings import SettingsError, describe, settings_from_env
 from ccrlist import commands as ccrlist_commands
+from echronicle.commands import chronicle as chronicle_commands
 from subscribers.commands import lists_group, make_members_group
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
@@ -63,6 +64,8 @@ ccrlist.add_command(ccrlist_commands.held)
 ccrlist.add_command(ccrlist_commands.status)
 chronicle.add_command(
     make_members_group("echronicle", "subscribers", "Manage E-Chronicle subscribers."))
+for _command in chronicle_commands.commands.values():
+    chronicle.add_command(_command)
 
 
 def _guarded(group: click.Group) -> None:

@@ -12,3 +12,7 @@ class IssueError(Exception):
         self.message = message
         where = source if line is None else f"{source}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+class UnknownIssue(IssueError):
+    """An issue id that is malformed or has no file: the command was used wrongly."""

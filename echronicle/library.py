@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from echronicle.errors import IssueError
+from echronicle.errors import IssueError, UnknownIssue
 from echronicle.model import ISSUE_ID, Edition, Issue
 from echronicle.parse import parse_issue, split_file_name
 
@@ -12,7 +12,7 @@ from echronicle.parse import parse_issue, split_file_name
 def check_id(issue_id: str) -> str:
     """Refuse anything but a plain issue id, so no path outside the folders is ever formed."""
     if not ISSUE_ID.match(issue_id):
-        raise IssueError(issue_id, None, "not a valid issue id: use lower-case letters then "
+        raise UnknownIssue(issue_id, None, "not a valid issue id: use lower-case letters then "
                          "digits, with optional '-parts', like vol12-2")
     return issue_id
 
@@ -46,8 +46,8 @@ def load_edition(issues_dir: Path, issue_id: str) -> Edition:
     primary_path = issues_dir / f"{issue_id}.md"
     if not primary_path.is_file():
         known = ", ".join(issue_ids(issues_dir)) or "none yet"
-        raise IssueError(str(primary_path), None,
-                         f"there is no issue '{issue_id}' (issues: {known})")
+        raise UnknownIssue(str(primary_path), None,
+                           f"there is no issue '{issue_id}' (issues: {known})")
     primary = _read(primary_path)
     versions = [primary]
     for path in sorted(issues_dir.glob(f"{issue_id}.*.md")):

@@ -1,0 +1,64 @@
+"""Tie reading, rendering and writing together for the build, publish, preview and new commands."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from ccrconfig.settings import Settings
+from echronicle.email_render import render_email, site_root
+from echronicle.errors import IssueError
+from echronicle.library import check_id, load_all, load_edition
+from echronicle.model import Edition
+from echronicle.pages import render_issue_page
+from echronicle.site import edition_files, render_site, shared_files
+from echronicle.templates import environment
+from echronicle.writer import WriteReport, target, write_file, write_tree
+
+
+def build_all(settings: Settings) -> tuple[list[Edition], WriteReport]:
+    """Render every issue file and write the whole archive."""
+    editions = load_all(settings.issues_dir)
+    return editions, write_tree(settings.site.output_dir, render_site(editions, settings))
+
+
+def publish_files(settings: Settings, issue_id: str) -> tuple[Edition, WriteReport]:
+    """Write one issue's pages and email copies, and the index and feeds listing every issue."""
+    edition = load_edition(settings.issues_dir, issue_id)
+    editions = [e for e in load_all(settings.issues_dir) if e.id != issue_id] + [edition]
+    files = shared_files(editions, settings)
+    files.update(edition_files(edition, settings))
+    return edition, write_tree(settings.site.output_dir, files)
+
+
+def preview_dir(settings: Settings, issue_id: str) -> Path:
+    return target(settings.data_dir, f"preview/{check_id(issue_id)}")
+
+
+def write_preview(settings: Settings, issue_id: str) -> list[Path]:
+    """Each version's email HTML, text, whole message and archive page, under data_dir/preview."""
+    edition = load_edition(settings.issues_dir, issue_id)
+    root = site_root(settings)
+    files: dict[str, bytes] = {}
+    for issue in edition.versions:
+        email = render_email(issue, settings)
+        prefix = "" if issue.primary else f"{issue.lang}/"
+        files[prefix + "email.html"] = email.archive_html()
+        files[prefix + "email.txt"] = email.text.encode("utf-8")
+        files[prefix + "message.eml"] = email.message
+        files[prefix + "index.html"] = render_issue_page(edition, issue, root).encode("utf-8")
+    folder = preview_dir(settings, issue_id)
+    write_tree(folder, files)
+    return [folder / name for name in sorted(files)]
+
+
+def write_skeleton(settings: Settings, issue_id: str, lang: str, volume: int, number: int,
+                   day: date) -> Path:
+    """A new issue file to fill in; never overwrites one that exists."""
+    path = target(settings.issues_dir, f"{check_id(issue_id)}.md")
+    if path.exists():
+        raise IssueError(str(path), None, "this issue file already exists; edit it instead")
+    text = environment().get_template("skeleton.md.j2").render(
+        volume=volume, number=number, date=day.isoformat(), lang=lang)
+    write_file(path, text.encode("utf-8"))
+    return path

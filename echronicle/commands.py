@@ -1,0 +1,182 @@
+"""The `chronicle` commands: publish, build, preview and new. Editor errors become clean messages.
+
+Heavy modules are imported inside the commands, so `ccrlist` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import click
+
+from ccrconfig.settings import Settings
+from echronicle.errors import IssueError, UnknownIssue
+
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    found = ctx.find_object(Settings)
+    return found if found is not None else Settings()
+
+
+@contextlib.contextmanager
+def _editor_errors() -> Iterator[None]:
+    """Unknown or malformed ids are usage errors (exit 2); mistakes in a file exit 1."""
+    from echronicle.writer import UnsafePath
+
+    try:
+        yield
+    except UnknownIssue as exc:
+        raise click.UsageError(str(exc)) from None
+    except IssueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except UnsafePath as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+
+
+def _stamp() -> str:
+    """A tag for resends and test copies; the clock is read here, at the edge, only."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@click.group()
+def chronicle() -> None:
+    """Write, build and send the E-Chronicle newsletter."""
+
+
+@chronicle.command()
+@click.argument("issue_id", metavar="ID")
+@click.option("--no-send", is_flag=True, help="Build the pages, feeds and email; send nothing.")
+@click.option("--to", "to_address", metavar="ADDRESS", help="Send one test copy to ADDRESS only.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default=None,
+              help="Language of the --to test copy (default: the issue's own).")
+@click.option("--resend", is_flag=True, help="Send again to everyone, even those who got it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --resend.")
+@click.pass_context
+def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | None,
+            lang: str | None, resend: bool, yes: bool) -> None:
+    """Build issue ID's page, the index and feeds, then send it to every active subscriber."""
+    from echronicle.build import publish_files
+    from echronicle.email_render import render_email
+
+    settings = _settings(ctx)
+    if resend and to_address:
+        raise click.UsageError("use either --resend or --to, not both")
+    if lang and not to_address:
+        raise click.UsageError("--lang only applies to a --to test copy")
+    with _editor_errors():
+        edition, report = publish_files(settings, issue_id)
+    click.echo(f"Pages: {settings.site.output_dir} ({len(report.written)} written, "
+               f"{len(report.unchanged)} unchanged)")
+    if no_send:
+        click.echo("Not sent (--no-send).")
+        return
+    from echronicle import publish as sending
+
+    tag = _stamp()
+    if to_address:
+        from subscribers.addresses import AddressError, normalise_address
+
+        try:
+            address = normalise_address(to_address)
+        except AddressError as exc:
+            raise click.UsageError(f"--to: {exc}") from None
+        variant = f"test-{tag}"
+        deliveries = sending.plan_test_copy(edition, address, lang or edition.primary.lang, tag)
+    else:
+        if resend and not yes:
+            click.confirm(f"Send {issue_id} again to every subscriber, including those who "
+                          "already received it?", abort=True)
+        variant = f"resend-{tag}" if resend else ""
+        members = _run(sending.active_members(settings))
+        deliveries = sending.plan_deliveries(edition, members, variant)
+        if not deliveries:
+            click.echo(f"No active subscribers on the '{settings.newsletter.list}' list; "
+                       "nothing to send.")
+            return
+    emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
+              for d in deliveries}
+    with contextlib.ExitStack() as stack:
+        def progress(total: int) -> Callable[[int], None]:
+            bar = stack.enter_context(click.progressbar(length=total, label="Sending"))
+            return bar.update
+
+        summary = _run(sending.send(settings, deliveries, emails, progress))
+    click.echo(f"Sent {summary.sent}, deferred {summary.deferred}, failed {summary.failed}"
+               + (f", not yet tried {summary.pending}" if summary.pending else "")
+               + f" (newly queued {summary.queued}; via {summary.transport}).")
+    if summary.queued == 0 and summary.sent == 0:
+        click.echo("Already sent: nobody new to send to. Use --resend to send again.")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the async send step; database trouble is a one-line error, not a traceback."""
+    from subscribers.db import DatabaseError
+
+    try:
+        return asyncio.run(coroutine)
+    except DatabaseError as exc:
+        raise click.ClickException(f"database error: {exc}") from None
+
+
+@chronicle.command()
+@click.pass_context
+def build(ctx: click.Context) -> None:
+    """Rebuild the whole archive and both feeds from every issue file."""
+    from echronicle.build import build_all
+
+    settings = _settings(ctx)
+    with _editor_errors():
+        editions, report = build_all(settings)
+    click.echo(f"Built {len(editions)} issue(s) into {settings.site.output_dir}: "
+               f"{len(report.written)} file(s) written, {len(report.unchanged)} unchanged.")
+
+
+@chronicle.command()
+@click.argument("issue_id", metavar="ID")
+@click.option("--serve", is_flag=True, help="Serve the preview on http://127.0.0.1:PORT/.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.pass_context
+def preview(ctx: click.Context, issue_id: str, serve: bool, port: int) -> None:
+    """Write issue ID's email (HTML, text, message) and page for checking, and print the paths."""
+    from echronicle.build import preview_dir, write_preview
+
+    settings = _settings(ctx)
+    with _editor_errors():
+        paths = write_preview(settings, issue_id)
+    for path in paths:
+        click.echo(str(path))
+    if serve:
+        from echronicle.serve import serve_forever
+
+        folder = preview_dir(settings, issue_id)
+        serve_forever(folder, port, lambda url: click.echo(f"Serving {folder} at {url} "
+                                                         "(Ctrl-C to stop)"))
+
+
+VOLUME_NUMBER = re.compile(r"^[a-z]+([0-9]+)-([0-9]+)")
+
+
+@chronicle.command()
+@click.argument("issue_id", metavar="ID")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the issue; a second language goes in ID.<lang>.md.")
+@click.pass_context
+def new(ctx: click.Context, issue_id: str, lang: str) -> None:
+    """Write a skeleton issue file issues/ID.md for the editor to fill in."""
+    from echronicle.build import write_skeleton
+
+    settings = _settings(ctx)
+    match = VOLUME_NUMBER.match(issue_id)
+    volume, number = (int(match[1]), int(match[2])) if match else (1, 1)
+    with _editor_errors():
+        path = write_skeleton(settings, issue_id, lang, volume, number, date.today())
+    click.echo(f"Wrote {path}; edit it, then run: chronicle preview {issue_id}")
