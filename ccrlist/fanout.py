@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 
 from ccrconfig.settings import Settings
+from ccrlist.failure_notice import failure_notice
 from ccrlist.headers import list_headers, rewrite
 from ccrlist.names import bounce_address, owner_addresses, role_address
-from ccrlist.notices import failure_notice
 from subscribers.posts import Failure, PostStore
 
 log = logging.getLogger("ccrlist.fanout")

@@ -1,0 +1,123 @@
+"""Test helpers for ccrlist and the outbox: a recording relay, free ports, settings, waits."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from ccrconfig.settings import (
+    DeliverySettings,
+    PostingSettings,
+    RelaySettings,
+    ServerSettings,
+    Settings,
+    SiteSettings,
+)
+from subscribers.db import open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+
+DOMAIN = "lists.example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Delivered:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+
+
+@dataclass
+class RecordingRelay:
+    """An upstream relay that records what it accepts and can refuse or drop on request."""
+
+    messages: list[Delivered] = field(default_factory=list)
+    rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> reply to give
+    data_reply: str = ""  # e.g. "451 4.3.0 busy": refuse every DATA
+    drop_data: bool = False  # close the connection instead of answering DATA
+    delay: float = 0.0  # seconds to wait before answering each DATA
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        reply = self.rcpt_replies.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop_data:
+            server.transport.close()
+            return "421 dropped"
+        if self.data_reply:
+            return self.data_reply
+        with self.lock:
+            self.messages.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos),
+                                           bytes(envelope.original_content)))
+        return "250 2.0.0 queued"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [r for m in self.messages for r in m.rcpt_tos]
+
+
+def start_relay(relay: RecordingRelay, port: int | None = None) -> Controller:
+    controller = Controller(relay, hostname="127.0.0.1", port=port or free_port(),
+                            enable_SMTPUTF8=True, data_size_limit=None)
+    controller.start()
+    return controller
+
+
+def make_settings(tmp_path: Path, relay_port: int | None, **delivery: Any) -> Settings:
+    relay = None if relay_port is None else RelaySettings(host="127.0.0.1", port=relay_port,
+                                                          timeout=5.0)
+    posting = delivery.pop("posting", PostingSettings())
+    return dataclasses.replace(
+        Settings(), domain=DOMAIN, data_dir=tmp_path / "var", issues_dir=tmp_path / "issues",
+        site=SiteSettings(output_dir=tmp_path / "site"),
+        server=ServerSettings(host="127.0.0.1", port=0), relay=relay,
+        delivery=DeliverySettings(**{"retry_base_seconds": 0.2, **delivery}), posting=posting)
+
+
+async def add_members(settings: Settings, addresses: Sequence[str],
+                      list_name: str = "ccrlist") -> None:
+    conn = await open_database(settings.database_path)
+    try:
+        await MemberStore(conn).add(list_name, [NewMember(a) for a in addresses])
+    finally:
+        await conn.close()
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
+                   what: str = "condition") -> None:
+    """Poll `condition` until true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def message(author: str = "alice@example.org", subject: str = "Hello",
+            message_id: str = "<m1@example.org>", body: str = "Hi all.\r\n",
+            extra: str = "") -> bytes:
+    return (f"From: {author}\r\nTo: ccrlist@{DOMAIN}\r\nSubject: {subject}\r\n"
+            f"Message-ID: {message_id}\r\n{extra}\r\n{body}").encode()

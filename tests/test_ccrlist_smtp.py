@@ -1,0 +1,328 @@
+"""End to end: the real ccrlist server on loopback, a real SMTP client, a recording relay."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiosmtpd.controller import Controller
+from ccrlist_helpers import (
+    DOMAIN,
+    RecordingRelay,
+    add_members,
+    free_port,
+    make_settings,
+    message,
+    start_relay,
+    wait_for,
+)
+
+from ccrconfig.settings import LimitSettings, PostingSettings, ServerSettings, Settings
+from ccrlist import replies
+from ccrlist.server import serve
+from subscribers.db import open_database
+from subscribers.posts import PostStore
+from subscribers.queue import QueueStore
+
+MEMBERS = ["alice@example.org", "Bob@Example.org", "carol@example.net"]
+LIST = f"ccrlist@{DOMAIN}"
+
+
+@dataclass
+class Running:
+    settings: Settings
+    port: int
+    relay: RecordingRelay
+
+
+@pytest.fixture
+def relay() -> RecordingRelay:
+    return RecordingRelay()
+
+
+@pytest.fixture
+async def controller(relay: RecordingRelay) -> AsyncIterator[Controller]:
+    c = start_relay(relay)
+    yield c
+    c.stop()
+
+
+@asynccontextmanager
+async def start(settings: Settings, relay: RecordingRelay) -> AsyncIterator[Running]:
+    await add_members(settings, MEMBERS)
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    port = await asyncio.wait_for(listening, 10)
+    yield Running(settings, port, relay)
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def server(tmp_path: Path, relay: RecordingRelay,
+                 controller: Controller) -> AsyncIterator[Running]:
+    async with start(make_settings(tmp_path, controller.port), relay) as running:
+        yield running
+
+
+async def send(port: int, raw: bytes, sender: str = "alice@example.org",
+               rcpt: str = LIST) -> tuple[int, str]:
+    """Post one message; return the reply to DATA (or to the first refused command)."""
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
+    await smtp.connect()
+    try:
+        await smtp.ehlo()
+        await smtp.mail(sender)
+        code, text = await smtp.rcpt(rcpt)
+        if code >= 400:
+            return code, text
+        response = await smtp.data(raw)
+        return response.code, response.message
+    except aiosmtplib.SMTPResponseException as exc:
+        return exc.code, exc.message
+    finally:
+        smtp.close()
+
+
+def full(code: int, text: str) -> str:
+    return f"{code} {text}"
+
+
+async def test_member_post_reaches_every_member_once(server: Running) -> None:
+    code, text = await send(server.port, message())
+    assert full(code, text) == replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
+    assert sorted(r.lower() for r in server.relay.recipients()) == sorted(
+        m.lower() for m in MEMBERS)
+    delivered = server.relay.messages[0]
+    assert delivered.mail_from == f"ccrlist-bounces@{DOMAIN}"
+    msg = message_from_bytes(delivered.content, policy=policy.default)
+    assert msg["List-Id"] == f"<ccrlist.{DOMAIN}>"
+    assert msg["Subject"] == "[ccrlist] Hello"
+    assert msg["X-Loop"] == LIST
+    assert delivered.content.endswith(b"\r\n\r\nHi all.\r\n")
+
+
+async def test_author_matched_case_insensitively(server: Running) -> None:
+    code, text = await send(server.port, message(author="BOB@example.ORG"))
+    assert full(code, text) == replies.ACCEPTED
+
+
+async def test_non_member_refused_and_nothing_delivered(server: Running) -> None:
+    code, text = await send(server.port, message(author="mallory@evil.example"),
+                            sender="mallory@evil.example")
+    assert full(code, text) == replies.NONMEMBER.format(request=f"ccrlist-request@{DOMAIN}")
+    await asyncio.sleep(0.3)
+    assert server.relay.messages == []
+
+
+async def test_open_relay_attempt_refused(server: Running) -> None:
+    for rcpt in ("someone@gmail.example", f"nolist@{DOMAIN}", "ccrlist@other.example"):
+        code, text = await send(server.port, message(), rcpt=rcpt)
+        assert full(code, text) == replies.NO_SUCH_LIST
+
+
+async def test_second_list_in_one_transaction_deferred(server: Running) -> None:
+    def two_lists() -> tuple[int, bytes]:
+        smtp = smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+        try:
+            smtp.ehlo()
+            smtp.mail("alice@example.org")
+            assert smtp.rcpt(LIST)[0] == 250
+            return smtp.rcpt(f"echronicle@{DOMAIN}")
+        finally:
+            smtp.close()
+
+    code, text = await asyncio.to_thread(two_lists)
+    assert full(code, text.decode()) == replies.ONE_LIST_PER_MESSAGE
+
+
+@pytest.mark.parametrize("extra, sender", [
+    (f"List-Id: CCR <ccrlist.{DOMAIN}>\r\n", "alice@example.org"),
+    (f"X-Loop: {LIST}\r\n", "alice@example.org"),
+    ("Auto-Submitted: auto-replied\r\n", "alice@example.org"),
+    ("Precedence: bulk\r\n", "alice@example.org"),
+    ("", ""),
+])
+async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: str,
+                                                        sender: str) -> None:
+    code, text = await send(server.port, message(extra=extra), sender=sender)
+    assert full(code, text) == replies.DISCARDED
+    code, text = await send(server.port, message(message_id="<fresh@example.org>"))
+    assert full(code, text) == replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.messages) >= 1, what="the normal post")
+    await asyncio.sleep(0.2)
+    subjects = {message_from_bytes(m.content)["Message-ID"] for m in server.relay.messages}
+    assert subjects == {"<fresh@example.org>"}
+
+
+async def test_duplicate_message_id_accepted_once(server: Running) -> None:
+    assert full(*await send(server.port, message())) == replies.ACCEPTED
+    assert full(*await send(server.port, message())) == replies.DUPLICATE
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
+    await asyncio.sleep(0.3)
+    assert len(server.relay.recipients()) == 3
+
+
+async def test_concurrent_duplicates_accepted_once(server: Running) -> None:
+    results = await asyncio.gather(*(send(server.port, message()) for _ in range(5)))
+    texts = sorted(full(*r) for r in results)
+    assert texts.count(replies.ACCEPTED) == 1
+    assert texts.count(replies.DUPLICATE) == 4
+
+
+async def test_oversize_refused_at_mail_and_after_data(tmp_path: Path, relay: RecordingRelay,
+                                                       controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port)
+    settings = type(settings)(**{**settings.__dict__,
+                                 "limits": LimitSettings(max_message_bytes=2000)})
+    async with start(settings, relay) as running:
+        def declare_size() -> int:
+            smtp = smtplib.SMTP("127.0.0.1", running.port, timeout=10)
+            try:
+                smtp.ehlo()
+                return smtp.mail("alice@example.org", options=["SIZE=50000"])[0]
+            finally:
+                smtp.close()
+
+        assert await asyncio.to_thread(declare_size) == 552
+        code, _ = await send(running.port, message(body="x" * 70 + "\r\n") * 100)
+        assert code == 552
+        assert full(*await send(running.port, message())) == replies.ACCEPTED
+
+
+async def test_smuggled_message_never_relayed(server: Running) -> None:
+    smuggled = (b"From: alice@example.org\r\nSubject: real\r\nMessage-ID: <s1@example.org>\r\n"
+                b"\r\nhello\n.\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<" + LIST.encode()
+                + b">\r\nDATA\r\nFrom: alice@example.org\r\nSubject: smuggled\r\n\r\nevil\r\n")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        async def reply() -> bytes:
+            lines = b""
+            while True:
+                line = await asyncio.wait_for(reader.readline(), 10)
+                lines += line
+                if line[3:4] != b"-":
+                    return lines
+        await reply()
+        for command in (b"EHLO client\r\n", b"MAIL FROM:<alice@example.org>\r\n",
+                        b"RCPT TO:<" + LIST.encode() + b">\r\n", b"DATA\r\n"):
+            writer.write(command)
+            await reply()
+        writer.write(smuggled + b".\r\n")
+        answer = await reply()
+        assert answer.decode().strip() == replies.BARE_EOL
+        writer.write(b"QUIT\r\n")
+        await reply()
+    finally:
+        writer.close()
+    await asyncio.sleep(0.3)
+    assert server.relay.messages == []
+
+
+async def test_nonmember_held_then_approved(tmp_path: Path, relay: RecordingRelay,
+                                            controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port,
+                             posting=PostingSettings(nonmember_action="hold"))
+    async with start(settings, relay) as running:
+        code, text = await send(running.port, message(author="dan@example.com"))
+        assert full(code, text) == replies.HELD
+        conn = await open_database(settings.database_path)
+        try:
+            posts = PostStore(conn)
+            held = await posts.held()
+            assert [p.author for p in held] == ["dan@example.com"]
+            await asyncio.sleep(0.2)
+            assert relay.messages == []
+            await posts.moderate_held(str(held[0].id), "accepted", "approved")
+        finally:
+            await conn.close()
+        await wait_for(lambda: len(relay.recipients()) == 3, timeout=15, what="approved post")
+
+
+async def test_relay_down_then_up(tmp_path: Path, relay: RecordingRelay) -> None:
+    port = free_port()
+    settings = make_settings(tmp_path, port)
+    async with start(settings, relay) as running:
+        assert full(*await send(running.port, message())) == replies.ACCEPTED
+        conn = await open_database(settings.database_path)
+        try:
+            queue = QueueStore(conn)
+
+            for _ in range(200):
+                if (await queue.counts()).deferred == 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await queue.counts()).deferred == 3
+        finally:
+            await conn.close()
+        controller = start_relay(relay, port)
+        try:
+            await wait_for(lambda: len(relay.recipients()) == 3, timeout=15,
+                           what="delivery after the relay came back")
+        finally:
+            controller.stop()
+
+
+async def test_per_recipient_4xx_retried_and_5xx_failed(server: Running) -> None:
+    server.relay.rcpt_replies["carol@example.net"] = "450 4.2.1 mailbox busy"
+    server.relay.rcpt_replies["Bob@Example.org"] = "550 5.1.1 no such user"
+    assert full(*await send(server.port, message())) == replies.ACCEPTED
+    await wait_for(lambda: "alice@example.org" in server.relay.recipients(), what="alice")
+    await asyncio.sleep(0.5)
+    del server.relay.rcpt_replies["carol@example.net"]
+    await wait_for(lambda: "carol@example.net" in server.relay.recipients(), timeout=15,
+                   what="carol after her 4xx")
+    conn = await open_database(server.settings.database_path)
+    try:
+        counts = await QueueStore(conn).counts()
+        async with conn.execute("SELECT address_key, kind FROM bounces") as cur:
+            bounces = [tuple(r) for r in await cur.fetchall()]
+    finally:
+        await conn.close()
+    assert (counts.sent, counts.failed) == (2, 1)
+    assert bounces == [("bob@example.org", "hard")]
+    assert server.relay.recipients().count("alice@example.org") == 1
+
+
+async def test_lmtp_mode(tmp_path: Path, relay: RecordingRelay, controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port)
+    settings = type(settings)(**{**settings.__dict__,
+                                 "server": ServerSettings("127.0.0.1", 0, "lmtp")})
+    async with start(settings, relay) as running:
+        def post_over_lmtp() -> dict[str, tuple[int, bytes]]:
+            lmtp = smtplib.LMTP("127.0.0.1", running.port, timeout=10)
+            try:
+                return lmtp.sendmail("alice@example.org", [LIST], message())
+            finally:
+                lmtp.close()
+
+        assert await asyncio.to_thread(post_over_lmtp) == {}
+        await wait_for(lambda: len(relay.recipients()) == 3, what="LMTP fan-out")
+
+
+async def test_graceful_shutdown_answers_421(tmp_path: Path, relay: RecordingRelay,
+                                             controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port)
+    await add_members(settings, MEMBERS)
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    port = await asyncio.wait_for(listening, 10)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await asyncio.wait_for(reader.readline(), 10)
+    writer.write(b"HELO client\r\n")
+    await asyncio.wait_for(reader.readline(), 10)
+    stop.set()
+    line = await asyncio.wait_for(reader.readline(), 10)
+    assert line.decode().strip() == replies.SHUTTING_DOWN
+    writer.close()
+    await asyncio.wait_for(task, 30)
