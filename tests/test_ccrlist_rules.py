@@ -1,0 +1,108 @@
+"""moderate() and parse_post() as tables of cases, with no event loop."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from ccrconfig.settings import NewsletterSettings, PostingSettings, Settings
+from ccrlist import replies
+from ccrlist.post import parse_post
+from ccrlist.rules import Facts, Verdict, moderate
+
+SETTINGS = dataclasses.replace(
+    Settings(), domain="lists.example.org",
+    newsletter=NewsletterSettings(publisher="chronicle@lists.example.org",
+                                  editors=("Editor@ccrweb.ca",)))
+HOLD = dataclasses.replace(SETTINGS, posting=PostingSettings(nonmember_action="hold"))
+MEMBER = Facts("subscribers", author_is_member=True, message_id_seen=False)
+STRANGER = Facts("subscribers", author_is_member=False, message_id_seen=False)
+SEEN = Facts("subscribers", author_is_member=True, message_id_seen=True)
+ANNOUNCE = Facts("announce", author_is_member=True, message_id_seen=False)
+
+
+def raw(headers: str, body: str = "text\r\n") -> bytes:
+    return (headers.replace("\n", "\r\n") + "\r\n" + body).encode()
+
+
+BASIC = "From: Alice <alice@example.org>\nSubject: hi\nMessage-ID: <1@x>\n"
+
+CASES = [
+    # (id, headers, envelope sender, facts, settings, expected action, reason)
+    ("member", BASIC, "alice@example.org", MEMBER, SETTINGS, "accept", ""),
+    ("non-member", BASIC, "alice@example.org", STRANGER, SETTINGS, "reject", "nonmember"),
+    ("non-member held", BASIC, "alice@example.org", STRANGER, HOLD, "hold", "nonmember"),
+    ("duplicate", BASIC, "alice@example.org", SEEN, SETTINGS, "duplicate", ""),
+    ("two From headers", "From: a@example.org\nFrom: b@example.org\nMessage-ID: <1@x>\n",
+     "a@example.org", MEMBER, SETTINGS, "reject", "author"),
+    ("two addresses in From", "From: a@example.org, b@example.org\n", "a@example.org",
+     MEMBER, SETTINGS, "reject", "author"),
+    ("address hidden in name", 'From: "boss@ccrweb.ca" <x@evil.example>\n', "x@evil.example",
+     MEMBER, SETTINGS, "reject", "author"),
+    ("unparsable From", "From: <<<@@@>>>\n", "x@example.org", MEMBER, SETTINGS,
+     "reject", "author"),
+    ("no From", "Subject: x\n", "x@example.org", MEMBER, SETTINGS, "reject", "author"),
+    ("null sender", BASIC, "", MEMBER, SETTINGS, "discard", "null_sender"),
+    ("our List-Id", BASIC + "List-Id: CCR <ccrlist.lists.example.org>\n", "a@example.org",
+     MEMBER, SETTINGS, "discard", "loop"),
+    ("other list's List-Id", BASIC + "List-Id: <other.example.net>\n", "a@example.org",
+     MEMBER, SETTINGS, "accept", ""),
+    ("our X-Loop", BASIC + "X-Loop: CCRLIST@lists.example.org\n", "a@example.org", MEMBER,
+     SETTINGS, "discard", "loop"),
+    ("auto-replied", BASIC + "Auto-Submitted: auto-replied\n", "a@example.org", MEMBER,
+     SETTINGS, "discard", "auto_reply"),
+    ("Auto-Submitted: no", BASIC + "Auto-Submitted: no\n", "a@example.org", MEMBER,
+     SETTINGS, "accept", ""),
+    ("Precedence: bulk", BASIC + "Precedence: bulk\n", "a@example.org", MEMBER, SETTINGS,
+     "discard", "bulk"),
+    ("Precedence: junk", BASIC + "Precedence: junk\n", "a@example.org", MEMBER, SETTINGS,
+     "discard", "bulk"),
+    ("Precedence: list", BASIC + "Precedence: list\n", "a@example.org", MEMBER, SETTINGS,
+     "discard", "bulk"),
+    ("announce: member is no editor", BASIC, "alice@example.org", ANNOUNCE, SETTINGS,
+     "reject", "not_editor"),
+    ("announce: editor, any case", "From: editor@CCRWEB.ca\nMessage-ID: <2@x>\n",
+     "editor@ccrweb.ca", ANNOUNCE, SETTINGS, "accept", ""),
+    ("announce: publisher", "From: chronicle@lists.example.org\n", "x@y.org", ANNOUNCE,
+     SETTINGS, "accept", ""),
+]
+
+
+@pytest.mark.parametrize("headers, sender, facts, settings, action, reason",
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_moderate(headers: str, sender: str, facts: Facts, settings: Settings, action: str,
+                  reason: str) -> None:
+    post = parse_post("ccrlist", sender, raw(headers))
+    verdict = moderate(post, facts, settings)
+    assert (verdict.action, verdict.reason) == (action, reason)
+
+
+@pytest.mark.parametrize("body", [b"a\nb\r\n", b"a\rb\r\n", b"x\r\n\n.\r\nMAIL FROM:<a@b>\r\n"])
+def test_bare_cr_or_lf_refused_first(body: bytes) -> None:
+    post = parse_post("ccrlist", "alice@example.org", raw(BASIC).replace(b"text\r\n", body))
+    assert moderate(post, MEMBER, SETTINGS).reason == "bare_eol"
+
+
+def test_missing_message_id_gets_a_stable_one() -> None:
+    one = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
+    two = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
+    other = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n", "other\r\n"))
+    assert one.message_id == two.message_id != other.message_id
+
+
+@pytest.mark.parametrize("verdict, expected", [
+    (Verdict("accept"), replies.ACCEPTED),
+    (Verdict("hold", "nonmember"), replies.HELD),
+    (Verdict("duplicate"), replies.DUPLICATE),
+    (Verdict("discard", "loop"), replies.DISCARDED),
+    (Verdict("reject", "nonmember"),
+     replies.NONMEMBER.format(request="ccrlist-request@lists.example.org")),
+    (Verdict("reject", "not_editor"), replies.NOT_EDITOR),
+    (Verdict("reject", "author"), replies.BAD_AUTHOR),
+    (Verdict("reject", "bare_eol"), replies.BARE_EOL),
+])
+def test_reply_for(verdict: Verdict, expected: str) -> None:
+    reply = replies.reply_for(verdict, "ccrlist-request@lists.example.org")
+    assert reply == expected
+    assert reply[0] == ("2" if verdict.action != "reject" else "5")
