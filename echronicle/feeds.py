@@ -40,6 +40,7 @@ def _feed(editions: Sequence[Edition], root: str, lang: str, self_url: str) -> F
         entry.title(issue.title)
         entry.link(href=permalink, rel="alternate")
         entry.description(issue.summary)
+        entry.summary(issue.summary)  # Atom reads the summary, RSS the description
         entry.content(render_issue_content(issue), type="CDATA")
         entry.pubDate(when)
         entry.updated(when)
