@@ -126,6 +126,7 @@ class MaildirSession:
     """Writes one file per recipient into the outbox Maildir, envelope in the headers."""
 
     def __init__(self, folder: Path) -> None:
+        folder.parent.mkdir(parents=True, exist_ok=True)  # Maildir creates one level only
         self._box = mailbox.Maildir(folder, create=True)
 
     async def send(self, sender: str, recipients: Sequence[str], body: bytes) -> dict[str, Reply]:

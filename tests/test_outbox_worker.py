@@ -1,0 +1,195 @@
+"""The outbox worker against a real SQLite queue and a recording relay (or the Maildir)."""
+
+from __future__ import annotations
+
+import mailbox
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from ccrlist_helpers import RecordingRelay, free_port, make_settings, start_relay
+
+from ccrconfig.settings import DeliverySettings
+from outbox.retry import RetryPolicy, backoff, decide
+from outbox.transport import make_transport
+from outbox.worker import DeliveryWorker
+from subscribers.db import Connection, open_database
+from subscribers.queue import QueueStore, Recipient
+
+BODY = b"From: list@example.org\r\nSubject: t\r\n\r\nhello\r\n"
+SENDER = "ccrlist-bounces@lists.example.org"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def relay() -> RecordingRelay:
+    return RecordingRelay()
+
+
+@pytest.fixture
+def controller(relay: RecordingRelay) -> Iterator[Controller]:
+    c = start_relay(relay)
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+async def conn(tmp_path: Path) -> AsyncIterator[Connection]:
+    c = await open_database(tmp_path / "q.sqlite3")
+    yield c
+    await c.close()
+
+
+async def enqueue(queue: QueueStore, recipients: list[str], clock: Clock,
+                  verp: bool = False) -> int:
+    done = await queue.enqueue(list_name="ccrlist", source="post", source_ref="p1",
+                               sender=SENDER, body=BODY, verp=verp, now=clock.now,
+                               recipients=[Recipient(r) for r in recipients])
+    return done.outgoing_id
+
+
+def people(n: int) -> list[str]:
+    return [f"m{i:04d}@example.org" for i in range(n)]
+
+
+async def test_batches_of_max_rcpt_over_reused_connections(tmp_path: Path, conn: Connection,
+                                                           relay: RecordingRelay,
+                                                           controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port, max_rcpt_per_message=50, connections=2)
+    queue, clock = QueueStore(conn), Clock()
+    await enqueue(queue, people(120), clock)
+    report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                  clock).run_until_idle()
+    assert report.sent == 120
+    assert sorted(len(m.rcpt_tos) for m in relay.messages) == [20, 50, 50]
+    assert sorted(relay.recipients()) == people(120)
+    assert {m.mail_from for m in relay.messages} == {SENDER}
+    assert (await queue.counts()).sent == 120
+    # Running again sends nothing more.
+    again = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                 clock).run_until_idle()
+    assert again.sent == 0 and len(relay.messages) == 3
+
+
+async def test_verp_sends_one_message_per_recipient(tmp_path: Path, conn: Connection,
+                                                    relay: RecordingRelay,
+                                                    controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port)
+    queue, clock = QueueStore(conn), Clock()
+    await enqueue(queue, ["jo@example.org", "li@example.net"], clock, verp=True)
+    await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                         clock).run_until_idle()
+    assert sorted((m.mail_from, tuple(m.rcpt_tos)) for m in relay.messages) == [
+        ("ccrlist-bounces+jo=example.org@lists.example.org", ("jo@example.org",)),
+        ("ccrlist-bounces+li=example.net@lists.example.org", ("li@example.net",)),
+    ]
+
+
+async def test_4xx_deferred_then_sent_and_5xx_failed_with_bounce(
+        tmp_path: Path, conn: Connection, relay: RecordingRelay,
+        controller: Controller) -> None:
+    settings = make_settings(tmp_path, controller.port, retry_base_seconds=60.0)
+    queue, clock = QueueStore(conn), Clock()
+    relay.rcpt_replies = {"m0000@example.org": "451 4.7.1 greylisted",
+                          "m0001@example.org": "550 5.1.1 unknown user"}
+    failed: list[tuple[str, str, str]] = []
+    worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                            on_failed=lambda *a: failed.append(a))
+    await enqueue(queue, people(3), clock)
+    report = await worker.run_until_idle()
+    assert (report.sent, report.deferred, report.failed) == (1, 1, 1)
+    assert [f[1] for f in failed] == ["m0001@example.org"]
+    assert await queue.next_due_at() == clock.now + 60.0
+    relay.rcpt_replies.clear()
+    clock.now += 61
+    report = await worker.run_until_idle()
+    assert (report.sent, report.deferred, report.failed) == (1, 0, 0)
+    assert sorted(relay.recipients()) == ["m0000@example.org", "m0002@example.org"]
+    async with conn.execute("SELECT address_key, kind FROM bounces") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [("m0001@example.org", "hard")]
+
+
+@pytest.mark.parametrize("trouble", ["drop", "data-4xx", "down"])
+async def test_relay_trouble_defers_every_recipient(tmp_path: Path, conn: Connection,
+                                                    relay: RecordingRelay, trouble: str) -> None:
+    controller = start_relay(relay) if trouble != "down" else None
+    port = controller.port if controller else free_port()
+    try:
+        relay.drop_data = trouble == "drop"
+        relay.data_reply = "451 4.3.0 try later" if trouble == "data-4xx" else ""
+        settings = make_settings(tmp_path, port)
+        queue, clock = QueueStore(conn), Clock()
+        await enqueue(queue, people(3), clock)
+        worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock)
+        report = await worker.run_until_idle()
+        assert (report.sent, report.deferred) == (0, 3)
+        assert relay.messages == []
+    finally:
+        if controller:
+            controller.stop()
+
+
+async def test_gives_up_after_max_age_and_tells_the_owner(tmp_path: Path,
+                                                          conn: Connection) -> None:
+    settings = make_settings(tmp_path, free_port(), max_age_days=1.0, retry_base_seconds=3600)
+    queue, clock = QueueStore(conn), Clock()
+    failed: list[tuple[str, str, str]] = []
+    worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                            on_failed=lambda *a: failed.append(a))
+    await enqueue(queue, ["jo@example.org"], clock)
+    for _ in range(10):
+        await worker.run_until_idle()
+        clock.now += 5 * 3600
+    counts = await queue.counts()
+    assert (counts.failed, counts.pending, counts.deferred) == (1, 0, 0)
+    assert failed and failed[0][:2] == ("ccrlist", "jo@example.org")
+    async with conn.execute("SELECT count(*) FROM bounces") as cur:
+        assert (await cur.fetchone())[0] == 0  # a timeout is no bounce
+
+
+async def test_maildir_fallback_one_file_per_recipient(tmp_path: Path, conn: Connection) -> None:
+    settings = make_settings(tmp_path, None)
+    queue, clock = QueueStore(conn), Clock()
+    await enqueue(queue, people(3), clock)
+    report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                  clock).run_until_idle()
+    assert report.sent == 3
+    box = mailbox.Maildir(settings.outbox_dir, create=False)
+    delivered = sorted(str(m["Delivered-To"]) for m in box)
+    assert delivered == people(3)
+    assert {str(m["Return-Path"]) for m in box} == {f"<{SENDER}>"}
+    assert all(m.get_payload() == "hello\r\n" or m.get_payload() == "hello\n" for m in box)
+
+
+@pytest.mark.parametrize("code, attempts, expected", [
+    (250, 0, "sent"), (251, 3, "sent"), (550, 0, "failed"), (554, 5, "failed"),
+    (450, 0, "deferred"), (421, 2, "deferred"), (0, 0, "deferred"),
+])
+def test_retry_table(code: int, attempts: int, expected: str) -> None:
+    verdict = decide(RetryPolicy(), code, attempts, created_at=0.0, now=10.0)
+    assert verdict.status == expected
+    assert verdict.bounce == (expected == "failed")
+
+
+@pytest.mark.parametrize("attempts, delay", [(1, 60), (2, 120), (3, 240), (20, 4 * 3600)])
+def test_backoff_doubles_up_to_a_cap(attempts: int, delay: float) -> None:
+    assert backoff(RetryPolicy(), attempts) == delay
+
+
+def test_too_old_message_fails_instead_of_deferring() -> None:
+    policy = RetryPolicy(base_seconds=60, max_age_seconds=100)
+    assert decide(policy, 451, 0, created_at=0.0, now=30.0).status == "deferred"
+    verdict = decide(policy, 451, 0, created_at=0.0, now=50.0)
+    assert (verdict.status, verdict.bounce) == ("failed", False)
+
+
+def test_delivery_settings_default_batch() -> None:
+    assert DeliverySettings().max_rcpt_per_message == 50
