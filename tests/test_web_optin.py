@@ -1,0 +1,199 @@
+"""The subscription web app over real HTTP: double opt-in, tokens, CSRF, rate limits, headers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ccrconfig.settings import Settings, WebSettings
+from subscribers.db import Connection, open_database
+from tests.webkit import FakeClock, confirm_token, queued, status_of
+from web.app import make_app
+from web.security import load_or_create_secret
+
+DAY = 86400.0
+
+
+@pytest.fixture
+def web_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, web=WebSettings(
+        base_url="http://127.0.0.1/", requests_per_address=2, requests_per_ip=5))
+
+
+@pytest.fixture
+async def conn(web_settings: Settings) -> AsyncIterator[Connection]:
+    c = await open_database(web_settings.database_path)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def client(conn: Connection, web_settings: Settings,
+                 clock: FakeClock) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    secret = load_or_create_secret(web_settings.data_dir)
+    async with TestClient(TestServer(make_app(conn, web_settings, secret, clock))) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def subscribe(client: TestClient, address: str, lang: str = "en",  # type: ignore[type-arg]
+                    list_name: str = "ccrlist", name: str = "") -> tuple[int, str]:
+    page = await client.get(f"/subscribe/{list_name}")
+    token = csrf_of(await page.text())
+    resp = await client.post(f"/subscribe/{list_name}",
+                             data={"email": address, "name": name, "lang": lang, "csrf": token})
+    return resp.status, await resp.text()
+
+
+async def test_double_opt_in_flow(client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    status, html = await subscribe(client, "Jane@Example.org", name="Jane <b>Doe</b>")
+    assert status == 200
+    assert "a message is on its way" in html
+    assert await status_of(conn, "ccrlist", "jane@example.org") == "pending"
+    [(msg, rcpts)] = await queued(conn)
+    assert rcpts == ["Jane@example.org"]
+    assert msg["Auto-Submitted"] == "auto-generated"
+    token = confirm_token(msg)
+    assert msg["Reply-To"] == f"ccrlist-confirm+{token}@lists.example.org"
+    # The link is shown as a page with a button; only the POST activates.
+    page = await client.get(f"/confirm/{token}")
+    assert page.status == 200
+    body = await page.text()
+    assert "<button" in body
+    assert await status_of(conn, "ccrlist", "jane@example.org") == "pending"
+    done = await client.post(f"/confirm/{token}", data={"csrf": csrf_of(body)})
+    assert done.status == 200
+    assert "is now subscribed" in await done.text()
+    assert await status_of(conn, "ccrlist", "jane@example.org") == "active"
+    # Single use.
+    again = await client.post(f"/confirm/{token}", data={"csrf": csrf_of(body)})
+    assert again.status == 410
+    assert "already been used" in await again.text()
+
+
+async def test_expired_and_forged_tokens(client: TestClient, conn: Connection,  # type: ignore[type-arg]
+                                         clock: FakeClock) -> None:
+    await subscribe(client, "late@example.org")
+    [(msg, _)] = await queued(conn)
+    token = confirm_token(msg)
+    clock.advance(3 * DAY + 1)
+    page = await client.get(f"/confirm/{token}")
+    assert page.status == 410
+    assert "expired" in await page.text()
+    assert (await client.post(f"/confirm/{token}", data={"csrf": "x"})).status == 410
+    assert await status_of(conn, "ccrlist", "late@example.org") == "pending"
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert (await client.get(f"/confirm/{forged}")).status == 404
+    assert (await client.post(f"/confirm/{forged}", data={})).status == 404
+    assert (await client.get("/confirm/short")).status == 404
+
+
+async def test_token_hash_only_is_stored(client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await subscribe(client, "hash@example.org")
+    [(msg, _)] = await queued(conn)
+    token = confirm_token(msg)
+    async with conn.execute("SELECT * FROM confirmations") as cur:
+        rows = [tuple(r) for r in await cur.fetchall()]
+    assert rows and all(token not in str(v) for row in rows for v in row)
+
+
+async def test_csrf_required(client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await client.get("/subscribe/ccrlist")  # gets a cookie
+    no_token = await client.post("/subscribe/ccrlist", data={"email": "x@example.org"})
+    assert no_token.status == 403
+    wrong = await client.post("/subscribe/ccrlist",
+                              data={"email": "x@example.org", "csrf": "0" * 64})
+    assert wrong.status == 403
+    page = await client.get("/subscribe/ccrlist")
+    token = csrf_of(await page.text())
+    cross = await client.post("/subscribe/ccrlist", headers={"Origin": "https://evil.example"},
+                              data={"email": "x@example.org", "csrf": token})
+    assert cross.status == 403
+    assert await queued(conn) == []
+    # The confirmation POST needs the cookie-bound field too.
+    await subscribe(client, "y@example.org")
+    [(msg, _)] = await queued(conn)
+    bad = await client.post(f"/confirm/{confirm_token(msg)}", data={"csrf": "0" * 64})
+    assert bad.status == 403
+    assert await status_of(conn, "ccrlist", "y@example.org") == "pending"
+
+
+async def test_same_answer_for_known_and_unknown(client: TestClient,  # type: ignore[type-arg]
+                                                 conn: Connection) -> None:
+    await subscribe(client, "known@example.org")
+    token = confirm_token((await queued(conn))[0][0])
+    page = await client.get(f"/confirm/{token}")
+    await client.post(f"/confirm/{token}", data={"csrf": csrf_of(await page.text())})
+    _, known = await subscribe(client, "known@example.org")
+    _, unknown = await subscribe(client, "nobody@example.org")
+    strip = re.compile(r"(known|nobody)@example\.org")
+    assert strip.sub("A", known) == strip.sub("A", unknown)
+    # The active member got no second confirmation.
+    assert [r for _, r in await queued(conn)] == [["known@example.org"], ["nobody@example.org"]]
+
+
+async def test_rate_limits(client: TestClient, conn: Connection, clock: FakeClock) -> None:  # type: ignore[type-arg]
+    for _ in range(3):
+        status, html = await subscribe(client, "bomb@example.org")
+        assert status == 200 and "on its way" in html
+    assert len(await queued(conn)) == 2  # requests_per_address = 2 per day
+    for i in range(2):
+        assert (await subscribe(client, f"p{i}@example.org"))[0] == 200
+    status, html = await subscribe(client, "more@example.org")  # sixth from this IP
+    assert status == 429
+    assert "Too many requests" in html
+    clock.advance(3601)
+    assert (await subscribe(client, "more@example.org"))[0] == 200
+
+
+async def test_bad_address_and_unknown_list(client: TestClient) -> None:  # type: ignore[type-arg]
+    status, html = await subscribe(client, "not an address\r\nBcc: x@y.org")
+    assert status == 400
+    assert "not valid" in html
+    assert (await client.get("/subscribe/nosuchlist")).status == 404
+
+
+async def test_security_headers_and_escaping(client: TestClient) -> None:  # type: ignore[type-arg]
+    resp = await client.get("/subscribe/ccrlist?lang=fr")
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    html = await resp.text()
+    assert '<html lang="fr">' in html and "Adresse courriel" in html
+    assert "<script" not in html
+    assert (await client.get("/nowhere")).headers["X-Frame-Options"] == "DENY"
+    status, page = await subscribe(client, "<script>@example.org")
+    assert status == 400 and "<script>" not in page
+
+
+async def test_french_flow(client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    status, html = await subscribe(client, "marie@example.ca", lang="fr")
+    assert status == 200 and "un message lui a été envoyé" in html
+    [(msg, _)] = await queued(conn)
+    assert msg["Content-Language"] == "fr"
+    assert msg["Subject"] == "Confirmez votre abonnement à ccrlist"
+    page = await client.get(f"/confirm/{confirm_token(msg)}")
+    text = await page.text()
+    assert '<html lang="fr">' in text and "Confirmer" in text
+
+
+def test_secret_file_mode(tmp_path: Path) -> None:
+    first = load_or_create_secret(tmp_path / "var")
+    assert (tmp_path / "var" / "web-secret").stat().st_mode & 0o777 == 0o600
+    assert load_or_create_secret(tmp_path / "var") == first

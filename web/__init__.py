@@ -1,0 +1,1 @@
+"""The subscription web app: double opt-in, confirmation and one-click unsubscribe pages."""

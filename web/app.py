@@ -1,0 +1,56 @@
+"""Assemble the aiohttp application and run it until asked to stop (for `ccrlist serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from ccrconfig.settings import Settings
+from ccrlist.optin import Clock
+from subscribers.db import Connection, open_database
+from web.handlers import Handlers
+from web.pages import Pages, make_environment
+from web.security import SECURITY_HEADERS, load_or_create_secret
+
+TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
+LIST = r"{list:[a-z0-9][a-z0-9._-]{0,63}}"
+MAX_FORM_BYTES = 16 * 1024
+
+
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def make_app(conn: Connection, settings: Settings, secret: bytes,
+             clock: Clock = time.time) -> web.Application:
+    """The web app over an open, migrated connection."""
+    app = web.Application(client_max_size=MAX_FORM_BYTES)
+    h = Handlers(conn, settings, secret, Pages(make_environment()), clock)
+    app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
+    app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
+    app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
+    app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
+    app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
+    app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
+    app.on_response_prepare.append(_add_security_headers)
+    return app
+
+
+async def run_web(settings: Settings, stop_event: asyncio.Event,
+                  clock: Clock = time.time) -> None:
+    """Serve on `[web] host:port` until `stop_event` is set, with a connection of its own."""
+    conn = await open_database(settings.database_path)
+    try:
+        secret = load_or_create_secret(settings.data_dir)
+        runner = web.AppRunner(make_app(conn, settings, secret, clock))
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+            await stop_event.wait()
+        finally:
+            await runner.cleanup()
+    finally:
+        await conn.close()
