@@ -1,0 +1,173 @@
+"""Crash recovery: a real `ccrlist serve` subprocess killed with SIGKILL, then restarted.
+
+Nobody may miss an accepted post; duplicates are allowed only for batches that
+were in flight (at most `connections` batches of `max_rcpt_per_message`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiosmtpd.controller import Controller
+from ccrlist_helpers import (
+    DOMAIN,
+    RecordingRelay,
+    add_members,
+    free_port,
+    message,
+    start_relay,
+    wait_for,
+)
+
+from ccrconfig.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMBERS = [f"m{i:03d}@example.org" for i in range(60)]
+BATCH, CONNECTIONS = 5, 2
+
+
+@pytest.fixture
+def relay() -> RecordingRelay:
+    return RecordingRelay(delay=0.08)
+
+
+@pytest.fixture
+def controller(relay: RecordingRelay) -> Iterator[Controller]:
+    c = start_relay(relay)
+    yield c
+    c.stop()
+
+
+def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:
+    port = free_port()
+    config = tmp_path / "ccr.toml"
+    config.write_text(f"""
+domain = "{DOMAIN}"
+data_dir = "{tmp_path / 'var'}"
+[server]
+host = "127.0.0.1"
+port = {port}
+[relay]
+host = "127.0.0.1"
+port = {relay_port}
+timeout = 5.0
+[delivery]
+max_rcpt_per_message = {BATCH}
+connections = {CONNECTIONS}
+retry_base_seconds = 0.2
+""", encoding="utf-8")
+    return config, port
+
+
+def spawn(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config", str(config),
+                             "serve"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab"))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("serve did not start listening")
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+async def post(port: int, raw: bytes) -> int:
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
+    await smtp.connect()
+    try:
+        response = await smtp.sendmail("m000@example.org", [f"ccrlist@{DOMAIN}"], raw)
+        return 250 if not response[0] else 0
+    finally:
+        smtp.close()
+
+
+@pytest.mark.parametrize("kill_after", [0, 1, 5])
+async def test_kill_mid_fanout_then_restart(tmp_path: Path, relay: RecordingRelay,
+                                            controller: Controller, kill_after: int) -> None:
+    config, port = write_config(tmp_path, controller.port)
+    await add_members(load_settings(config), MEMBERS)
+    log = tmp_path / "serve.log"
+    proc = spawn(config, port, log)
+    try:
+        assert await post(port, message(author="m000@example.org")) == 250
+        await wait_for(lambda: len(relay.messages) >= kill_after, what="some deliveries")
+    finally:
+        kill(proc)
+    before = len(relay.recipients())
+    assert before < len(MEMBERS), "the kill came after the fan-out finished"
+    relay.delay = 0.0
+    proc = spawn(config, port, log)
+    try:
+        await wait_for(lambda: set(relay.recipients()) >= set(MEMBERS), timeout=20,
+                       what=f"every member after restart ({log.read_text()[-2000:]})")
+        await asyncio.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    counts = Counter(relay.recipients())
+    duplicates = sum(n - 1 for n in counts.values())
+    assert set(counts) == set(MEMBERS)
+    assert duplicates <= BATCH * CONNECTIONS
+    assert all(n <= 2 for n in counts.values())
+
+
+async def test_kill_during_ingest_loses_no_accepted_post(tmp_path: Path, relay: RecordingRelay,
+                                                         controller: Controller) -> None:
+    relay.delay = 0.0
+    config, port = write_config(tmp_path, controller.port)
+    await add_members(load_settings(config), MEMBERS[:3])
+    proc = spawn(config, port, tmp_path / "serve.log")
+    accepted: list[str] = []
+    try:
+        for i in range(5):
+            mid = f"<ingest-{i}@example.org>"
+            if await post(port, message(author="m000@example.org", message_id=mid)) == 250:
+                accepted.append(mid)
+    finally:
+        kill(proc)
+    assert len(accepted) == 5
+    proc = spawn(config, port, tmp_path / "serve.log")
+    try:
+        def delivered() -> set[tuple[str, str]]:
+            found = set()
+            for m in relay.messages:
+                mid = next(line for line in m.content.split(b"\r\n")
+                           if line.lower().startswith(b"message-id:"))
+                found |= {(mid.split(b":", 1)[1].strip().decode(), r) for r in m.rcpt_tos}
+            return found
+
+        wanted = {(mid, r) for mid in accepted for r in MEMBERS[:3]}
+        await wait_for(lambda: delivered() >= wanted, timeout=20, what="every accepted post")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+
+def test_sigterm_exits_cleanly(tmp_path: Path) -> None:
+    config, port = write_config(tmp_path, free_port())
+    proc = spawn(config, port, tmp_path / "serve.log")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert "stopped" in (tmp_path / "serve.log").read_text()
+    assert os.path.exists(tmp_path / "var" / "ccr.sqlite3")
