@@ -1,0 +1,208 @@
+"""The chronicle commands through click's CliRunner, including publish to a recording relay."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email
+import email.policy
+import shutil
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner, Result
+
+from ccrconfig.settings import RelaySettings, Settings
+from echronicle.commands import chronicle
+from echronicle.serve import make_server
+from subscribers.db import open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+
+ROOT = Path(__file__).resolve().parent.parent
+PEOPLE = [("ana@example.org", "en"), ("bob@example.net", "fr"), ("cy@example.com", "en")]
+
+
+@pytest.fixture
+def chron(settings: Settings) -> Settings:
+    settings.issues_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "issues" / "vol12-2.md", settings.issues_dir / "vol12-2.md")
+    return settings
+
+
+def run(settings: Settings, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(chronicle, list(args), obj=settings, input=input)
+
+
+class Recorder:
+    """An upstream relay that keeps every envelope it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[Recorder, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+def subscribe(settings: Settings) -> dict[str, str]:
+    async def go() -> dict[str, str]:
+        conn = await open_database(settings.database_path)
+        try:
+            store = MemberStore(conn)
+            if await store.get_list(settings.newsletter.list) is None:
+                await store.create_list(settings.newsletter.list, "announce")
+            await store.add(settings.newsletter.list,
+                            [NewMember(a, "", lang) for a, lang in PEOPLE])  # type: ignore[arg-type]
+            return {m.address: m.token for m in await store.members(settings.newsletter.list)}
+        finally:
+            await conn.close()
+    return asyncio.run(go())
+
+
+def test_publish_no_send_builds_the_site(chron: Settings) -> None:
+    result = run(chron, "publish", "vol12-2", "--no-send")
+    assert result.exit_code == 0, result.output
+    out = chron.site.output_dir
+    for name in ("index.html", "feed.xml", "atom.xml", "vol12-2/index.html", "vol12-2/email.html"):
+        assert (out / name).is_file()
+    assert "Not sent" in result.output and str(out) in result.output
+
+
+def test_publish_sends_each_subscriber_one_copy_with_their_token(
+        chron: Settings, relay: tuple[Recorder, int]) -> None:
+    recorder, port = relay
+    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1", port=port))
+    tokens = subscribe(settings)
+    assert len(set(tokens.values())) == 3 and all(tokens.values())
+
+    first = run(settings, "publish", "vol12-2")
+    assert first.exit_code == 0, first.output
+    assert "Sent 3, deferred 0, failed 0" in first.output
+    assert sorted(r for _, rcpts, _ in recorder.envelopes for r in rcpts) == sorted(tokens)
+    for sender, rcpts, content in recorder.envelopes:
+        assert sender == "echronicle-bounces@lists.example.org" and len(rcpts) == 1
+        msg = email.message_from_bytes(content, policy=email.policy.default)
+        token = tokens[rcpts[0]]
+        assert msg["List-Unsubscribe"] == f"<https://lists.example.org/chronicle/u/{token}>"
+        assert content.count(token.encode()) == 3  # header, text part, HTML part
+        for other in set(tokens.values()) - {token}:
+            assert other.encode() not in content
+        assert b"CCR-TOKEN-SLOT" not in content
+
+    again = run(settings, "publish", "vol12-2")
+    assert again.exit_code == 0, again.output
+    assert "Already sent" in again.output
+    assert len(recorder.envelopes) == 3
+
+
+def test_resend_asks_first_and_test_copy_goes_to_one_address(
+        chron: Settings, relay: tuple[Recorder, int]) -> None:
+    recorder, port = relay
+    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1", port=port))
+    subscribe(settings)
+    refused = run(settings, "publish", "vol12-2", "--resend", input="n\n")
+    assert refused.exit_code == 1 and "Aborted" in refused.output
+    assert recorder.envelopes == []
+
+    test_copy = run(settings, "publish", "vol12-2", "--to", "editor@example.org")
+    assert test_copy.exit_code == 0, test_copy.output
+    assert [rcpts for _, rcpts, _ in recorder.envelopes] == [["editor@example.org"]]
+    msg = email.message_from_bytes(recorder.envelopes[0][2], policy=email.policy.default)
+    assert msg["Message-ID"].startswith("<vol12-2.en.test-")
+
+    resent = run(settings, "publish", "vol12-2", "--resend", "--yes")
+    assert resent.exit_code == 0, resent.output
+    assert len(recorder.envelopes) == 4
+
+
+def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> None:
+    subscribe(chron)
+    result = run(chron, "publish", "vol12-2")
+    assert result.exit_code == 0, result.output
+    assert "Sent 3" in result.output and "Maildir" in result.output
+    assert len(list((chron.outbox_dir / "new").iterdir())) == 3
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["publish", "vol99-9"], 2, "there is no issue 'vol99-9' (issues: vol12-2)"),
+    (["publish", "../../etc/passwd"], 2, "not a valid issue id"),
+    (["preview", "vol99-9"], 2, "there is no issue"),
+    (["new", "../x"], 2, "not a valid issue id"),
+    (["new", "vol12-2"], 1, "already exists"),
+    (["publish", "vol12-2", "--to", "not an address"], 2, "--to"),
+    (["publish", "vol12-2", "--resend", "--to", "a@b.org"], 2, "not both"),
+])
+def test_usage_errors_are_readable(chron: Settings, args: list[str], code: int,
+                                   message: str) -> None:
+    result = run(chron, *args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_broken_issue_file_names_file_and_line(chron: Settings) -> None:
+    path = chron.issues_dir / "vol12-2.md"
+    path.write_text(path.read_text("utf-8").replace("volume: 12", "volume: 12\ncolour: red"),
+                    "utf-8")
+    result = run(chron, "build")
+    assert result.exit_code == 1
+    assert "vol12-2.md:4: unknown field 'colour'" in result.output
+
+
+def test_build_rebuilds_everything_deterministically(chron: Settings) -> None:
+    first = run(chron, "build")
+    assert first.exit_code == 0 and "Built 1 issue(s)" in first.output
+    snapshot = {p: p.read_bytes() for p in chron.site.output_dir.rglob("*") if p.is_file()}
+    second = run(chron, "build")
+    assert "0 file(s) written" in second.output
+    assert snapshot == {p: p.read_bytes() for p in chron.site.output_dir.rglob("*")
+                        if p.is_file()}
+
+
+def test_new_writes_a_skeleton_that_parses(chron: Settings) -> None:
+    result = run(chron, "new", "vol13-4")
+    assert result.exit_code == 0, result.output
+    text = (chron.issues_dir / "vol13-4.md").read_text("utf-8")
+    assert "volume: 13" in text and "number: 4" in text
+    preview = run(chron, "preview", "vol13-4")
+    assert preview.exit_code == 0, preview.output
+
+
+def test_preview_writes_files_and_serves_them(chron: Settings) -> None:
+    result = run(chron, "preview", "vol12-2")
+    assert result.exit_code == 0, result.output
+    paths = [Path(line) for line in result.output.splitlines()]
+    assert {p.name for p in paths} == {"email.html", "email.txt", "index.html", "message.eml"}
+    assert all(p.is_file() for p in paths)
+    folder = paths[0].parent
+    server = make_server(folder, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/email.txt"
+        with urllib.request.urlopen(url) as response:
+            assert response.read() == (folder / "email.txt").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
