@@ -75,9 +75,15 @@ def check_email_html(html: str, *, limit: int = GMAIL_SAFE_BYTES) -> list[Proble
     for img in soup.find_all("img"):
         if not str(img.get("alt") or "").strip():
             problems.append(Problem("email", f"image {img.get('src', '?')} has no alt text"))
-    for link in soup.find_all("a"):
-        href = str(link.get("href", "")).strip()
-        if not re.match(r"^(https:|mailto:)", href):
+    anchors = {str(t.get("id")) for t in soup.find_all(id=True)}
+    anchors |= {str(t.get("name")) for t in soup.find_all("a", attrs={"name": True})}
+    for link in soup.find_all("a", href=True):
+        href = str(link.get("href")).strip()
+        if href.startswith("#"):
+            # The table of contents jumps within the message.
+            if href[1:] not in anchors:
+                problems.append(Problem("email", f"link {href!r} points to no item"))
+        elif not re.match(r"^(https:|mailto:)", href):
             problems.append(Problem("email", f"link {href!r} is not an absolute https: or "
                                              "mailto: link"))
     for tag in soup.find_all(style=True):

@@ -9,6 +9,7 @@ from echronicle.checks import check_email_html, check_feed, check_text_part
 GOOD = """<!doctype html><html lang="en"><head><title>E-Chronicle</title></head>
 <body style="background-color:#f4f1ea"><div style="display:none;max-height:0">Preview text</div>
 <table><tr><td style="color:#1a1a1a;background-color:#ffffff">
+<a href="#item-1">Item</a> <a id="item-1"></a>
 <a href="https://ccrweb.ca/en/campaign">Campaign</a> <a href="mailto:info@ccrweb.ca">Mail</a>
 <img src="https://ccrweb.ca/logo.png" alt="CCR logo"></td></tr></table></body></html>"""
 
@@ -29,6 +30,7 @@ def test_good_email_passes() -> None:
         (("https://ccrweb.ca/en/campaign", "http://ccrweb.ca/x"), "not an absolute https:"),
         (("https://ccrweb.ca/en/campaign", "javascript:alert(1)"), "not an absolute https:"),
         (("Campaign</a>", "Campaign TODO</a>"), "placeholder text 'TODO'"),
+        (('href="#item-1"', 'href="#item-9"'), "points to no item"),
         (("Campaign</a>", "Lorem ipsum dolor</a>"), "placeholder text 'Lorem ipsum'"),
         (("color:#1a1a1a", "color:#000"), "pure black text on pure white"),
         (("<table><tr><td style=\"color:#1a1a1a;background-color:#ffffff\"",

@@ -1,0 +1,42 @@
+"""`chronicle check`: run every pre-send check on one issue in all its languages (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ccrconfig.settings import Settings
+from echronicle.checks import Problem, check_email_html, check_feed, check_text_part
+from echronicle.email_render import RenderedEmail, render_email
+from echronicle.model import Edition
+from echronicle.site import shared_files
+
+
+def check_edition(edition: Edition, editions: Sequence[Edition], settings: Settings,
+                  emails: dict[str, RenderedEmail] | None = None) -> list[Problem]:
+    """Problems with `edition`'s emails (every language) and the feeds that will list it."""
+    problems: list[Problem] = []
+    for issue in edition.versions:
+        email = (emails or {}).get(issue.lang) or render_email(issue, settings)
+        html = email.archive_html().decode("ascii")
+        found = check_email_html(html) + check_text_part(email.text)
+        problems += [replace(p, part=f"{p.part} ({issue.lang})") for p in found]
+    others = [e for e in editions if e.id != edition.id]
+    feeds = shared_files([*others, edition], settings)
+    for name in ("feed.xml", "atom.xml"):
+        problems += check_feed(feeds[name], name)
+    return problems
+
+
+def links_of(edition: Edition, settings: Settings) -> list[str]:
+    """Every link target in the edition's emails, for the online link check."""
+    from bs4 import BeautifulSoup
+
+    urls: list[str] = []
+    for issue in edition.versions:
+        html = render_email(issue, settings).archive_html().decode("ascii")
+        soup = BeautifulSoup(html, "html.parser")
+        urls += [str(a.get("href")) for a in soup.find_all("a", href=True)
+                 if not str(a.get("href")).startswith("#")]
+        urls += [str(i.get("src")) for i in soup.find_all("img") if i.get("src")]
+    return urls

@@ -1,0 +1,47 @@
+"""`check_edition` on the real vol12-2 issue and on issues with an editor's mistakes."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from ccrconfig.settings import Settings
+from echronicle.library import load_all, load_edition
+from echronicle.preflight import check_edition, links_of
+
+ISSUES = Path(__file__).resolve().parent.parent / "issues"
+
+
+def _settings(issues_dir: Path) -> Settings:
+    return dataclasses.replace(Settings(), issues_dir=issues_dir)
+
+
+def test_the_real_issue_passes_every_check() -> None:
+    settings = _settings(ISSUES)
+    edition = load_edition(ISSUES, "vol12-2")
+    assert check_edition(edition, load_all(ISSUES), settings) == []
+
+
+def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
+    shutil.copytree(ISSUES, tmp_path / "issues")
+    source = (tmp_path / "issues" / "vol12-2.md")
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("Resettle 20,000", "TODO Resettle 20,000", 1)
+    source.write_text(text, encoding="utf-8")
+    edition = load_edition(tmp_path / "issues", "vol12-2")
+    settings = dataclasses.replace(_settings(tmp_path / "issues"),
+                                   site=dataclasses.replace(Settings().site,
+                                                            base_url="http://insecure.example/"))
+    messages = [str(p) for p in check_edition(edition, [edition], settings)]
+    assert any("placeholder text 'TODO'" in m and m.startswith("email (en)") for m in messages)
+    assert any("placeholder text 'TODO'" in m and m.startswith("text (en)") for m in messages)
+    assert any("http://insecure.example/" in m and "not an absolute https" in m
+               for m in messages)
+
+
+def test_links_of_lists_every_target() -> None:
+    settings = _settings(ISSUES)
+    urls = links_of(load_edition(ISSUES, "vol12-2"), settings)
+    assert "https://lists.example.org/chronicle/vol12-2/" in urls
+    assert all(u.startswith(("https:", "mailto:")) for u in urls)
