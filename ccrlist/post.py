@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
+from email.parser import HeaderParser
 
 from subscribers.addresses import AddressError, normalise_address
 
@@ -67,9 +68,16 @@ def fallback_message_id(raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@ccrlist.invalid>"
 
 
+def header_block(raw: bytes) -> str:
+    """The header fields as text; raw UTF-8 in headers is allowed (RFC 6532)."""
+    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at != -1]
+    head = raw[:min(ends)] if ends else raw
+    return head.decode("utf-8", "replace") + "\r\n\r\n"
+
+
 def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
-    """Read what the rules need from `raw`, without altering it."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    """Read what the rules need from the headers of `raw`, without altering it."""
+    msg = HeaderParser(policy=email.policy.default).parsestr(header_block(raw))
     author, problem = find_author(msg)
     ids = _header_values(msg, "Message-ID")
     message_id = ids[0].strip() if len(ids) == 1 and ids[0].strip() else ""
