@@ -1,0 +1,166 @@
+"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner
+and -bounces. The SMTP handler calls `handle_admin_message` and sends back its reply."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from ccrconfig.settings import Settings
+from ccrlist.automail import build_mail, help_text
+from ccrlist.bounce_service import owners_of, process_bounce
+from ccrlist.catalogue import messages
+from ccrlist.dsn import as_email
+from ccrlist.mailcmd import (
+    AdminAddress,
+    find_command,
+    is_automatic,
+    parse_admin_local,
+    reply_address,
+)
+from ccrlist.names import role_address
+from ccrlist.optin import DAY, Clock, Optin
+from subscribers.addresses import AddressError, address_key, normalise_address
+from subscribers.db import Connection
+from subscribers.members import MemberStore
+from subscribers.queue import QueueStore, Recipient
+from subscribers.ratelimits import RateStore
+
+NO_SUCH_ADDRESS = "550 5.1.1 No such address here"
+REQUEST_RECEIVED = "250 2.0.0 Request received; the answer comes by email"
+NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
+BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
+FORWARDED = "250 2.0.0 Message forwarded to the list owners"
+NO_OWNERS = "550 5.1.1 This list has no owner address configured"
+OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
+BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
+LOOP_HEADER = "X-CCR-Loop"
+
+
+def _noop() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    """What admin mail needs: a connection, the settings, a clock, and a worker wake-up."""
+
+    conn: Connection
+    settings: Settings
+    clock: Clock = time.time
+    on_queued: Callable[[], None] = field(default=_noop)
+
+
+async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
+                               ctx: AdminContext) -> str:
+    """Act on one message to an admin address and return the SMTP reply for DATA."""
+    target = parse_admin_local(local_part)
+    if target is None or await MemberStore(ctx.conn).get_list(target.list_name) is None:
+        return NO_SUCH_ADDRESS
+    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
+    if target.role == "bounces":
+        if await process_bounce(optin, target.list_name, target.tag, raw):
+            ctx.on_queued()
+        return BOUNCE_RECEIVED
+    if target.role == "owner":
+        return await _forward_to_owners(optin, target.list_name, raw, ctx)
+    msg = as_email(raw)
+    if is_automatic(msg, envelope_from):
+        return NOT_ANSWERED
+    try:
+        address = normalise_address(reply_address(msg, envelope_from))
+    except AddressError:
+        return NOT_ANSWERED
+    if target.role == "confirm":
+        return await _confirm(optin, target, address, ctx)
+    if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
+                                           ctx.settings.commands.replies_per_day, DAY,
+                                           ctx.clock()):
+        return REQUEST_RECEIVED  # over the daily limit: stay quiet rather than mail-bomb
+    command = {"join": "subscribe", "leave": "unsubscribe"}.get(
+        target.role, find_command(str(msg.get("Subject", "")), _body(msg)) or "help")
+    message_id = str(msg.get("Message-ID", "")) or None
+    if command in ("subscribe", "unsubscribe"):
+        outcome = await optin.request(target.list_name, address,
+                                      "subscribe" if command == "subscribe" else "unsubscribe",
+                                      auto="auto-replied", in_reply_to=message_id)
+        if outcome == "sent":
+            ctx.on_queued()
+            return REQUEST_RECEIVED
+    member = await MemberStore(ctx.conn).find_member(target.list_name, address)
+    t = messages(member.lang if member else "en")
+    values = {"list": target.list_name, "address": address}
+    if command == "subscribe":
+        subject = t.mail_done_subscribe_subject.format(**values)
+        body = t.confirmed_subscribe.format(**values) + "\n"
+    elif command == "unsubscribe":
+        subject = t.mail_not_member_subject.format(**values)
+        body = t.mail_not_member_body.format(**values)
+    else:
+        subject = t.mail_help_subject.format(**values)
+        body = help_text(t, target.list_name, ctx.settings.domain, ctx.settings.web.base_url)
+    await _reply(optin, target.list_name, address, subject, body, t.lang, message_id)
+    ctx.on_queued()
+    return REQUEST_RECEIVED
+
+
+async def _confirm(optin: Optin, target: AdminAddress, address: str, ctx: AdminContext) -> str:
+    state, found = await optin.apply(target.tag)
+    if state != "valid" or found is None or found.list_name != target.list_name:
+        return BAD_TOKEN
+    if await RateStore(ctx.conn).allow(f"reply:{address_key(found.address)}",
+                                       ctx.settings.commands.replies_per_day, DAY, ctx.clock()):
+        t = messages(found.lang)
+        values = {"list": found.list_name, "address": found.address}
+        if found.action == "subscribe":
+            subject = t.mail_done_subscribe_subject.format(**values)
+            result = t.confirmed_subscribe.format(**values)
+        else:
+            subject = t.mail_done_unsubscribe_subject.format(**values)
+            result = t.confirmed_unsubscribe.format(**values)
+        await _reply(optin, found.list_name, found.address, subject,
+                     t.mail_done_body.format(result=result), t.lang, None)
+        ctx.on_queued()
+    return REQUEST_RECEIVED
+
+
+async def _reply(optin: Optin, list_name: str, to: str, subject: str, body: str, lang: str,
+                 in_reply_to: str | None) -> None:
+    now = optin.clock()
+    mail = build_mail(list_name=list_name, domain=optin.settings.domain, to=(to,),
+                      subject=subject, body=body, lang=lang, now=now, auto="auto-replied",
+                      in_reply_to=in_reply_to)
+    await optin.queue_notice(list_name, f"reply:{hashlib.sha256(mail).hexdigest()[:32]}",
+                             mail, (to,))
+
+
+def _body(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    if part is None:
+        return ""
+    try:
+        return str(part.get_content())
+    except (LookupError, ValueError):
+        return ""
+
+
+async def _forward_to_owners(optin: Optin, list_name: str, raw: bytes,
+                             ctx: AdminContext) -> str:
+    """Pass the message on unchanged but for a loop-detection header."""
+    here = role_address(list_name, optin.settings.domain, "owner")
+    if any(str(v).strip().lower() == here.lower()
+           for v in as_email(raw).get_all(LOOP_HEADER, [])):
+        return OWNER_LOOP
+    owners = tuple(o for o in await owners_of(optin, list_name) if o.lower() != here.lower())
+    if not owners:
+        return NO_OWNERS
+    body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
+    await QueueStore(optin.conn).enqueue(
+        list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
+        sender=role_address(list_name, optin.settings.domain, "bounces"), body=body,
+        recipients=[Recipient(o) for o in owners], now=optin.clock())
+    ctx.on_queued()
+    return FORWARDED

@@ -1,0 +1,68 @@
+"""Handle a bounce sent to `<list>-bounces[+verp]@`: record it, disable past the threshold,
+and tell the owners once."""
+
+from __future__ import annotations
+
+import logging
+
+from ccrlist.automail import disabled_notice
+from ccrlist.bounce_policy import DAY, bounce_score
+from ccrlist.catalogue import messages
+from ccrlist.dsn import Failure, parse_bounce
+from ccrlist.optin import Optin
+from outbox.personalise import unverp
+from subscribers.addresses import AddressError, normalise_address
+from subscribers.bounces import BounceStore
+from subscribers.members import MemberStore
+from subscribers.owners import OwnerStore
+
+log = logging.getLogger("ccrlist.bounces")
+
+
+def attribute(failures: list[Failure], verp_recipient: str | None) -> list[Failure]:
+    """Who bounced: the VERP address is authoritative (forwarding hides the subscriber)."""
+    if verp_recipient is None:
+        return [f for f in failures if f.recipient]
+    if not failures:
+        return []
+    worst = next((f for f in failures if f.kind == "hard"), failures[0])
+    return [Failure(verp_recipient, worst.kind, worst.status, worst.diagnostic)]
+
+
+async def owners_of(optin: Optin, list_name: str) -> tuple[str, ...]:
+    """The list's owners from the database, else `[posting] owners`."""
+    stored = await OwnerStore(optin.conn).owners(list_name)
+    return tuple(stored) or optin.settings.posting.owners
+
+
+async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes) -> int:
+    """Record each bounce of a member of `list_name`; returns how many were recorded."""
+    verp = unverp(f"x+{verp_tag}") if verp_tag else None
+    members, bounces = MemberStore(optin.conn), BounceStore(optin.conn)
+    recorded = 0
+    for failure in attribute(parse_bounce(raw), verp):
+        try:
+            address = normalise_address(failure.recipient)
+        except AddressError:
+            continue
+        member = await members.find_member(list_name, address)
+        if member is None:
+            continue
+        now = optin.clock()
+        await bounces.record(list_name, member.address, failure.kind, failure.reason, now)
+        recorded += 1
+        settings = optin.settings.bounces
+        events = await bounces.events(list_name, member.address, now - settings.window_days * DAY)
+        score = bounce_score(events, settings.soft_persist_days * DAY)
+        if score >= settings.threshold and await bounces.disable(list_name, member.address, now):
+            log.warning("%s on %s disabled after %d bounce days", member.address, list_name,
+                        score)
+            owners = await owners_of(optin, list_name)
+            if owners:
+                body = disabled_notice(
+                    text=messages("en"), list_name=list_name, domain=optin.settings.domain,
+                    owners=owners, address=member.address, score=score,
+                    window_days=settings.window_days, reason=failure.reason, now=now)
+                await optin.queue_notice(list_name, f"disabled:{member.address}:{now}", body,
+                                         owners)
+    return recorded

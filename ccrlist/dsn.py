@@ -1,0 +1,135 @@
+"""Read bounce messages (pure): RFC 3464 delivery-status reports, plus Exim-style
+`X-Failed-Recipients` and plain-text bounces, into per-recipient failures."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from typing import Literal
+
+Kind = Literal["hard", "soft"]
+
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE = re.compile(r"\b([45])\d\d[ -]")
+# Permanent codes that do not mean the address is dead: a full mailbox, or a policy
+# rejection that is about our server or the content (spam filters, reputation).
+_SOFT_PERMANENT = ("5.2.2", "5.7.")
+
+
+@dataclass(frozen=True)
+class Failure:
+    recipient: str  # may be "" when only a VERP address says who it was
+    kind: Kind
+    status: str
+    diagnostic: str
+
+    @property
+    def reason(self) -> str:
+        return self.diagnostic or self.status
+
+
+def classify(status: str, action: str = "failed") -> Kind:
+    """`5.1.1` is hard; `4.x.x`, delays, full mailboxes and policy blocks are soft."""
+    if action == "delayed" or not status.startswith("5"):
+        return "soft"
+    return "soft" if status.startswith(_SOFT_PERMANENT) else "hard"
+
+
+def _address(field: str | None) -> str:
+    """`rfc822; jo@example.org` -> `jo@example.org`."""
+    if not field:
+        return ""
+    kind, semi, value = str(field).partition(";")
+    value = value if semi else kind
+    return value.strip().strip("<>").strip()
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join(str(text or "").split())[:500]
+
+
+def _from_report(part: Message) -> list[Failure]:
+    payload = part.get_payload()
+    blocks = [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
+    failures: list[Failure] = []
+    for block in blocks[1:]:  # the first block is about the message, the rest per recipient
+        action = str(block.get("Action", "")).strip().lower()
+        if action not in ("failed", "delayed"):
+            continue
+        diagnostic = _one_line(block.get("Diagnostic-Code"))
+        found = _STATUS.search(str(block.get("Status", ""))) or _STATUS.search(diagnostic)
+        status = found.group(0) if found else ("5.0.0" if action == "failed" else "4.0.0")
+        recipient = _address(block.get("Original-Recipient")) or _address(
+            block.get("Final-Recipient"))
+        failures.append(Failure(recipient, classify(status, action), status,
+                                _strip_type(diagnostic)))
+    return failures
+
+
+def _strip_type(diagnostic: str) -> str:
+    kind, semi, rest = diagnostic.partition(";")
+    return rest.strip() if semi and " " not in kind.strip() else diagnostic
+
+
+def _text_of(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            raw = part.get_payload(decode=True)
+            if isinstance(raw, bytes):
+                return raw.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
+
+
+def _from_text(text: str) -> tuple[Kind, str, str] | None:
+    """The kind, status and diagnostic line of a plain-text bounce, or None."""
+    for line in text.splitlines():
+        status = _STATUS.search(line)
+        code = _SMTP_CODE.search(line)
+        if status or code:
+            value = status.group(0) if status else f"{code.group(1) if code else '5'}.0.0"
+            return classify(value), value, _one_line(line)
+    lowered = text.lower()
+    if "permanent error" in lowered or "permanently" in lowered:
+        return "hard", "5.0.0", "permanent error"
+    if "temporary" in lowered or "delayed" in lowered or "deferred" in lowered:
+        return "soft", "4.0.0", "temporary error"
+    return None
+
+
+def parse_bounce(raw: bytes) -> list[Failure]:
+    """Every failed or delayed recipient the bounce reports; [] when it is not a bounce.
+
+    A plain-text bounce with no recipient we can name gives one Failure with an
+    empty recipient: the caller knows who it was from the VERP address.
+    """
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            return _from_report(part)
+    found = _from_text(_text_of(msg))
+    failed = [a.strip() for value in msg.get_all("X-Failed-Recipients", [])
+              for a in str(value).split(",") if a.strip()]
+    if failed:
+        kind, status, diagnostic = found or ("hard", "5.0.0", "")
+        return [Failure(r, kind, status, diagnostic) for r in failed]
+    if found and _looks_like_bounce(msg):
+        return [Failure("", *found)]
+    return []
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    sender = str(msg.get("From", "")).lower()
+    subject = str(msg.get("Subject", "")).lower()
+    return ("mailer-daemon" in sender or "postmaster" in sender
+            or any(w in subject for w in ("undeliver", "delivery status", "failure notice",
+                                          "delivery failed", "returned mail", "non remis")))
+
+
+def as_email(raw: bytes) -> EmailMessage:
+    """Parse with the modern policy (for headers of admin messages)."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg

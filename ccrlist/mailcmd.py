@@ -1,0 +1,109 @@
+"""Read email commands (pure): which admin address was written to, what it asks, and whether
+the message is automatic and must never be answered."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Literal
+
+Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
+Command = Literal["subscribe", "unsubscribe", "help"]
+
+ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
+MAX_COMMAND_LINES = 5
+
+_WORDS: dict[str, Command] = {
+    "subscribe": "subscribe", "sub": "subscribe", "join": "subscribe",
+    "abonner": "subscribe", "abonnement": "subscribe", "inscription": "subscribe",
+    "unsubscribe": "unsubscribe", "unsub": "unsubscribe", "leave": "unsubscribe",
+    "signoff": "unsubscribe", "désabonner": "unsubscribe", "desabonner": "unsubscribe",
+    "désabonnement": "unsubscribe", "desabonnement": "unsubscribe",
+    "help": "help", "aide": "help", "info": "help",
+}
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw|sv)\s*:\s*)+", re.IGNORECASE)
+_MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "listserv",
+                    "majordomo")
+_MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
+
+
+@dataclass(frozen=True)
+class AdminAddress:
+    list_name: str
+    role: Role
+    tag: str = ""  # the confirmation token, or the VERP-encoded recipient
+
+
+def parse_admin_local(local_part: str) -> AdminAddress | None:
+    """`ccrlist-confirm+Tok3n` -> (ccrlist, confirm, Tok3n); None for a plain list address.
+
+    Only `confirm` and `bounces` take a `+tag`; the tag keeps its case (tokens are case-sensitive).
+    """
+    base, plus, tag = local_part.partition("+")
+    name, dash, role = base.lower().rpartition("-")
+    if not dash or not name or role not in ROLES:
+        return None
+    if plus and role not in ("confirm", "bounces"):
+        return None
+    if role == "confirm" and not tag:
+        return None
+    return AdminAddress(name, role, tag)
+
+
+def admin_target(recipient: str, domain: str) -> AdminAddress | None:
+    """The admin address `recipient` names in our domain, or None."""
+    local, at, host = recipient.rpartition("@")
+    if not at or host.lower() != domain.lower():
+        return None
+    return parse_admin_local(local)
+
+
+def _word(line: str) -> Command | None:
+    words = _REPLY_PREFIX.sub("", line).strip().split()
+    return _WORDS.get(words[0].lower().strip(".,!:;")) if words else None
+
+
+def find_command(subject: str, body: str) -> Command | None:
+    """The command in the Subject, else in the first few lines of the body, else None."""
+    found = _word(subject)
+    if found:
+        return found
+    seen = 0
+    for line in body.splitlines():
+        if line.strip() in ("--", "-- ") or line.lstrip().startswith(">"):
+            break
+        if not line.strip():
+            continue
+        found = _word(line)
+        if found:
+            return found
+        seen += 1
+        if seen >= MAX_COMMAND_LINES:
+            break
+    return None
+
+
+def is_automatic(msg: EmailMessage, envelope_from: str) -> bool:
+    """True for anything a robot sent: answering it risks a mail loop (RFC 3834)."""
+    if not envelope_from or envelope_from == "<>":
+        return True
+    auto = str(msg.get("Auto-Submitted", "no")).strip().lower()
+    if auto and not auto.startswith("no"):
+        return True
+    if str(msg.get("Precedence", "")).strip().lower() in ("bulk", "list", "junk"):
+        return True
+    if any(h in msg for h in ("List-Id", "List-Unsubscribe", "X-Autoreply",
+                              "X-Autorespond", "X-Loop", "X-CCR-Loop")):
+        return True
+    local = envelope_from.rpartition("@")[0].lower()
+    return local in _MACHINE_SENDERS or local.endswith(_MACHINE_SUFFIXES) \
+        or local.startswith("owner-")
+
+
+def reply_address(msg: EmailMessage, envelope_from: str) -> str:
+    """Who asked: the single From address when there is one, else the envelope sender."""
+    pairs = getaddresses([str(v) for v in msg.get_all("From", [])])
+    addresses = [addr for _, addr in pairs if addr]
+    return addresses[0] if len(addresses) == 1 else envelope_from

@@ -1,0 +1,90 @@
+"""Pure email-command parsing: admin addresses, commands and automatic-message detection."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+import pytest
+
+from ccrlist.mailcmd import (
+    AdminAddress,
+    admin_target,
+    find_command,
+    is_automatic,
+    parse_admin_local,
+    reply_address,
+)
+
+
+@pytest.mark.parametrize(("local", "expected"), [
+    ("ccrlist-request", AdminAddress("ccrlist", "request")),
+    ("CCRList-Join", AdminAddress("ccrlist", "join")),
+    ("ccrlist-leave", AdminAddress("ccrlist", "leave")),
+    ("ccrlist-owner", AdminAddress("ccrlist", "owner")),
+    ("ccrlist-bounces", AdminAddress("ccrlist", "bounces")),
+    ("ccrlist-bounces+jo=example.org", AdminAddress("ccrlist", "bounces", "jo=example.org")),
+    ("ccrlist-confirm+AbC-d_9", AdminAddress("ccrlist", "confirm", "AbC-d_9")),
+    ("my-list-request", AdminAddress("my-list", "request")),
+    ("ccrlist-confirm", None),
+    ("ccrlist-request+x", None),
+    ("ccrlist", None),
+    ("-request", None),
+    ("ccrlist-admin", None),
+])
+def test_parse_admin_local(local: str, expected: AdminAddress | None) -> None:
+    assert parse_admin_local(local) == expected
+
+
+def test_admin_target_checks_domain() -> None:
+    assert admin_target("ccrlist-join@Lists.Example.org", "lists.example.org") == \
+        AdminAddress("ccrlist", "join")
+    assert admin_target("ccrlist-join@elsewhere.org", "lists.example.org") is None
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), [
+    ("subscribe", "", "subscribe"),
+    ("Re: unsubscribe", "", "unsubscribe"),
+    ("HELP", "", "help"),
+    ("Désabonner", "", "unsubscribe"),
+    ("", "\n\nsubscribe\n", "subscribe"),
+    ("hello", "please\nunsubscribe me\n", "unsubscribe"),
+    ("", "a\nb\nc\nd\ne\nsubscribe\n", None),
+    ("", "-- \nsubscribe\n", None),
+    ("", "> subscribe\n", None),
+    ("question about the list", "what is this?", None),
+])
+def test_find_command(subject: str, body: str, expected: str | None) -> None:
+    assert find_command(subject, body) == expected
+
+
+def _msg(headers: str) -> EmailMessage:
+    msg = email.message_from_string(headers + "\n\nbody\n", policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+@pytest.mark.parametrize(("headers", "sender", "automatic"), [
+    ("From: jo@example.org", "jo@example.org", False),
+    ("From: jo@example.org\nAuto-Submitted: no", "jo@example.org", False),
+    ("From: jo@example.org", "", True),
+    ("From: jo@example.org", "<>", True),
+    ("From: jo@example.org\nAuto-Submitted: auto-replied", "jo@example.org", True),
+    ("From: jo@example.org\nAuto-Submitted: auto-generated", "jo@example.org", True),
+    ("From: jo@example.org\nPrecedence: bulk", "jo@example.org", True),
+    ("From: jo@example.org\nPrecedence: List", "jo@example.org", True),
+    ("From: jo@example.org\nPrecedence: junk", "jo@example.org", True),
+    ("From: jo@example.org\nX-Autoreply: yes", "jo@example.org", True),
+    ("From: jo@example.org\nList-Id: <other.example.org>", "jo@example.org", True),
+    ("From: daemon@example.org", "MAILER-DAEMON@example.org", True),
+    ("From: x@example.org", "other-list-request@example.org", True),
+])
+def test_is_automatic(headers: str, sender: str, automatic: bool) -> None:
+    assert is_automatic(_msg(headers), sender) is automatic
+
+
+def test_reply_address_prefers_single_from() -> None:
+    assert reply_address(_msg("From: Jo <jo@example.org>"), "srs@fwd.org") == "jo@example.org"
+    assert reply_address(_msg("From: a@x.org, b@y.org"), "env@z.org") == "env@z.org"
+    assert reply_address(_msg("Subject: none"), "env@z.org") == "env@z.org"

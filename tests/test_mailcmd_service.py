@@ -1,0 +1,130 @@
+"""Email commands through `handle_admin_message` on a real SQLite store."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ccrconfig.settings import CommandSettings, Settings
+from ccrlist import admin_mail
+from ccrlist.admin_mail import AdminContext, handle_admin_message
+from subscribers.db import open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+from subscribers.owners import OwnerStore
+from tests.webkit import FakeClock, confirm_token, queued, status_of, text_of
+
+DAY = 86400.0
+
+
+@pytest.fixture
+async def ctx(settings: Settings) -> AsyncIterator[AdminContext]:
+    s = dataclasses.replace(settings, commands=CommandSettings(replies_per_day=3))
+    conn = await open_database(s.database_path)
+    yield AdminContext(conn, s, FakeClock())
+    await conn.close()
+
+
+def mail(subject: str, body: str = "", sender: str = "jo@example.org", extra: str = "") -> bytes:
+    return (f"From: Jo <{sender}>\r\nTo: ccrlist-request@lists.example.org\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <m-{abs(hash(subject + body))}@example.org>\r\n"
+            f"{extra}\r\n{body}\r\n").encode()
+
+
+async def test_subscribe_by_mail_confirmed_by_reply(ctx: AdminContext) -> None:
+    reply = await handle_admin_message("ccrlist-request", "jo@example.org",
+                                       mail("subscribe"), ctx)
+    assert reply == admin_mail.REQUEST_RECEIVED
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
+    [(confirmation, rcpts)] = await queued(ctx.conn)
+    assert rcpts == ["jo@example.org"]
+    assert confirmation["Auto-Submitted"] == "auto-replied"
+    assert confirmation["In-Reply-To"].startswith("<m-")
+    token = confirm_token(confirmation)
+    local = confirmation["Reply-To"].split("@")[0]
+    assert local == f"ccrlist-confirm+{token}"
+    # A vacation auto-reply to the confirmation must not confirm it.
+    vacation = mail("Out of office", extra="Auto-Submitted: auto-replied\r\n")
+    auto = await handle_admin_message(local, "jo@example.org", vacation, ctx)
+    assert auto == admin_mail.NOT_ANSWERED
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
+    done = await handle_admin_message(local, "jo@example.org", mail("Re: Confirm"), ctx)
+    assert done == admin_mail.REQUEST_RECEIVED
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
+    welcome = (await queued(ctx.conn))[-1][0]
+    assert "is now subscribed" in text_of(welcome)
+    # Single use.
+    again = await handle_admin_message(local, "jo@example.org", mail("Re: Confirm"), ctx)
+    assert again == admin_mail.BAD_TOKEN
+
+
+async def test_leave_needs_confirmation(ctx: AdminContext) -> None:
+    await MemberStore(ctx.conn).add("ccrlist", [NewMember("jo@example.org", "Jo", "fr")])
+    await handle_admin_message("ccrlist-leave", "jo@example.org", mail("bye"), ctx)
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
+    [(confirmation, _)] = await queued(ctx.conn)
+    assert confirmation["Subject"] == "Confirmez votre départ de ccrlist"
+    local = confirmation["Reply-To"].split("@")[0]
+    await handle_admin_message(local, "jo@example.org", mail("Re: confirm"), ctx)
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "unsubscribed"
+
+
+async def test_help_and_unknown_commands_get_help(ctx: AdminContext) -> None:
+    await handle_admin_message("ccrlist-request", "jo@example.org", mail("what?", "hi"), ctx)
+    [(help_mail, _)] = await queued(ctx.conn)
+    assert "ccrlist-join@lists.example.org" in text_of(help_mail)
+    assert "subscribe/ccrlist" in text_of(help_mail)
+
+
+@pytest.mark.parametrize(("sender", "extra"), [
+    ("", ""),
+    ("jo@example.org", "Auto-Submitted: auto-replied\r\n"),
+    ("jo@example.org", "Precedence: bulk\r\n"),
+    ("jo@example.org", "Precedence: list\r\n"),
+    ("jo@example.org", "Precedence: junk\r\n"),
+    ("MAILER-DAEMON@example.org", ""),
+])
+async def test_automatic_messages_never_answered(ctx: AdminContext, sender: str,
+                                                 extra: str) -> None:
+    for local in ("ccrlist-request", "ccrlist-join", "ccrlist-leave"):
+        reply = await handle_admin_message(local, sender, mail("subscribe", extra=extra), ctx)
+        assert reply == admin_mail.NOT_ANSWERED
+    assert await queued(ctx.conn) == []
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") is None
+
+
+async def test_replies_rate_limited_per_day(ctx: AdminContext) -> None:
+    clock = ctx.clock
+    assert isinstance(clock, FakeClock)
+    for i in range(5):
+        await handle_admin_message("ccrlist-request", "jo@example.org", mail(f"help {i}"), ctx)
+    assert len(await queued(ctx.conn)) == 3
+    clock.advance(DAY + 1)
+    await handle_admin_message("ccrlist-request", "jo@example.org", mail("help again"), ctx)
+    assert len(await queued(ctx.conn)) == 4
+
+
+async def test_unknown_list_and_bad_token(ctx: AdminContext) -> None:
+    assert await handle_admin_message("nolist-request", "jo@example.org", mail("help"),
+                                      ctx) == admin_mail.NO_SUCH_ADDRESS
+    assert await handle_admin_message("ccrlist-confirm+" + "A" * 32, "jo@example.org",
+                                      mail("Re: x"), ctx) == admin_mail.BAD_TOKEN
+
+
+async def test_owner_forwarding(ctx: AdminContext) -> None:
+    raw = mail("A question for the owners")
+    assert await handle_admin_message("ccrlist-owner", "jo@example.org", raw,
+                                      ctx) == admin_mail.NO_OWNERS
+    await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
+    await OwnerStore(ctx.conn).add("ccrlist", "owner2@example.org")
+    assert await handle_admin_message("ccrlist-owner", "jo@example.org", raw,
+                                      ctx) == admin_mail.FORWARDED
+    [(forwarded, rcpts)] = await queued(ctx.conn, "owner")
+    assert rcpts == ["owner1@example.org", "owner2@example.org"]
+    assert forwarded["Subject"] == "A question for the owners"
+    assert forwarded["X-CCR-Loop"] == "ccrlist-owner@lists.example.org"
+    looped = b"X-CCR-Loop: ccrlist-owner@lists.example.org\r\n" + mail("again")
+    assert await handle_admin_message("ccrlist-owner", "jo@example.org", looped,
+                                      ctx) == admin_mail.OWNER_LOOP
