@@ -60,10 +60,11 @@ def chronicle() -> None:
               help="Language of the --to test copy (default: the issue's own).")
 @click.option("--resend", is_flag=True, help="Send again to everyone, even those who got it.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --resend.")
+@click.option("--force", is_flag=True, help="Send even if `chronicle check` finds problems.")
 @click.pass_context
 def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | None,
-            lang: str | None, resend: bool, yes: bool) -> None:
-    """Build issue ID's page, the index and feeds, then send it to every active subscriber."""
+            lang: str | None, resend: bool, yes: bool, force: bool) -> None:
+    """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
     from echronicle.build import publish_files
     from echronicle.email_render import render_email
 
@@ -72,6 +73,10 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
         raise click.UsageError("use either --resend or --to, not both")
     if lang and not to_address:
         raise click.UsageError("--lang only applies to a --to test copy")
+    problems = _check(settings, issue_id)
+    if problems and not (force or no_send):
+        raise click.ClickException(f"{issue_id} was not published: fix the problems above, "
+                                   "or publish with --force")
     with _editor_errors():
         edition, report = publish_files(settings, issue_id)
     click.echo(f"Pages: {settings.site.output_dir} ({len(report.written)} written, "
@@ -115,6 +120,47 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
                + f" (newly queued {summary.queued}; via {summary.transport}).")
     if summary.queued == 0 and summary.sent == 0:
         click.echo("Already sent: nobody new to send to. Use --resend to send again.")
+
+
+def _check(settings: Settings, issue_id: str) -> list[Any]:
+    """Run the pre-send checks and print each problem; return them."""
+    from echronicle.library import load_edition
+    from echronicle.preflight import check_edition
+
+    with _editor_errors():
+        problems = check_edition(load_edition(settings.issues_dir, issue_id), settings)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    return problems
+
+
+@chronicle.command()
+@click.argument("issue_id", metavar="ID")
+@click.option("--links", is_flag=True,
+              help="Also check that every http(s) link answers (needs the network).")
+@click.pass_context
+def check(ctx: click.Context, issue_id: str, links: bool) -> None:
+    """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
+    settings = _settings(ctx)
+    problems = _check(settings, issue_id)
+    if links:
+        from echronicle.library import load_edition
+        from echronicle.linkcheck import check_links
+        from echronicle.preflight import links_of
+
+        with _editor_errors():
+            urls = links_of(load_edition(settings.issues_dir, issue_id), settings)
+        report = asyncio.run(check_links(urls))
+        if report.skipped_reason:
+            click.echo(f"links not checked: {report.skipped_reason}", err=True)
+        else:
+            click.echo(f"{report.checked} link(s) checked")
+        for url, why in report.broken:
+            click.echo(f"problem: links: {url} does not answer ({why})", err=True)
+        problems += list(report.broken)
+    if problems:
+        raise click.ClickException(f"{issue_id}: {len(problems)} problem(s) found")
+    click.echo(f"{issue_id}: no problems found")
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 from ccrconfig.settings import Settings
@@ -12,17 +11,16 @@ from echronicle.model import Edition
 from echronicle.site import shared_files
 
 
-def check_edition(edition: Edition, editions: Sequence[Edition], settings: Settings,
+def check_edition(edition: Edition, settings: Settings,
                   emails: dict[str, RenderedEmail] | None = None) -> list[Problem]:
-    """Problems with `edition`'s emails (every language) and the feeds that will list it."""
+    """Problems with `edition`'s emails (every language) and with its entry in the feeds."""
     problems: list[Problem] = []
     for issue in edition.versions:
         email = (emails or {}).get(issue.lang) or render_email(issue, settings)
         html = email.archive_html().decode("ascii")
         found = check_email_html(html) + check_text_part(email.text)
         problems += [replace(p, part=f"{p.part} ({issue.lang})") for p in found]
-    others = [e for e in editions if e.id != edition.id]
-    feeds = shared_files([*others, edition], settings)
+    feeds = shared_files([edition], settings)
     for name in ("feed.xml", "atom.xml"):
         problems += check_feed(feeds[name], name)
     return problems

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from ccrconfig.settings import Settings
-from echronicle.library import load_all, load_edition
+from echronicle.library import load_edition
 from echronicle.preflight import check_edition, links_of
 
 ISSUES = Path(__file__).resolve().parent.parent / "issues"
@@ -20,7 +20,7 @@ def _settings(issues_dir: Path) -> Settings:
 def test_the_real_issue_passes_every_check() -> None:
     settings = _settings(ISSUES)
     edition = load_edition(ISSUES, "vol12-2")
-    assert check_edition(edition, load_all(ISSUES), settings) == []
+    assert check_edition(edition, settings) == []
 
 
 def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
     settings = dataclasses.replace(_settings(tmp_path / "issues"),
                                    site=dataclasses.replace(Settings().site,
                                                             base_url="http://insecure.example/"))
-    messages = [str(p) for p in check_edition(edition, [edition], settings)]
+    messages = [str(p) for p in check_edition(edition, settings)]
     assert any("placeholder text 'TODO'" in m and m.startswith("email (en)") for m in messages)
     assert any("placeholder text 'TODO'" in m and m.startswith("text (en)") for m in messages)
     assert any("http://insecure.example/" in m and "not an absolute https" in m
