@@ -12,6 +12,7 @@ import click
 
 from ccrconfig.settings import SettingsError, describe, settings_from_env
 from ccrlist import commands as ccrlist_commands
+from ccrlist.owners_cli import owners_group
 from echronicle.commands import chronicle as chronicle_commands
 from subscribers.commands import lists_group, make_members_group
 
@@ -59,6 +60,7 @@ def config(settings: object) -> None:
 
 ccrlist.add_command(make_members_group("ccrlist", "members", "Manage ccrlist members."))
 ccrlist.add_command(lists_group)
+lists_group.add_command(owners_group)
 ccrlist.add_command(ccrlist_commands.serve)
 ccrlist.add_command(ccrlist_commands.held)
 ccrlist.add_command(ccrlist_commands.status)

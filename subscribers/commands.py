@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -10,9 +11,10 @@ from typing import TypeVar
 import click
 
 from ccrconfig.settings import Settings
-from subscribers.addresses import AddressError, normalise_address, normalise_name
+from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
+from subscribers.bounces import BounceStore
 from subscribers.csvfile import format_members_csv, parse_members_csv
-from subscribers.db import DatabaseError, open_database
+from subscribers.db import Connection, DatabaseError, open_database
 from subscribers.members import MemberStore, StoreError
 from subscribers.models import LANGS, POLICIES, STATUSES, ImportReport, NewMember, Policy
 
@@ -21,11 +23,16 @@ T = TypeVar("T")
 
 def with_members(settings: Settings, action: Callable[[MemberStore], Awaitable[T]]) -> T:
     """Open the store, run `action`, close; store and address errors become clean exits."""
+    return with_connection(settings, lambda conn: action(MemberStore(conn)))
+
+
+def with_connection(settings: Settings, action: Callable[[Connection], Awaitable[T]]) -> T:
+    """`with_members` for commands that need more than the member store."""
 
     async def run() -> T:
         conn = await open_database(settings.database_path)
         try:
-            return await action(MemberStore(conn))
+            return await action(conn)
         finally:
             await conn.close()
 
@@ -91,13 +98,18 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
     def list_members(settings: Settings, list_name: str, status: str | None) -> None:
         """Show the members of a list, one per line."""
 
-        async def fetch(s: MemberStore) -> list[str]:
+        async def fetch(conn: Connection) -> list[str]:
+            s = MemberStore(conn)
             await s.require_list(list_name)
             members = await s.members(list_name, status)  # type: ignore[arg-type]
+            reasons = await BounceStore(conn).last_reasons(list_name)
+            # Disabled members also show why: the last bounce recorded for them.
             return [f"{m.address}\t{m.name}\t{m.lang}\t{m.status}\t{m.delivery_mode}"
+                    + (f"\t{reasons.get(address_key(m.address), '')}"
+                       if m.status == "disabled" else "")
                     for m in members]
 
-        lines = with_members(settings, fetch)
+        lines = with_connection(settings, fetch)
         for line in lines:
             click.echo(line)
         click.echo(f"{len(lines)} member(s)", err=True)
@@ -125,6 +137,28 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
         if errors:
             click.echo(f"{len(errors)} row(s) skipped", err=True)
             raise SystemExit(1)
+
+    @group.command()
+    @click.argument("email")
+    @list_option
+    @click.pass_obj
+    def enable(settings: Settings, email: str, list_name: str) -> None:
+        """Re-enable EMAIL after bounces disabled it; its bounce score starts again at zero."""
+        try:
+            address = normalise_address(email)
+        except AddressError as exc:
+            raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+
+        async def run(conn: Connection) -> str:
+            await MemberStore(conn).require_list(list_name)
+            return await BounceStore(conn).enable(list_name, address, time.time())
+
+        result = with_connection(settings, run)
+        if result == "not_member":
+            raise click.ClickException(f"{address} is not a member of {list_name}")
+        if result == "not_disabled":
+            raise click.ClickException(f"{address} is not disabled on {list_name}")
+        click.echo(f"{address}: enabled on {list_name}")
 
     @group.command()
     @list_option

@@ -1,0 +1,76 @@
+"""Bounce parsing and scoring (pure), from sample DSNs in Postfix, Exim, Gmail, Microsoft forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccrlist.bounce_policy import DAY, bounce_score
+from ccrlist.bounce_service import attribute
+from ccrlist.dsn import Failure, classify, parse_bounce
+from subscribers.bounces import BounceEvent
+
+SAMPLES = Path(__file__).parent / "data" / "dsn"
+
+
+@pytest.mark.parametrize(("sample", "recipient", "kind", "status", "reason_part"), [
+    ("postfix_user_unknown.eml", "dead@example.net", "hard", "5.1.1", "User unknown"),
+    ("postfix_delayed.eml", "slow@example.com", "soft", "4.4.1", "Connection timed out"),
+    ("exim_failed.eml", "gone@example.org", "hard", "5.1.1", "User unknown"),
+    ("gmail_no_such_user.eml", "nobody.here@gmail.com", "hard", "5.1.1", "does not exist"),
+    ("gmail_mailbox_full.eml", "full.box@gmail.com", "soft", "5.2.2", "out of storage"),
+    ("microsoft_recipient_not_found.eml", "former.staff@ccr-member.ca", "hard", "5.1.10",
+     "RecipientNotFound"),
+])
+def test_samples(sample: str, recipient: str, kind: str, status: str, reason_part: str) -> None:
+    [failure] = parse_bounce((SAMPLES / sample).read_bytes())
+    assert (failure.recipient, failure.kind, failure.status) == (recipient, kind, status)
+    assert reason_part in failure.reason
+    assert "\n" not in failure.reason
+
+
+def test_plain_text_bounce_without_recipient() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n\r\n"
+           b"Sorry, I wasn't able to deliver your message.\r\n"
+           b"550 5.1.1 mailbox unavailable\r\n")
+    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
+
+
+def test_ordinary_mail_is_not_a_bounce() -> None:
+    raw = b"From: jo@example.org\r\nSubject: hello\r\n\r\nCall me at 555-1234 about item 5.1.1\r\n"
+    assert parse_bounce(raw) == []
+
+
+@pytest.mark.parametrize(("status", "action", "kind"), [
+    ("5.1.1", "failed", "hard"), ("5.1.10", "failed", "hard"), ("5.0.0", "failed", "hard"),
+    ("5.2.2", "failed", "soft"), ("5.7.1", "failed", "soft"), ("4.2.2", "failed", "soft"),
+    ("5.1.1", "delayed", "soft"),
+])
+def test_classify(status: str, action: str, kind: str) -> None:
+    assert classify(status, action) == kind
+
+
+def test_verp_address_wins() -> None:
+    failures = [Failure("alias@forwarder.org", "hard", "5.1.1", "gone")]
+    assert attribute(failures, "member@example.org") == [
+        Failure("member@example.org", "hard", "5.1.1", "gone")]
+    assert attribute([Failure("", "soft", "4.0.0", "x")], None) == []
+    assert attribute([], "member@example.org") == []
+
+
+def _ev(kind: str, day: float) -> BounceEvent:
+    return BounceEvent(kind, "r", day * DAY)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("events", "score"), [
+    ([], 0),
+    ([_ev("hard", 1)], 1),
+    ([_ev("hard", 1), _ev("hard", 1.5)], 1),  # same day counts once
+    ([_ev("hard", 1), _ev("hard", 2), _ev("hard", 5)], 3),
+    ([_ev("soft", 1), _ev("soft", 2), _ev("soft", 3)], 0),  # not persistent yet
+    ([_ev("soft", 1), _ev("soft", 3), _ev("soft", 6)], 3),  # five days on: counts
+    ([_ev("hard", 1), _ev("soft", 1), _ev("soft", 2)], 1),
+])
+def test_bounce_score(events: list[BounceEvent], score: int) -> None:
+    assert bounce_score(events, 5 * DAY) == score

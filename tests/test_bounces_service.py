@@ -1,0 +1,165 @@
+"""Bounce handling on a real store: VERP attribution, scoring, disabling, one owner notice, CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ccrconfig.settings import Settings, load_settings
+from ccrlist import admin_mail
+from ccrlist.admin_mail import AdminContext, handle_admin_message
+from cli import ccrlist
+from subscribers.bounces import BounceStore
+from subscribers.db import open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+from subscribers.owners import OwnerStore
+from tests.webkit import FakeClock, queued, status_of, text_of
+
+SAMPLES = Path(__file__).parent / "data" / "dsn"
+DAY = 86400.0
+MEMBERS = ["dead@example.net", "slow@example.com", "gone@example.org",
+           "nobody.here@gmail.com", "former.staff@ccr-member.ca", "full.box@gmail.com"]
+
+
+@pytest.fixture
+async def ctx(settings: Settings) -> AsyncIterator[AdminContext]:
+    conn = await open_database(settings.database_path)
+    await MemberStore(conn).add("ccrlist", [NewMember(a) for a in MEMBERS])
+    await OwnerStore(conn).add("ccrlist", "owner@example.org")
+    yield AdminContext(conn, settings, FakeClock())
+    await conn.close()
+
+
+async def bounce(ctx: AdminContext, sample: str, local: str) -> str:
+    return await handle_admin_message(local, "", (SAMPLES / sample).read_bytes(), ctx)
+
+
+def clock_of(ctx: AdminContext) -> FakeClock:
+    assert isinstance(ctx.clock, FakeClock)
+    return ctx.clock
+
+
+@pytest.mark.parametrize(("sample", "local", "address"), [
+    ("postfix_user_unknown.eml", "ccrlist-bounces+dead=example.net", "dead@example.net"),
+    ("exim_failed.eml", "ccrlist-bounces", "gone@example.org"),
+    ("gmail_no_such_user.eml", "ccrlist-bounces+nobody.here=gmail.com",
+     "nobody.here@gmail.com"),
+    ("microsoft_recipient_not_found.eml", "ccrlist-bounces+former.staff=ccr-member.ca",
+     "former.staff@ccr-member.ca"),
+])
+async def test_hard_bounces_disable_after_threshold(ctx: AdminContext, sample: str, local: str,
+                                                    address: str) -> None:
+    for day in range(3):  # threshold 3 distinct days
+        assert await status_of(ctx.conn, "ccrlist", address) == "active"
+        assert await bounce(ctx, sample, local) == admin_mail.BOUNCE_RECEIVED
+        assert await bounce(ctx, sample, local) == admin_mail.BOUNCE_RECEIVED  # same day
+        clock_of(ctx).advance(DAY)
+        assert len(await queued(ctx.conn)) == (1 if day == 2 else 0)
+    assert await status_of(ctx.conn, "ccrlist", address) == "disabled"
+    [(notice, rcpts)] = await queued(ctx.conn)
+    assert rcpts == ["owner@example.org"]
+    assert address in str(notice["Subject"])
+    assert "ccrlist members enable" in text_of(notice)
+    # More bounces after disabling: no second notice.
+    await bounce(ctx, sample, local)
+    assert len(await queued(ctx.conn)) == 1
+    others = [a for a in MEMBERS if a != address]
+    assert [await status_of(ctx.conn, "ccrlist", a) for a in others] == ["active"] * 5
+
+
+async def test_enable_starts_the_score_again(ctx: AdminContext) -> None:
+    local = "ccrlist-bounces+dead=example.net"
+    for _ in range(3):
+        await bounce(ctx, "postfix_user_unknown.eml", local)
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "disabled"
+    assert await BounceStore(ctx.conn).enable("ccrlist", "dead@example.net",
+                                              clock_of(ctx)()) == "enabled"
+    clock_of(ctx).advance(1)
+    await bounce(ctx, "postfix_user_unknown.eml", local)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+
+
+async def test_old_bounces_fall_out_of_the_window(ctx: AdminContext) -> None:
+    local = "ccrlist-bounces+dead=example.net"
+    for _ in range(3):
+        await bounce(ctx, "postfix_user_unknown.eml", local)
+        clock_of(ctx).advance(20 * DAY)  # window is 30 days: never three at once
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+
+
+async def test_soft_bounces_count_only_when_they_persist(ctx: AdminContext) -> None:
+    local = "ccrlist-bounces+slow=example.com"
+    for _ in range(4):  # days 0..3: shorter than soft_persist_days (5)
+        await bounce(ctx, "postfix_delayed.eml", local)
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "slow@example.com") == "active"
+    clock_of(ctx).advance(2 * DAY)
+    await bounce(ctx, "postfix_delayed.eml", local)  # day 6: persisted
+    assert await status_of(ctx.conn, "ccrlist", "slow@example.com") == "disabled"
+
+
+async def test_mailbox_full_is_soft(ctx: AdminContext) -> None:
+    for _ in range(3):
+        await bounce(ctx, "gmail_mailbox_full.eml", "ccrlist-bounces+full.box=gmail.com")
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "full.box@gmail.com") == "active"
+
+
+async def test_non_members_and_junk_are_ignored(ctx: AdminContext) -> None:
+    for _ in range(4):
+        await bounce(ctx, "postfix_user_unknown.eml", "ccrlist-bounces+stranger=example.org")
+        await handle_admin_message("ccrlist-bounces+dead=example.net", "x@example.org",
+                                   b"Subject: out of office\r\n\r\nI am away.\r\n", ctx)
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+    assert await queued(ctx.conn) == []
+
+
+def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "ccr.toml"
+    config.write_text('data_dir = "var"\n[bounces]\nthreshold = 1\n', encoding="utf-8")
+    monkeypatch.delenv("CCR_CONFIG", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(ccrlist, ["--config", str(config), *args])
+        return result.exit_code, result.output
+
+    assert run("members", "add", "dead@example.net")[0] == 0
+    assert run("lists", "owners", "add", "ccrlist", "Boss@Example.org") == (
+        0, "Boss@example.org: now an owner of ccrlist\n")
+    assert run("lists", "owners", "list", "ccrlist")[1].startswith("Boss@example.org\n")
+
+    async def deliver() -> None:
+        conn = await open_database(load_settings(config).database_path)
+        try:
+            await handle_admin_message(
+                "ccrlist-bounces+dead=example.net", "",
+                (SAMPLES / "postfix_user_unknown.eml").read_bytes(),
+                AdminContext(conn, load_settings(config)))
+        finally:
+            await conn.close()
+
+    asyncio.run(deliver())
+    code, out = run("members", "list", "--status", "disabled")
+    assert code == 0
+    assert "dead@example.net" in out and "disabled" in out
+    assert "User unknown in virtual mailbox table" in out
+    assert run("members", "enable", "dead@example.net") == (
+        0, "dead@example.net: enabled on ccrlist\n")
+    code, out = run("members", "enable", "dead@example.net")
+    assert code == 1 and "is not disabled" in out and "Traceback" not in out
+    code, out = run("members", "enable", "who@example.net")
+    assert code == 1 and "is not a member" in out
+    assert "active" in run("members", "list", "--status", "active")[1]
+    assert run("lists", "owners", "remove", "ccrlist", "boss@example.org")[0] == 0
+    code, out = run("lists", "owners", "remove", "ccrlist", "boss@example.org")
+    assert code == 1 and "is not an owner" in out
+    code, out = run("lists", "owners", "add", "nolist", "boss@example.org")
+    assert code == 1 and "no list named" in out
