@@ -56,8 +56,8 @@ async def test_run_web_serves_until_stopped(settings: Settings) -> None:
         async with http.post(url, data={"List-Unsubscribe": "One-Click"},
                              allow_redirects=False) as resp:
             assert resp.status == 200
-    assert (await MemberStore(conn).find_member("echronicle", "jo@example.org")).status \
-        == "unsubscribed"  # type: ignore[union-attr]
+    after = await MemberStore(conn).find_member("echronicle", "jo@example.org")
+    assert after is not None and after.status == "unsubscribed"
     await conn.close()
     stop.set()
     await asyncio.wait_for(task, timeout=10)
