@@ -48,21 +48,30 @@ async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes
         member = await members.find_member(list_name, address)
         if member is None:
             continue
-        now = optin.clock()
-        await bounces.record(list_name, member.address, failure.kind, failure.reason, now)
+        await bounces.record(list_name, member.address, failure.kind, failure.reason,
+                             optin.clock())
         recorded += 1
-        settings = optin.settings.bounces
-        events = await bounces.events(list_name, member.address, now - settings.window_days * DAY)
-        score = bounce_score(events, settings.soft_persist_days * DAY)
-        if score >= settings.threshold and await bounces.disable(list_name, member.address, now):
-            log.warning("%s on %s disabled after %d bounce days", member.address, list_name,
-                        score)
-            owners = await owners_of(optin, list_name)
-            if owners:
-                body = disabled_notice(
-                    text=messages("en"), list_name=list_name, domain=optin.settings.domain,
-                    owners=owners, address=member.address, score=score,
-                    window_days=settings.window_days, reason=failure.reason, now=now)
-                await optin.queue_notice(list_name, f"disabled:{member.address}:{now}", body,
-                                         owners)
+        await assess(optin, list_name, member.address, failure.reason)
     return recorded
+
+
+async def assess(optin: Optin, list_name: str, address: str, reason: str) -> bool:
+    """Disable the membership if its recent bounces reach the threshold, and tell the owners.
+
+    Also for bounces recorded elsewhere (the delivery worker's 5xx replies).
+    Returns True only for the call that disabled it.
+    """
+    settings, bounces, now = optin.settings.bounces, BounceStore(optin.conn), optin.clock()
+    events = await bounces.events(list_name, address, now - settings.window_days * DAY)
+    score = bounce_score(events, settings.soft_persist_days * DAY)
+    if score < settings.threshold or not await bounces.disable(list_name, address, now):
+        return False
+    log.warning("%s on %s disabled after %d bounce days", address, list_name, score)
+    owners = await owners_of(optin, list_name)
+    if owners:
+        body = disabled_notice(
+            text=messages("en"), list_name=list_name, domain=optin.settings.domain,
+            owners=owners, address=address, score=score, window_days=settings.window_days,
+            reason=reason, now=now)
+        await optin.queue_notice(list_name, f"disabled:{address}:{now}", body, owners)
+    return True

@@ -27,6 +27,8 @@ Clock = Callable[[], float]
 RequestOutcome = Literal["sent", "already", "not_member", "no_list"]
 
 DAY = 86400.0
+# Expired requests are kept this long so their links say "expired", not "not valid".
+KEEP_EXPIRED_SECONDS = 30 * DAY
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class Optin:
             return "not_member"
         chosen: Lang = lang or (member.lang if member else "en")
         now = self.clock()
-        token = await ConfirmationStore(self.conn).create(
+        store = ConfirmationStore(self.conn)
+        await store.purge_expired(now - KEEP_EXPIRED_SECONDS)
+        token = await store.create(
             list_name, address, action, name, chosen, now, self.settings.web.token_days * DAY)
         body = confirmation_mail(
             text=messages(chosen), list_name=list_name, domain=self.settings.domain,

@@ -105,7 +105,7 @@ class ConfirmationStore:
                     "UPDATE confirmations SET used_at = ? WHERE token_hash = ?",
                     (now, hash_token(token)))
                 if found.action == "subscribe":
-                    await self._activate(found, _iso(now))
+                    await self._activate(found, now)
                 else:
                     await self._conn.execute(
                         """UPDATE memberships SET status = 'unsubscribed', left_at = ?
@@ -118,8 +118,8 @@ class ConfirmationStore:
             raise
         return state, found
 
-    async def _activate(self, found: Confirmation, stamp: str) -> None:
-        key = address_key(found.address)
+    async def _activate(self, found: Confirmation, now: float) -> None:
+        key, stamp = address_key(found.address), _iso(now)
         await self._conn.execute(
             """INSERT INTO people (address, address_key, name, lang, created_at, updated_at)
                VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (address_key) DO UPDATE SET
@@ -133,8 +133,14 @@ class ConfirmationStore:
                  status = 'active', left_at = NULL,
                  joined_at = CASE WHEN status = 'active' THEN joined_at ELSE ?3 END""",
             (found.list_name, secrets.token_urlsafe(18), stamp, key))
+        # The member just proved the mailbox works: earlier bounces no longer count.
+        await self._conn.execute(
+            """INSERT INTO bounce_resets (list_name, address_key, at) VALUES (?, ?, ?)
+               ON CONFLICT (list_name, address_key) DO UPDATE SET at = excluded.at""",
+            (found.list_name, key, now))
 
     async def purge_expired(self, before: float) -> int:
+        """Forget requests that expired before `before` (until then they say "expired")."""
         cur = await self._conn.execute(
             "DELETE FROM confirmations WHERE expires_at < ?", (before,))
         await self._conn.commit()

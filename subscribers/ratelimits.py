@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from subscribers.db import Connection
 
+# Events older than this are dropped whatever their bucket; no window is longer.
+RETENTION_SECONDS = 7 * 86400.0
+
 
 class RateStore:
     """Counts events per bucket ("subscribe-ip:203.0.113.9", "reply:jo@example.org")."""
@@ -16,8 +19,8 @@ class RateStore:
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
             await self._conn.execute(
-                "DELETE FROM rate_events WHERE bucket = ? AND at <= ?",
-                (bucket, now - window_seconds))
+                "DELETE FROM rate_events WHERE at <= ? OR (bucket = ? AND at <= ?)",
+                (now - max(RETENTION_SECONDS, window_seconds), bucket, now - window_seconds))
             async with self._conn.execute(
                 "SELECT count(*) FROM rate_events WHERE bucket = ?", (bucket,)
             ) as cur:

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from ccrconfig.settings import Settings, load_settings
 from ccrlist import admin_mail
 from ccrlist.admin_mail import AdminContext, handle_admin_message
+from ccrlist.bounce_service import assess
+from ccrlist.optin import Optin
 from cli import ccrlist
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
@@ -163,3 +165,35 @@ def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.Monk
     assert code == 1 and "is not an owner" in out
     code, out = run("lists", "owners", "add", "nolist", "boss@example.org")
     assert code == 1 and "no list named" in out
+
+
+async def test_assess_bounces_recorded_elsewhere(ctx: AdminContext) -> None:
+    """The delivery worker records 5xx replies itself; `assess` applies the same threshold."""
+    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
+    store = BounceStore(ctx.conn)
+    for _ in range(3):
+        await store.record("ccrlist", "gone@example.org", "hard", "550 5.1.1 no such user",
+                           clock_of(ctx)())
+        assert await status_of(ctx.conn, "ccrlist", "gone@example.org") == "active"
+        clock_of(ctx).advance(DAY)
+    assert await assess(optin, "ccrlist", "gone@example.org", "550 5.1.1 no such user")
+    assert not await assess(optin, "ccrlist", "gone@example.org", "550 5.1.1 no such user")
+    assert await status_of(ctx.conn, "ccrlist", "gone@example.org") == "disabled"
+    assert len(await queued(ctx.conn)) == 1
+
+
+async def test_resubscribing_after_disable_clears_the_score(ctx: AdminContext) -> None:
+    local = "ccrlist-bounces+dead=example.net"
+    for _ in range(3):
+        await bounce(ctx, "postfix_user_unknown.eml", local)
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "disabled"
+    request = b"From: dead@example.net\r\nSubject: subscribe\r\n\r\n"
+    await handle_admin_message("ccrlist-request", "dead@example.net", request, ctx)
+    confirmation = (await queued(ctx.conn))[-1][0]
+    reply_to = str(confirmation["Reply-To"]).split("@")[0]
+    await handle_admin_message(reply_to, "dead@example.net", b"Subject: Re: confirm\r\n\r\n", ctx)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+    clock_of(ctx).advance(1)
+    await bounce(ctx, "postfix_user_unknown.eml", local)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
