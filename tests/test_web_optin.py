@@ -124,10 +124,18 @@ async def test_csrf_required(client: TestClient, conn: Connection) -> None:  # t
     cross = await client.post("/subscribe/ccrlist", headers={"Origin": "https://evil.example"},
                               data={"email": "x@example.org", "csrf": token})
     assert cross.status == 403
+    opaque = await client.post("/subscribe/ccrlist", headers={"Origin": "null"},
+                               data={"email": "x@example.org", "csrf": token})
+    assert opaque.status == 403
     assert await queued(conn) == []
+    ours = await client.post("/subscribe/ccrlist",
+                             headers={"Origin": str(client.make_url("")).rstrip("/")},
+                             data={"email": "x@example.org", "csrf": token})
+    assert ours.status == 200
+    assert len(await queued(conn)) == 1
     # The confirmation POST needs the cookie-bound field too.
     await subscribe(client, "y@example.org")
-    [(msg, _)] = await queued(conn)
+    msg = (await queued(conn))[-1][0]
     bad = await client.post(f"/confirm/{confirm_token(msg)}", data={"csrf": "0" * 64})
     assert bad.status == 403
     assert await status_of(conn, "ccrlist", "y@example.org") == "pending"
@@ -173,7 +181,7 @@ async def test_security_headers_and_escaping(client: TestClient) -> None:  # typ
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
     html = await resp.text()
     assert '<html lang="fr">' in html and "Adresse courriel" in html
     assert "<script" not in html

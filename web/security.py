@@ -22,8 +22,9 @@ SECURITY_HEADERS: dict[str, str] = {
                                 "frame-ancestors 'none'; base-uri 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # Tokens are in our URLs; never leak them to another site.
-    "Referrer-Policy": "no-referrer",
+    # Tokens are in our URLs; never leak them to another site. Not "no-referrer": with it,
+    # browsers send "Origin: null" on our own form POSTs and the Origin check cannot work.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "interest-cohort=()",
