@@ -22,13 +22,14 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_MEMBER_COLUMNS = """
+MEMBER_COLUMNS = """
     m.list_name, p.address, p.name, p.lang, m.status, m.delivery_mode, m.token,
     m.joined_at, m.left_at
 """
 
 
-def _member(row: Row) -> Member:
+def member_from_row(row: Row) -> Member:
+    """A `Member` from a row selected with `MEMBER_COLUMNS`."""
     return Member(*row)
 
 
@@ -107,21 +108,21 @@ class MemberStore:
 
     async def members(self, list_name: str, status: Status | None = None) -> list[Member]:
         sql = f"""
-            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
              WHERE m.list_name = ? AND (? IS NULL OR m.status = ?)
              ORDER BY p.address_key
         """
         async with self._conn.execute(sql, (list_name, status, status)) as cur:
-            return [_member(row) for row in await cur.fetchall()]
+            return [member_from_row(row) for row in await cur.fetchall()]
 
     async def find_member(self, list_name: str, address: str) -> Member | None:
         sql = f"""
-            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
              WHERE m.list_name = ? AND p.address_key = ?
         """
         async with self._conn.execute(sql, (list_name, address_key(address))) as cur:
             row = await cur.fetchone()
-        return _member(row) if row else None
+        return member_from_row(row) if row else None
 
     async def add(self, list_name: str, rows: Sequence[NewMember]) -> ImportReport:
         """Subscribe (or re-activate) each row, in one transaction. Idempotent."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from subscribers.db import Connection
-from subscribers.members import _MEMBER_COLUMNS, _member
+from subscribers.members import MEMBER_COLUMNS, member_from_row
 from subscribers.models import Member
 
 
@@ -17,12 +17,12 @@ class TokenMembers:
 
     async def find(self, token: str) -> Member | None:
         sql = f"""
-            SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
              WHERE m.token = ?
         """
         async with self._conn.execute(sql, (token,)) as cur:
             row = await cur.fetchone()
-        return _member(row) if row else None
+        return member_from_row(row) if row else None
 
     async def unsubscribe(self, token: str, now: float) -> Member | None:
         """Unsubscribe at once; None for an unknown token. Repeating it changes nothing."""
