@@ -34,6 +34,12 @@ def site_root(settings: Settings) -> str:
     return base if base.endswith("/") else base + "/"
 
 
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    """The one-click unsubscribe page of the subscription web app (`web/`)."""
+    base = settings.web.base_url
+    return (base if base.endswith("/") else base + "/") + "u/" + token
+
+
 def archive_url(issue: Issue, settings: Settings) -> str:
     return site_root(settings) + issue.path
 
@@ -46,7 +52,7 @@ def message_id(issue: Issue, settings: Settings, variant: str = "") -> str:
 
 def render_email(issue: Issue, settings: Settings, variant: str = "") -> RenderedEmail:
     """Pure: the email for `issue`; `variant` tells resends and test copies apart."""
-    unsubscribe = site_root(settings) + "u/" + TOKEN_SLOT.decode("ascii")
+    unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
     archive = archive_url(issue, settings)
     html = fold_html(compile_mjml(render_mjml(issue, archive, unsubscribe)))
     text = render_text(issue, archive, unsubscribe)
@@ -57,6 +63,7 @@ def render_email(issue: Issue, settings: Settings, variant: str = "") -> Rendere
         to_address=f"{newsletter.list}@{settings.domain}",
         list_id=f"{newsletter.list}.{settings.domain}",
         message_id=message_id(issue, settings, variant), unsubscribe_url=unsubscribe,
+        leave_address=f"{newsletter.list}-leave@{settings.domain}",
         archive_url=archive,
     )
     return RenderedEmail(subject, html, text, build_message(issue, subject, text, html, envelope))

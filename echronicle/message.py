@@ -32,6 +32,7 @@ class Envelope:
     list_id: str  # e.g. echronicle.lists.example.org
     message_id: str  # without angle brackets
     unsubscribe_url: str
+    leave_address: str  # <list>-leave@: unsubscribe by email
     archive_url: str
 
 
@@ -70,7 +71,7 @@ def build_message(issue: Issue, subject: str, text: str, html: str, env: Envelop
         f"Message-ID: <{env.message_id}>",
         f"Content-Language: {issue.lang}",
         _header("List-Id", f"{issue_list_name(issue)} <{env.list_id}>"),
-        f"List-Unsubscribe: <{env.unsubscribe_url}>",
+        f"List-Unsubscribe: <{env.unsubscribe_url}>, <mailto:{env.leave_address}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         f"List-Archive: <{env.archive_url}>",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',

@@ -104,7 +104,8 @@ def test_publish_sends_each_subscriber_one_copy_with_their_token(
         assert sender == "echronicle-bounces@lists.example.org" and len(rcpts) == 1
         msg = email.message_from_bytes(content, policy=email.policy.default)
         token = tokens[rcpts[0]]
-        assert msg["List-Unsubscribe"] == f"<https://lists.example.org/chronicle/u/{token}>"
+        assert msg["List-Unsubscribe"] == (f"<https://lists.example.org/u/{token}>, "
+                                           "<mailto:echronicle-leave@lists.example.org>")
         assert content.count(token.encode()) == 3  # header, text part, HTML part
         for other in set(tokens.values()) - {token}:
             assert other.encode() not in content

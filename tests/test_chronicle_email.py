@@ -92,7 +92,7 @@ def test_view_in_browser_and_unsubscribe_links(rendered: RenderedEmail) -> None:
     soup = BeautifulSoup(rendered.html, "html.parser")
     hrefs = {a["href"] for a in soup.find_all("a", href=True)}
     assert "https://lists.example.org/chronicle/vol12-2/" in hrefs
-    assert "https://lists.example.org/chronicle/u/" + TOKEN_SLOT.decode() in hrefs
+    assert "https://lists.example.org/u/" + TOKEN_SLOT.decode() in hrefs
 
 
 def test_size_and_line_lengths(rendered: RenderedEmail) -> None:
@@ -109,7 +109,8 @@ def test_message_structure_and_headers(rendered: RenderedEmail) -> None:
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
     assert msg["List-Id"] == "CCR E-Chronicle <echronicle.lists.example.org>"
     assert msg["List-Unsubscribe"] == (
-        "<https://lists.example.org/chronicle/u/" + TOKEN_SLOT.decode() + ">")
+        "<https://lists.example.org/u/" + TOKEN_SLOT.decode() + ">, "
+        "<mailto:echronicle-leave@lists.example.org>")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == "<vol12-2.en.echronicle@lists.example.org>"
     assert msg["Date"] == "Tue, 03 Oct 2017 12:00:00 +0000"
@@ -130,8 +131,8 @@ def test_rendering_is_stable(issue: Issue, rendered: RenderedEmail) -> None:
 def test_token_substitution_survives_every_part(rendered: RenderedEmail) -> None:
     token = "tok-" + "x" * 40
     msg = _parse(personalise(rendered.message, token))
-    url = f"https://lists.example.org/chronicle/u/{token}"
-    assert msg["List-Unsubscribe"] == f"<{url}>"
+    url = f"https://lists.example.org/u/{token}"
+    assert msg["List-Unsubscribe"] == f"<{url}>, <mailto:echronicle-leave@lists.example.org>"
     text_part, html_part = list(msg.iter_parts())
     assert isinstance(text_part, EmailMessage) and isinstance(html_part, EmailMessage)
     assert url in text_part.get_content()
@@ -143,7 +144,7 @@ def test_token_substitution_survives_every_part(rendered: RenderedEmail) -> None
 def test_archive_copy_has_no_slot(rendered: RenderedEmail) -> None:
     archived = rendered.archive_html()
     assert TOKEN_SLOT not in archived
-    assert b"/chronicle/u/archive-copy" in archived
+    assert b"https://lists.example.org/u/archive-copy" in archived
 
 
 def test_text_part_reads_on_its_own(issue: Issue, rendered: RenderedEmail) -> None:
