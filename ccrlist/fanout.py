@@ -20,6 +20,7 @@ from subscribers.posts import Failure, PostStore
 log = logging.getLogger("ccrlist.fanout")
 
 Clock = Callable[[], float]
+SETTLE_SECONDS = 0.05
 
 
 class Expander:
@@ -39,17 +40,17 @@ class Expander:
     async def expand_pending(self) -> int:
         """Expand every accepted post not yet in the outbox; return how many."""
         done = 0
-        while batch := await self._posts.to_expand():
-            for post in batch:
-                body = rewrite(post.raw, list_headers(post.list_name, self._settings),
-                               post.author)
-                added = await self._posts.expand(
-                    post, bounce_address(post.list_name, self._settings.domain), body,
-                    self._settings.delivery.verp, self._clock())
-                log.info("post %s (%s) queued for %d recipient(s)", post.permalink,
-                         post.message_id, added)
-                done += 1
-            self._on_queued()
+        while batch := await self._posts.to_expand(limit=50):
+            items = [(post, rewrite(post.raw, list_headers(post.list_name, self._settings),
+                                    post.author)) for post in batch]
+            added = await self._posts.expand(
+                items, lambda name: bounce_address(name, self._settings.domain),
+                self._settings.delivery.verp, self._clock())
+            log.info("queued %d post(s), %d deliveries: %s", len(batch), added,
+                     ", ".join(post.permalink for post in batch))
+            done += len(batch)
+            if added:
+                self._on_queued()
         return done
 
     async def report_failures(self) -> int:
@@ -86,3 +87,6 @@ class Expander:
             await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
+            # Let posts arriving together be expanded together: fewer, larger transactions
+            # leave more turns at the database to the SMTP sessions.
+            await asyncio.sleep(SETTLE_SECONDS)

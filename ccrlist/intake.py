@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,11 +18,11 @@ from ccrlist import replies
 from ccrlist.names import list_for_recipient, role_address
 from ccrlist.post import Post, parse_post
 from ccrlist.rules import Facts, Verdict, moderate
-from subscribers.members import MemberStore
 from subscribers.posts import NewPost, PostStatus, PostStore
 
 log = logging.getLogger("ccrlist.intake")
 
+LIST_CACHE_SECONDS = 10.0
 _STORED: dict[str, PostStatus] = {"accept": "accepted", "hold": "held", "discard": "discarded"}
 
 
@@ -61,11 +62,14 @@ class PostWriter:
 class ListHandler:
     """aiosmtpd handler for the list addresses of `settings.domain`."""
 
-    def __init__(self, settings: Settings, members: MemberStore, posts: PostStore,
-                 writer: PostWriter, on_accepted: Callable[[], None]) -> None:
+    def __init__(self, settings: Settings, posts: PostStore, writer: PostWriter,
+                 on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic
+                 ) -> None:
         self._settings = settings
-        self._members = members
         self._posts = posts
+        self._clock = clock
+        self._lists: set[str] = set()
+        self._lists_at = float("-inf")
         self._writer = writer
         self._on_accepted = on_accepted
         self.busy = 0
@@ -77,7 +81,7 @@ class ListHandler:
             return replies.SHUTTING_DOWN
         try:
             list_name = list_for_recipient(address, self._settings.domain)
-            if list_name is None or await self._members.get_list(list_name) is None:
+            if list_name is None or not await self._is_list(list_name):
                 return replies.NO_SUCH_LIST
         except Exception:
             log.exception("RCPT %s: internal error", address)
@@ -123,12 +127,17 @@ class ListHandler:
         return replies.reply_for(
             verdict, role_address(list_name, self._settings.domain, "request"))
 
+    async def _is_list(self, name: str) -> bool:
+        """Whether `name` is a list; names are re-read on a miss or after LIST_CACHE_SECONDS."""
+        now = self._clock()
+        if name not in self._lists or now - self._lists_at > LIST_CACHE_SECONDS:
+            self._lists, self._lists_at = await self._posts.list_names(), now
+        return name in self._lists
+
     async def _facts(self, post: Post) -> Facts:
-        lst = await self._members.get_list(post.list_name)
-        if lst is None:
+        policy, status, seen = await self._posts.posting_facts(
+            post.list_name, post.author, post.message_id)
+        if policy not in ("subscribers", "announce"):
             raise LookupError(f"list {post.list_name} vanished")
-        member = (await self._members.find_member(post.list_name, post.author)
-                  if post.author else None)
-        return Facts(policy=lst.policy,
-                     author_is_member=member is not None and member.status == "active",
-                     message_id_seen=await self._posts.seen(post.list_name, post.message_id))
+        return Facts(policy="announce" if policy == "announce" else "subscribers",
+                     author_is_member=status == "active", message_id_seen=seen)

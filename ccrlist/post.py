@@ -6,17 +6,34 @@ Parsing never raises: anything odd about the message is recorded on the `Post`
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.headerregistry import Address
+from email.message import Message
 from email.parser import HeaderParser
+from email.utils import parseaddr
 
 from subscribers.addresses import AddressError, normalise_address
 
-BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+# Characters that call for the full RFC 5322 parser when they appear in a From value.
+_NEEDS_FULL_PARSE = ('"', "\\", "(", ")", ",", ";", ":", "=?", "[")
+
+
+# An address plain enough to skip the full validator: dot-atom local part, ASCII domain.
+SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def has_bare_line_ending(raw: bytes) -> bool:
+    """A CR not followed by LF, or an LF not preceded by CR (counting is fast in C)."""
+    pairs = raw.count(b"\r\n")
+    return raw.count(b"\r") != pairs or raw.count(b"\n") != pairs
 
 
 @dataclass(frozen=True)
@@ -37,22 +54,35 @@ class Post:
     bare_line_ending: bool
 
 
-def _header_values(msg: email.message.Message, name: str) -> list[str]:
-    try:
-        return [str(v) for v in msg.get_all(name, [])]
-    except Exception:  # a header the parser cannot even represent
-        return ["<unparsable>"]
+def _header_values(msg: Message, name: str) -> list[str]:
+    return [str(v) for v in msg.get_all(name, [])]
 
 
-def find_author(msg: email.message.Message) -> tuple[str, str]:
+def find_author(msg: Message) -> tuple[str, str]:
     """The single author address, or ("", reason) when there is not exactly one clean one."""
     raw_values = msg.get_all("From", [])
     if len(raw_values) != 1:
         return "", "the message must have exactly one From header"
-    header = raw_values[0]
+    value = str(raw_values[0])
+    if value.count("@") == 1 and not any(c in value for c in _NEEDS_FULL_PARSE):
+        # The common `Name <a@b>` with nothing quoted, commented or encoded: one '@' means
+        # one address and no address in the name; the header registry costs 0.2 ms a post.
+        _, addr = parseaddr(value)
+        local, _, domain = addr.rpartition("@")
+        if SIMPLE_ADDRESS.fullmatch(addr):
+            return f"{local}@{domain.lower()}", ""
+        try:
+            return normalise_address(addr), ""
+        except AddressError as exc:
+            return "", f"the From address is not valid: {exc}"
+    try:
+        header = email.policy.default.header_factory("From", str(raw_values[0]))
+    except Exception:  # the header parser gave up on it entirely
+        return "", "the From header cannot be parsed"
     defects = getattr(header, "defects", ())
     addresses: tuple[Address, ...] = getattr(header, "addresses", ())
-    if defects or len(addresses) != 1:
+    groups = getattr(header, "groups", ())
+    if defects or len(addresses) != 1 or any(g.display_name is not None for g in groups):
         return "", "the From header must hold exactly one valid address"
     address = addresses[0]
     if "@" in address.display_name or "<" in address.display_name:
@@ -61,6 +91,14 @@ def find_author(msg: email.message.Message) -> tuple[str, str]:
         return normalise_address(address.addr_spec), ""
     except AddressError as exc:
         return "", f"the From address is not valid: {exc}"
+
+
+def readable(value: str) -> str:
+    """A header value with RFC 2047 words decoded, for people (the archive, `held list`)."""
+    if "=?" in value:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError):
+            value = str(make_header(decode_header(value)))
+    return " ".join(value.split())
 
 
 def fallback_message_id(raw: bytes) -> str:
@@ -77,7 +115,9 @@ def header_block(raw: bytes) -> str:
 
 def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
     """Read what the rules need from the headers of `raw`, without altering it."""
-    msg = HeaderParser(policy=email.policy.default).parsestr(header_block(raw))
+    # compat32 keeps the values as plain strings (fast); only From goes through the strict
+    # header registry, in find_author.
+    msg = HeaderParser(policy=email.policy.compat32).parsestr(header_block(raw))
     author, problem = find_author(msg)
     ids = _header_values(msg, "Message-ID")
     message_id = ids[0].strip() if len(ids) == 1 and ids[0].strip() else ""
@@ -89,10 +129,10 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         author=author,
         author_problem=problem,
         message_id=message_id[:900] or fallback_message_id(raw),
-        subject=" ".join(subjects[0].split()) if subjects else "",
+        subject=readable(subjects[0]) if subjects else "",
         list_ids=tuple(v.strip().lower() for v in _header_values(msg, "List-Id")),
         x_loops=tuple(v.strip().lower() for v in _header_values(msg, "X-Loop")),
         auto_submitted=" ".join(_header_values(msg, "Auto-Submitted")).strip().lower(),
         precedence=" ".join(_header_values(msg, "Precedence")).strip().lower(),
-        bare_line_ending=BARE_CR_OR_LF.search(raw) is not None,
+        bare_line_ending=has_bare_line_ending(raw),
     )

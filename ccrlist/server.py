@@ -1,8 +1,9 @@
 """Run `ccrlist serve`: the SMTP/LMTP listener, the expander and the delivery worker.
 
 All three share one asyncio loop, each with its own SQLite connection (one
-writer per connection). Shutdown is graceful: the listener closes, posts
-being committed finish and get their 250, every other session gets 421.
+writer per connection, taking turns through one lock). Shutdown is graceful:
+the listener closes, posts being committed finish and get their 250, every
+other session gets 421.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ccrlist.intake import ListHandler, PostWriter
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
-from subscribers.members import MemberStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
@@ -64,16 +64,18 @@ async def serve(settings: Settings, stop: asyncio.Event,
     """Serve until `stop` is set."""
     connections: list[Connection] = []
     try:
-        for _ in range(3):
+        for _ in range(4):
             connections.append(await open_database(settings.database_path))
-        intake_db, fanout_db, delivery_db = connections
+        # Sessions read concurrently, so their reads get a connection of their own: a write
+        # begun on a connection with a read in progress fails at once with "locked".
+        facts_db, intake_db, fanout_db, delivery_db = connections
         transport = make_transport(settings)
-        worker = DeliveryWorker(QueueStore(delivery_db), transport, settings.delivery,
+        writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
+        worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=lambda *_: expander.wake())
-        expander = Expander(PostStore(fanout_db), settings, worker.wake)
-        posts = PostStore(intake_db)
-        handler = ListHandler(settings, MemberStore(intake_db), posts, PostWriter(posts),
-                              expander.wake)
+        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
+        handler = ListHandler(settings, PostStore(facts_db),
+                              PostWriter(PostStore(intake_db, writes)), expander.wake)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),

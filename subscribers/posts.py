@@ -7,17 +7,20 @@ expanded, so a crash at any point neither loses nor duplicates a recipient.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+from subscribers.addresses import address_key
 from subscribers.db import Connection, Row
 from subscribers.members import utc_now
 from subscribers.queue import QueueStore, Recipient
 
+MAX_GROUP = 500  # 10 parameters a post, well under SQLite's 32766
 PostStatus = Literal["accepted", "held", "rejected", "discarded"]
 
 _COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
@@ -79,21 +82,25 @@ def _post(row: Row) -> StoredPost:
 
 
 @asynccontextmanager
-async def transaction(conn: Connection) -> AsyncIterator[None]:
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
+async def transaction(conn: Connection, lock: asyncio.Lock) -> AsyncIterator[None]:
+    async with lock:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
 
 
 class PostStore:
     """Posts and their expansion over one open connection (one writer task per connection)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None) -> None:
         self._conn = conn
+        # Writers of one process take turns here rather than in SQLite's busy handler,
+        # which can starve one connection while another commits in a loop.
+        self._lock = write_lock or asyncio.Lock()
 
     async def seen(self, list_name: str, message_id: str) -> bool:
         async with self._conn.execute("SELECT 1 FROM posts WHERE permalink = ?",
@@ -101,27 +108,30 @@ class PostStore:
             return await cur.fetchone() is not None
 
     async def store_batch(self, posts: Sequence[NewPost]) -> list[bool]:
-        """Store posts in one transaction (group commit); True for each post not seen before."""
+        """Store posts in one transaction (group commit); True for each post not seen before.
+
+        A single INSERT ... RETURNING in autocommit mode: one round trip to the database
+        thread and one fsync for the whole group, committed before this returns.
+        """
         links = [permalink_for(p.list_name, p.message_id) for p in posts]
         now = utc_now()
-        async with transaction(self._conn):
-            marks = ",".join("?" * len(links))
-            async with self._conn.execute(
-                    f"SELECT permalink FROM posts WHERE permalink IN ({marks})", links) as cur:
-                known = {row[0] for row in await cur.fetchall()}
-            fresh: list[bool] = []
-            rows = []
-            for post, link in zip(posts, links, strict=True):
-                fresh.append(link not in known)
-                if link in known:
-                    continue
-                known.add(link)
-                rows.append((post.list_name, post.message_id, link, post.author, post.subject,
-                             post.envelope_from, post.raw, post.status, post.reason, now))
-            await self._conn.executemany(
-                """INSERT INTO posts (list_name, message_id, permalink, author, subject,
-                                      envelope_from, raw, status, reason, received_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+        fresh: list[bool] = []
+        for start in range(0, len(posts), MAX_GROUP):
+            chunk = posts[start:start + MAX_GROUP]
+            values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            params = [v for post, link in zip(chunk, links[start:], strict=False)
+                      for v in (post.list_name, post.message_id, link, post.author,
+                                post.subject, post.envelope_from, post.raw, post.status,
+                                post.reason, now)]
+            async with self._lock:
+                rows = await self._conn.execute_fetchall(
+                    f"""INSERT INTO posts (list_name, message_id, permalink, author, subject,
+                                           envelope_from, raw, status, reason, received_at)
+                        VALUES {values} ON CONFLICT DO NOTHING RETURNING permalink""", params)
+            inserted = {str(r[0]) for r in rows}
+            for link in links[start:start + MAX_GROUP]:
+                fresh.append(link in inserted)
+                inserted.discard(link)  # a repeat within the group is a duplicate
         return fresh
 
     async def to_expand(self, limit: int = 20) -> list[StoredPost]:
@@ -130,26 +140,56 @@ class PostStore:
             "ORDER BY id LIMIT ?", (limit,)) as cur:
             return [_post(row) for row in await cur.fetchall()]
 
-    async def expand(self, post: StoredPost, sender: str, body: bytes, verp: bool,
-                     now: float) -> int:
-        """Queue the list copy for every active member not on nomail; mark the post expanded."""
-        async with transaction(self._conn):
-            async with self._conn.execute("SELECT expanded FROM posts WHERE id = ?",
-                                          (post.id,)) as cur:
-                row = await cur.fetchone()
-            if row is None or row[0]:
-                return 0
-            async with self._conn.execute(
-                """SELECT p.address, m.token FROM memberships m JOIN people p ON p.id = m.person_id
-                    WHERE m.list_name = ? AND m.status = 'active' AND m.delivery_mode != 'nomail'
-                    ORDER BY p.address_key""", (post.list_name,)) as cur:
-                recipients = [Recipient(r[0], r[1]) for r in await cur.fetchall()]
-            result = await QueueStore(self._conn).enqueue_in_transaction(
-                list_name=post.list_name, source="post", source_ref=post.permalink,
-                sender=sender, body=body, recipients=recipients, personalised=False,
-                verp=verp, now=now)
-            await self._conn.execute("UPDATE posts SET expanded = 1 WHERE id = ?", (post.id,))
-        return result.recipients_added
+    async def expand(self, items: Sequence[tuple[StoredPost, bytes]], sender: Callable[[str], str],
+                     verp: bool, now: float) -> int:
+        """Queue each post's list copy (post, body) for every active member not on nomail,
+        and mark the posts expanded, in one transaction; returns the recipients added.
+
+        A few set-wise statements whatever the number of posts: the transaction holds
+        the process's write turn, which the SMTP sessions are waiting for.
+        """
+        ids = [post.id for post, _ in items]
+        marks = ",".join("?" * len(ids))
+        async with transaction(self._conn, self._lock):
+            await self._conn.executemany(
+                """INSERT INTO outgoing (list_name, source, source_ref, sender, body,
+                                         personalised, verp, created_at)
+                   SELECT list_name, 'post', permalink, ?, ?, 0, ?, ?
+                     FROM posts WHERE id = ? AND expanded = 0
+                   ON CONFLICT (source, source_ref) DO NOTHING""",
+                [(sender(post.list_name), body, int(verp), utc_now(), post.id)
+                 for post, body in items])
+            before = self._conn.total_changes
+            await self._conn.execute(
+                f"""INSERT OR IGNORE INTO deliveries
+                        (outgoing_id, recipient, token, status, next_try_at, created_at,
+                         updated_at)
+                    SELECT o.id, pe.address, m.token, 'pending', 0, ?, ?
+                      FROM posts po
+                      JOIN outgoing o ON o.source = 'post' AND o.source_ref = po.permalink
+                      JOIN memberships m ON m.list_name = po.list_name
+                      JOIN people pe ON pe.id = m.person_id
+                     WHERE po.id IN ({marks}) AND po.expanded = 0
+                       AND m.status = 'active' AND m.delivery_mode != 'nomail'""",
+                [now, now, *ids])
+            added = self._conn.total_changes - before
+            await self._conn.execute(f"UPDATE posts SET expanded = 1 WHERE id IN ({marks})", ids)
+        return added
+
+    async def posting_facts(self, list_name: str, author: str,
+                            message_id: str) -> tuple[str | None, str | None, bool]:
+        """(list policy or None, author's membership status or None, Message-ID seen)."""
+        # One round trip to the database thread: this runs for every post.
+        rows = list(await self._conn.execute_fetchall(
+            """SELECT (SELECT policy FROM lists WHERE name = ?1),
+                      (SELECT m.status FROM memberships m JOIN people p ON p.id = m.person_id
+                        WHERE m.list_name = ?1 AND p.address_key = ?2),
+                      EXISTS (SELECT 1 FROM posts WHERE permalink = ?3)""",
+            (list_name, address_key(author), permalink_for(list_name, message_id))))
+        return rows[0][0], rows[0][1], bool(rows[0][2])
+
+    async def list_names(self) -> set[str]:
+        return {str(r[0]) for r in await self._conn.execute_fetchall("SELECT name FROM lists")}
 
     async def find(self, ref: str) -> StoredPost | None:
         """A post by its number or its permalink."""
@@ -173,7 +213,7 @@ class PostStore:
             raise PostError(f"no post '{ref}'")
         if post.status != "held":
             raise PostError(f"post {post.id} is not held (it is {post.status})")
-        async with transaction(self._conn):
+        async with transaction(self._conn, self._lock):
             await self._conn.execute(
                 "UPDATE posts SET status = ?, reason = ?, expanded = 0 "
                 "WHERE id = ? AND status = 'held'", (status, reason, post.id))
@@ -204,7 +244,7 @@ class PostStore:
     async def report_failures(self, failures: Sequence[Failure], source_ref: str, sender: str,
                               body: bytes, owners: Sequence[str], now: float) -> None:
         """Queue one notice to the owners and mark its failures reported, atomically."""
-        async with transaction(self._conn):
+        async with transaction(self._conn, self._lock):
             await QueueStore(self._conn).enqueue_in_transaction(
                 list_name=failures[0].list_name, source="notice", source_ref=source_ref,
                 sender=sender, body=body, recipients=[Recipient(o) for o in owners],

@@ -74,10 +74,11 @@ def _iso(ts: float) -> str:
 class QueueStore:
     """The outbox tables over one open connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None) -> None:
         self._conn = conn
-        # One transaction at a time on this connection, however many tasks share the store.
-        self._writing = asyncio.Lock()
+        # One transaction at a time on this connection, however many tasks share the store;
+        # a lock shared by every store of a process also spares SQLite's busy-wait.
+        self._writing = write_lock or asyncio.Lock()
 
     async def enqueue(
         self,

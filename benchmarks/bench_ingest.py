@@ -1,0 +1,190 @@
+"""Ingest benchmark: posts/s accepted by `ccrlist serve` versus a bare aiosmtpd sink.
+
+    python benchmarks/bench_ingest.py [--clients 20] [--messages 3000] [--rounds 3]
+
+Both servers run in their own subprocess on loopback and face the same load:
+`--clients` concurrent asyncio SMTP sessions (connections reused), each message
+5 KB with its own Message-ID, posted by a list member. ccrlist commits every
+post durably (WAL, synchronous=FULL) before its 250; the sink stores nothing.
+The list member is on `nomail`, so the figure is ingest, not fan-out.
+Prints the median rate of each and the ratio (goal: >= 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DOMAIN = "lists.example.org"
+AUTHOR = "member@example.org"
+FILLER = ("x" * 76 + "\r\n") * 64  # about 5 KB with the headers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("server exited before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def run_sink(port: int) -> None:
+    """The baseline: aiosmtpd answering 250 to everything and storing nothing."""
+    from aiosmtpd.smtp import SMTP
+
+    class Sink:
+        async def handle_RCPT(self, server: object, session: object, envelope: object,
+                              address: str, options: list[str]) -> str:
+            envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+            return "250 OK"
+
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            return "250 OK"
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(Sink(), enable_SMTPUTF8=True),
+                                          "127.0.0.1", port)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        server.close()
+
+    asyncio.run(main())
+
+
+async def client(port: int, count: int, prefix: str) -> None:
+    """A lean SMTP client: one connection, `count` messages, waits for every reply."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def reply() -> bytes:
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise ConnectionError("server closed the connection")
+            if line[3:4] != b"-":
+                return line
+
+    await reply()
+    writer.write(b"EHLO bench\r\n")
+    await reply()
+    for i in range(count):
+        body = (f"From: {AUTHOR}\r\nTo: ccrlist@{DOMAIN}\r\nSubject: bench {i}\r\n"
+                f"Message-ID: <{prefix}.{i}@bench.example>\r\n\r\n{FILLER}.\r\n").encode()
+        for command in (f"MAIL FROM:<{AUTHOR}>\r\n".encode(),
+                        f"RCPT TO:<ccrlist@{DOMAIN}>\r\n".encode(), b"DATA\r\n"):
+            writer.write(command)
+            await reply()
+        writer.write(body)
+        answer = await reply()
+        if not answer.startswith(b"250"):
+            raise RuntimeError(f"refused: {answer!r}")
+    writer.write(b"QUIT\r\n")
+    await reply()
+    writer.close()
+
+
+async def load(port: int, clients: int, messages: int, tag: str) -> float:
+    per_client = messages // clients
+    start = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(
+        *(client(port, per_client, f"{tag}.{c}") for c in range(clients))), timeout=300)
+    return per_client * clients / (time.perf_counter() - start)
+
+
+def ccrlist_config(folder: Path, port: int) -> Path:
+    config = folder / "ccr.toml"
+    config.write_text(f'domain = "{DOMAIN}"\ndata_dir = "{folder / "var"}"\n'
+                      f'[server]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+    subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(config), "members",
+                    "add", AUTHOR], check=True, capture_output=True)
+    db = folder / "var" / "ccr.sqlite3"
+    import sqlite3
+    with sqlite3.connect(db) as conn:  # nomail: measure ingest, not fan-out
+        conn.execute("UPDATE memberships SET delivery_mode = 'nomail'")
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink_server:
+        run_sink(args.sink_server)
+        return
+    bare: list[float] = []
+    ours: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        for round_no in range(args.rounds):
+            sink_port = free_port()
+            sink = subprocess.Popen([sys.executable, __file__, "--sink-server", str(sink_port)])
+            try:
+                wait_listening(sink_port, sink)
+                bare.append(asyncio.run(load(sink_port, args.clients, args.messages,
+                                             f"s{round_no}")))
+            finally:
+                sink.send_signal(signal.SIGTERM)
+                sink.wait(timeout=20)
+            folder = Path(tmp) / f"round{round_no}"
+            folder.mkdir()
+            port = free_port()
+            config = ccrlist_config(folder, port)
+            with (folder / "serve.log").open("wb") as log:
+                server = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                                           str(config), "serve"], stderr=log)
+            try:
+                wait_listening(port, server)
+                try:
+                    ours.append(asyncio.run(load(port, args.clients, args.messages,
+                                                 f"c{round_no}")))
+                except RuntimeError:
+                    sys.stderr.write((folder / "serve.log").read_text()[-3000:])
+                    raise
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
+            import sqlite3
+            with sqlite3.connect(folder / "var" / "ccr.sqlite3") as conn:
+                stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+            expected = args.messages // args.clients * args.clients
+            if server.returncode != 0 or stored != expected:
+                sys.stderr.write((folder / "serve.log").read_text()[-3000:])
+                raise SystemExit(f"ccrlist stored {stored} posts, expected {expected}")
+            print(f"round {round_no + 1}: bare sink {bare[-1]:.0f}/s, "
+                  f"ccrlist {ours[-1]:.0f}/s", flush=True)
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"clients={args.clients} messages/round={args.messages} cpus={os.cpu_count()}")
+    print(f"bare aiosmtpd sink: {b:.0f} posts/s (median of {args.rounds})")
+    print(f"ccrlist ingest:     {o:.0f} posts/s (median of {args.rounds}), "
+          "each committed before its 250")
+    print(f"ratio: {o / b:.2f}x (goal >= 0.70)")
+
+
+if __name__ == "__main__":
+    main()
