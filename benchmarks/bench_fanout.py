@@ -1,0 +1,159 @@
+"""Fan-out benchmark: one post to 10,000 subscribers, delivered to a local sink.
+
+    python benchmarks/bench_fanout.py [--members 10000] [--connections 4]
+
+The sink is Postfix's /usr/sbin/smtp-sink when installed (Debian package
+`postfix`), else an aiosmtpd counting sink in a subprocess. The post is
+accepted into a fresh database, expanded by the real expander, and sent by
+the real DeliveryWorker: first batched (50 recipients per transaction), then
+with VERP (one message per recipient). Reports recipients/s and messages/s.
+Goals: batched >= 5,000 recipients/s; VERP >= 1,000 messages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ccrconfig.settings import DeliverySettings, RelaySettings, Settings  # noqa: E402
+from ccrlist.fanout import Expander  # noqa: E402
+from outbox.transport import make_transport  # noqa: E402
+from outbox.worker import DeliveryWorker  # noqa: E402
+from subscribers.db import open_database  # noqa: E402
+from subscribers.members import MemberStore  # noqa: E402
+from subscribers.models import NewMember  # noqa: E402
+from subscribers.posts import NewPost, PostStore  # noqa: E402
+from subscribers.queue import QueueStore  # noqa: E402
+
+SMTP_SINK = "/usr/sbin/smtp-sink"
+BODY = ("From: Alice <alice@example.org>\r\nSubject: Fan-out benchmark\r\n"
+        "Message-ID: <fanout@example.org>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n" + ("x" * 76 + "\r\n") * 60).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_counting_sink(port: int) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    class Sink:
+        async def handle_RCPT(self, server: object, session: object, envelope: object,
+                              address: str, options: list[str]) -> str:
+            envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+            return "250 OK"
+
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            return "250 OK"
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(Sink()), "127.0.0.1", port)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        server.close()
+
+    asyncio.run(main())
+
+
+def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
+    if os.path.exists(SMTP_SINK):
+        cmd = [SMTP_SINK, "-u", "nobody" if os.geteuid() == 0 else os.environ.get("USER", ""),
+               f"127.0.0.1:{port}", "256"]
+        name = "Postfix smtp-sink"
+    else:
+        cmd = [sys.executable, __file__, "--sink-server", str(port)]
+        name = "aiosmtpd counting sink (smtp-sink not installed)"
+    proc = subprocess.Popen(cmd)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, name
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"{name} did not start")
+
+
+async def one_run(folder: Path, members: int, port: int, delivery: DeliverySettings) -> dict[
+        str, float]:
+    settings = dataclasses.replace(Settings(), domain="lists.example.org", data_dir=folder,
+                                   relay=RelaySettings("127.0.0.1", port, timeout=30.0),
+                                   delivery=delivery)
+    conn = await open_database(settings.database_path)
+    try:
+        await MemberStore(conn).add("ccrlist", [NewMember(f"member{i:05d}@example.net")
+                                                for i in range(members)])
+        posts = PostStore(conn)
+        await posts.store_batch([NewPost("ccrlist", "<fanout@example.org>", "alice@example.org",
+                                         "Fan-out benchmark", "alice@example.org", BODY,
+                                         "accepted")])
+        started = time.perf_counter()
+        await Expander(posts, settings, lambda: None).expand_pending()
+        expanded = time.perf_counter()
+        queue = QueueStore(conn)
+        report = await DeliveryWorker(queue, make_transport(settings),
+                                      settings.delivery).run_until_idle()
+        sent = time.perf_counter()
+        counts = await queue.counts()
+    finally:
+        await conn.close()
+    if report.sent != members or counts.sent != members:
+        raise SystemExit(f"only {report.sent} of {members} sent ({report})")
+    return {"expand": expanded - started, "send": sent - expanded}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink_server:
+        run_counting_sink(args.sink_server)
+        return
+    port = free_port()
+    sink, name = start_sink(port)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    try:
+        print(f"sink: {name}; {args.members} members; {args.connections} connections; "
+              f"{len(BODY)} byte post; cpus={os.cpu_count()}")
+        modes = {
+            "batched (50 rcpt/txn)": DeliverySettings(max_rcpt_per_message=50,
+                                                      connections=args.connections),
+            "VERP (1 rcpt/msg)": DeliverySettings(connections=args.connections, verp=True),
+        }
+        for label, delivery in modes.items():
+            folder = tmp / label.split()[0]
+            t = asyncio.run(asyncio.wait_for(one_run(folder, args.members, port, delivery),
+                                             timeout=600))
+            messages = args.members if delivery.verp else -(-args.members // 50)
+            print(f"{label}: expansion {t['expand']:.2f} s; delivery {t['send']:.2f} s = "
+                  f"{args.members / t['send']:.0f} recipients/s, {messages / t['send']:.0f} "
+                  "messages/s")
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
