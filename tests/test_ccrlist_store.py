@@ -1,0 +1,98 @@
+"""The post store on a real SQLite file: group commit, idempotent expansion, owner notices."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from ccrlist_helpers import message
+
+from ccrconfig.settings import PostingSettings, Settings
+from ccrlist.fanout import Expander
+from subscribers.db import Connection, open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+from subscribers.posts import NewPost, PostStore, permalink_for
+from subscribers.queue import Outcome, QueueStore
+
+
+@pytest.fixture
+async def conn(tmp_path: Path) -> AsyncIterator[Connection]:
+    c = await open_database(tmp_path / "ccr.sqlite3")
+    members = MemberStore(c)
+    await members.add("ccrlist", [NewMember(a) for a in
+                                  ("a@example.org", "b@example.org", "c@example.org",
+                                   "d@example.org", "e@example.org")])
+    await members.set_status("ccrlist", "d@example.org", "disabled")
+    await c.execute("UPDATE memberships SET delivery_mode = 'nomail' WHERE person_id = "
+                    "(SELECT id FROM people WHERE address_key = 'e@example.org')")
+    yield c
+    await c.close()
+
+
+def new_post(mid: str, status: str = "accepted") -> NewPost:
+    return NewPost("ccrlist", mid, "a@example.org", "s", "a@example.org",
+                   message(message_id=mid), status)  # type: ignore[arg-type]
+
+
+async def deliveries(conn: Connection) -> list[tuple[str, str]]:
+    rows = await conn.execute_fetchall(
+        "SELECT o.source_ref, d.recipient FROM deliveries d JOIN outgoing o ON o.id = "
+        "d.outgoing_id WHERE o.source = 'post' ORDER BY 1, 2")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_group_commit_reports_duplicates_within_and_across_groups(
+        conn: Connection) -> None:
+    posts = PostStore(conn)
+    assert await posts.store_batch([new_post("<1@x>"), new_post("<2@x>"), new_post("<1@x>")]) \
+        == [True, True, False]
+    assert await posts.store_batch([new_post("<2@x>"), new_post("<3@x>")]) == [False, True]
+    assert (await posts.counts())["accepted"] == 3
+    assert (await posts.find(permalink_for("ccrlist", "<3@x>"))) is not None
+
+
+async def test_expansion_is_idempotent_and_skips_inactive_and_nomail(conn: Connection) -> None:
+    posts = PostStore(conn)
+    await posts.store_batch([new_post("<1@x>"), new_post("<2@x>", "held")])
+    settings = dataclasses.replace(Settings(), domain="lists.example.org")
+    expander = Expander(posts, settings, lambda: None)
+    assert await expander.expand_pending() == 1
+    assert await expander.expand_pending() == 0
+    link = permalink_for("ccrlist", "<1@x>")
+    assert await deliveries(conn) == [(link, "a@example.org"), (link, "b@example.org"),
+                                      (link, "c@example.org")]
+    # A crash after the outgoing row but before `expanded` was set: expanding again adds
+    # only what is missing.
+    await conn.execute("UPDATE posts SET expanded = 0")
+    await conn.execute("DELETE FROM deliveries WHERE recipient = 'b@example.org'")
+    assert await expander.expand_pending() == 1
+    assert len(await deliveries(conn)) == 3
+    body = (await conn.execute_fetchall("SELECT body, sender FROM outgoing"))[0]
+    assert b"List-Id: <ccrlist.lists.example.org>" in body[0]
+    assert body[1] == "ccrlist-bounces@lists.example.org"
+
+
+async def test_owner_told_once_about_given_up_deliveries(conn: Connection) -> None:
+    posts = PostStore(conn)
+    await posts.store_batch([new_post("<1@x>")])
+    settings = dataclasses.replace(Settings(), domain="lists.example.org",
+                                   posting=PostingSettings(owners=("boss@ccrweb.ca",)))
+    expander = Expander(posts, settings, lambda: None)
+    await expander.expand_pending()
+    queue = QueueStore(conn)
+    await queue.record([
+        Outcome(1, "a@example.org", "failed", "0 relay unavailable: timed out"),
+        Outcome(1, "b@example.org", "failed", "550 5.1.1 no such user", bounce=True),
+        Outcome(1, "c@example.org", "sent", "250 ok"),
+    ], now=0.0)
+    assert await expander.report_failures() == 1
+    assert await expander.report_failures() == 0
+    notices = await conn.execute_fetchall(
+        "SELECT o.body, d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
+        "WHERE o.source = 'notice'")
+    assert [n[1] for n in notices] == ["boss@ccrweb.ca"]
+    text = bytes(notices[0][0]).decode()
+    assert "a@example.org" in text and "b@example.org" not in text
