@@ -20,7 +20,7 @@ from subscribers.posts import Failure, PostStore
 log = logging.getLogger("ccrlist.fanout")
 
 Clock = Callable[[], float]
-SETTLE_SECONDS = 0.05
+SETTLE_SECONDS = 0.25
 
 
 class Expander:
@@ -40,7 +40,7 @@ class Expander:
     async def expand_pending(self) -> int:
         """Expand every accepted post not yet in the outbox; return how many."""
         done = 0
-        while batch := await self._posts.to_expand(limit=50):
+        while batch := await self._posts.to_expand(limit=100):
             items = [(post, rewrite(post.raw, list_headers(post.list_name, self._settings),
                                     post.author)) for post in batch]
             added = await self._posts.expand(
