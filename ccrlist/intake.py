@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ccrconfig.settings import Settings
 from ccrlist import replies
@@ -59,10 +59,19 @@ class PostWriter:
                     done.set_result(new)
 
 
+class PostingFacts(Protocol):
+    """Where the handler reads facts: `FactsReader`, or a `PostStore`."""
+
+    async def posting_facts(self, list_name: str, author: str,
+                            message_id: str) -> tuple[str | None, str | None, bool]: ...
+
+    async def list_names(self) -> set[str]: ...
+
+
 class ListHandler:
     """aiosmtpd handler for the list addresses of `settings.domain`."""
 
-    def __init__(self, settings: Settings, posts: PostStore, writer: PostWriter,
+    def __init__(self, settings: Settings, posts: PostingFacts, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic
                  ) -> None:
         self._settings = settings

@@ -24,6 +24,7 @@ from ccrlist.intake import ListHandler, PostWriter
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
+from subscribers.facts import FactsReader
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
@@ -63,18 +64,20 @@ async def serve(settings: Settings, stop: asyncio.Event,
                 on_listening: Callable[[int], None] | None = None) -> None:
     """Serve until `stop` is set."""
     connections: list[Connection] = []
+    facts: FactsReader | None = None
     try:
         for _ in range(4):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
         facts_db, intake_db, fanout_db, delivery_db = connections
+        facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=lambda *_: expander.wake())
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
-        handler = ListHandler(settings, PostStore(facts_db),
+        handler = ListHandler(settings, facts,
                               PostWriter(PostStore(intake_db, writes)), expander.wake)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
@@ -98,6 +101,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        if facts is not None:
+            facts.close()
         for conn in connections:
             await conn.close()
     log.warning("ccrlist stopped")

@@ -143,22 +143,25 @@ class PostStore:
     async def expand(self, items: Sequence[tuple[StoredPost, bytes]], sender: Callable[[str], str],
                      verp: bool, now: float) -> int:
         """Queue each post's list copy (post, body) for every active member not on nomail,
-        and mark the posts expanded, in one transaction; returns the recipients added.
+        then mark the posts expanded; returns the recipients added.
 
-        A few set-wise statements whatever the number of posts: the transaction holds
-        the process's write turn, which the SMTP sessions are waiting for.
+        Three single statements, each committed on its own, so the write turn is held
+        for one round trip at a time (SMTP sessions wait for it). Atomicity is not
+        needed: outgoing and delivery rows are keyed, so after a crash in between,
+        expanding again adds exactly what is missing, and `expanded` is set last.
         """
         ids = [post.id for post, _ in items]
         marks = ",".join("?" * len(ids))
-        async with transaction(self._conn, self._lock):
-            await self._conn.executemany(
-                """INSERT INTO outgoing (list_name, source, source_ref, sender, body,
-                                         personalised, verp, created_at)
-                   SELECT list_name, 'post', permalink, ?, ?, 0, ?, ?
-                     FROM posts WHERE id = ? AND expanded = 0
-                   ON CONFLICT (source, source_ref) DO NOTHING""",
-                [(sender(post.list_name), body, int(verp), utc_now(), post.id)
-                 for post, body in items])
+        values = ",".join(["(?, 'post', ?, ?, ?, 0, ?, ?)"] * len(items))
+        async with self._lock:
+            await self._conn.execute(
+                f"""INSERT INTO outgoing (list_name, source, source_ref, sender, body,
+                                          personalised, verp, created_at)
+                    VALUES {values} ON CONFLICT (source, source_ref) DO NOTHING""",
+                [v for post, body in items
+                 for v in (post.list_name, post.permalink, sender(post.list_name), body,
+                           int(verp), utc_now())])
+        async with self._lock:
             before = self._conn.total_changes
             await self._conn.execute(
                 f"""INSERT OR IGNORE INTO deliveries
@@ -173,6 +176,7 @@ class PostStore:
                        AND m.status = 'active' AND m.delivery_mode != 'nomail'""",
                 [now, now, *ids])
             added = self._conn.total_changes - before
+        async with self._lock:
             await self._conn.execute(f"UPDATE posts SET expanded = 1 WHERE id IN ({marks})", ids)
         return added
 
