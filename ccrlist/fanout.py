@@ -20,7 +20,10 @@ from subscribers.posts import Failure, PostStore
 log = logging.getLogger("ccrlist.fanout")
 
 Clock = Callable[[], float]
+# Posts arriving together are expanded together: fewer, larger writes leave more
+# turns at the database to the SMTP sessions, at the cost of this much fan-out delay.
 SETTLE_SECONDS = 0.25
+EXPAND_BATCH = 100
 
 
 class Expander:
@@ -40,7 +43,7 @@ class Expander:
     async def expand_pending(self) -> int:
         """Expand every accepted post not yet in the outbox; return how many."""
         done = 0
-        while batch := await self._posts.to_expand(limit=100):
+        while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
             items = [(post, rewrite(post.raw, list_headers(post.list_name, self._settings),
                                     post.author)) for post in batch]
             added = await self._posts.expand(
@@ -51,6 +54,8 @@ class Expander:
             done += len(batch)
             if added:
                 self._on_queued()
+            if len(batch) < EXPAND_BATCH:
+                break  # the rest arrived meanwhile: let it gather (run_forever settles)
         return done
 
     async def report_failures(self) -> int:
@@ -77,6 +82,7 @@ class Expander:
         """Expand and report until `stop`, waking on `wake()` or every `poll` seconds."""
         while not stop.is_set():
             self._wake.clear()
+            await asyncio.sleep(SETTLE_SECONDS)
             try:
                 await self.expand_pending()
                 await self.report_failures()
@@ -87,6 +93,3 @@ class Expander:
             await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
-            # Let posts arriving together be expanded together: fewer, larger transactions
-            # leave more turns at the database to the SMTP sessions.
-            await asyncio.sleep(SETTLE_SECONDS)
