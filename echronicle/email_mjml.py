@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from echronicle.labels import LABELS, issue_label
+from echronicle.labels import issue_label, words
 from echronicle.model import Issue
 from echronicle.templates import environment
 
@@ -10,7 +10,7 @@ from echronicle.templates import environment
 def email_subject(issue: Issue) -> str:
     """E-Chronicle Vol. 12 no. 2: <title>"""
     label = issue_label(issue.volume, issue.number, issue.lang)
-    return f"{LABELS[issue.lang]['newsletter']} {label}: {issue.title}"
+    return f"{words(issue.lang).newsletter} {label}: {issue.title}"
 
 
 def render_mjml(issue: Issue, archive_url: str, unsubscribe_url: str) -> str:

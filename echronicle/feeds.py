@@ -1,4 +1,9 @@
-"""Render the RSS 2.0 and Atom feeds with feedgen: one entry per issue, dated by the issues."""
+"""Render the RSS 2.0 and Atom feeds of one language with feedgen: one entry per issue.
+
+Each language has its own feeds under its own folder ("" or "fr/"), with its own id,
+self link and `language`; an issue with no version in that language appears in the
+version it has, as subscribers get it by email.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,29 @@ from collections.abc import Sequence
 
 from feedgen.feed import FeedGenerator
 
-from echronicle.labels import LABELS
+from echronicle.labels import words
 from echronicle.message import published_at
-from echronicle.model import Edition
+from echronicle.model import Edition, lang_prefix
 from echronicle.pages import render_issue_content
 
 GENERATOR = "ccr-mail echronicle"
 
 
+def feed_url(root: str, lang: str, name: str) -> str:
+    """Where a language's feed lives: root + "feed.xml", root + "fr/atom.xml"."""
+    return root + lang_prefix(lang) + name
+
+
 def _feed(editions: Sequence[Edition], root: str, lang: str, self_url: str) -> FeedGenerator:
-    words = LABELS[lang]
+    w = words(lang)
+    home = root + lang_prefix(lang)
     fg = FeedGenerator()
-    fg.id(root)
-    fg.title(f"{words['org']} {words['newsletter']}")
-    fg.description(words["archive"])
-    fg.subtitle(words["archive"])
+    fg.id(home)
+    fg.title(w.masthead)
+    fg.description(w.archive)
+    fg.subtitle(w.archive)
     fg.link(href=self_url, rel="self")
-    fg.link(href=root, rel="alternate")  # last, because RSS's channel <link> takes the last
+    fg.link(href=home, rel="alternate")  # last, because RSS's channel <link> takes the last
     fg.language(lang)
     fg.generator(GENERATOR)
     if editions:
@@ -31,7 +42,7 @@ def _feed(editions: Sequence[Edition], root: str, lang: str, self_url: str) -> F
         fg.pubDate(newest)
         fg.updated(newest)
     for edition in editions:
-        issue = edition.primary
+        issue = edition.version(lang)
         permalink = root + issue.path
         when = published_at(issue)
         entry = fg.add_entry(order="append")
@@ -49,11 +60,13 @@ def _feed(editions: Sequence[Edition], root: str, lang: str, self_url: str) -> F
 
 def render_rss(editions: Sequence[Edition], root: str, lang: str) -> bytes:
     """RSS 2.0 of `editions`, which come newest first."""
-    rss: bytes = _feed(editions, root, lang, root + "feed.xml").rss_str(pretty=True)
+    feed = _feed(editions, root, lang, feed_url(root, lang, "feed.xml"))
+    rss: bytes = feed.rss_str(pretty=True)
     return rss
 
 
 def render_atom(editions: Sequence[Edition], root: str, lang: str) -> bytes:
     """Atom of `editions`, which come newest first."""
-    atom: bytes = _feed(editions, root, lang, root + "atom.xml").atom_str(pretty=True)
+    feed = _feed(editions, root, lang, feed_url(root, lang, "atom.xml"))
+    atom: bytes = feed.atom_str(pretty=True)
     return atom

@@ -15,6 +15,7 @@ from email.utils import format_datetime, formataddr
 
 from echronicle.errors import IssueError
 from echronicle.htmlfold import SMTP_LINE_LIMIT, longest_line
+from echronicle.labels import words
 from echronicle.model import Issue
 
 # The Date header and feed dates use noon UTC of the issue date: the same calendar day
@@ -70,7 +71,7 @@ def build_message(issue: Issue, subject: str, text: str, html: str, env: Envelop
         f"Date: {format_datetime(published_at(issue))}",
         f"Message-ID: <{env.message_id}>",
         f"Content-Language: {issue.lang}",
-        _header("List-Id", f"{issue_list_name(issue)} <{env.list_id}>"),
+        _header("List-Id", f"{words(issue.lang).list_name} <{env.list_id}>"),
         f"List-Unsubscribe: <{env.unsubscribe_url}>, <mailto:{env.leave_address}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         f"List-Archive: <{env.archive_url}>",
@@ -84,5 +85,3 @@ def build_message(issue: Issue, subject: str, text: str, html: str, env: Envelop
     ])
 
 
-def issue_list_name(issue: Issue) -> str:
-    return "CCR E-Chronicle" if issue.lang == "en" else "Chronique électronique du CCR"

@@ -9,6 +9,8 @@ from typing import Literal
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
+# The archive's own language sits at the site root; every other one under "<lang>/".
+ROOT_LANG: Lang = "en"
 
 # A letter run, then digits, then optional "-part"s: vol12-2, vol12-2b, special2020-1.
 # No dots, slashes or leading dashes, so an id can never name a path outside its folder,
@@ -151,3 +153,24 @@ class Edition:
             if issue.lang == lang:
                 return issue
         return self.primary
+
+    def has(self, lang: str) -> bool:
+        return any(issue.lang == lang for issue in self.versions)
+
+    def disagreements(self) -> list[str]:
+        """Where a translation's volume, number or date differs from the primary version."""
+        found: list[str] = []
+        first = self.primary
+        for other in self.versions[1:]:
+            for field, mine, theirs in (("volume", first.volume, other.volume),
+                                        ("number", first.number, other.number),
+                                        ("date", first.date, other.date)):
+                if mine != theirs:
+                    found.append(f"{other.source} says {field} {theirs} but {first.source} "
+                                 f"says {mine}")
+        return found
+
+
+def lang_prefix(lang: str) -> str:
+    """Where a language's index and feeds live under the site root: "" or "fr/"."""
+    return "" if lang == ROOT_LANG else f"{lang}/"

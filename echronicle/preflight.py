@@ -21,8 +21,9 @@ def check_edition(edition: Edition, settings: Settings,
         found = check_email_html(html) + check_text_part(email.text)
         problems += [replace(p, part=f"{p.part} ({issue.lang})") for p in found]
     feeds = shared_files([edition], settings)
-    for name in ("feed.xml", "atom.xml"):
-        problems += check_feed(feeds[name], name)
+    for name in sorted(feeds):
+        if name.endswith(".xml"):
+            problems += check_feed(feeds[name], name)
     return problems
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from ccrconfig.settings import Settings
 from echronicle.email_render import RenderedEmail, render_email, site_root
 from echronicle.feeds import render_atom, render_rss
-from echronicle.model import Edition
+from echronicle.model import LANGS, Edition, lang_prefix
 from echronicle.pages import render_index, render_issue_page
 
 
@@ -29,15 +29,16 @@ def edition_files(edition: Edition, settings: Settings,
 
 
 def shared_files(editions: Sequence[Edition], settings: Settings) -> dict[str, bytes]:
-    """The index and the two feeds, which list every issue."""
+    """Per language, the index and the RSS and Atom feeds, which list every issue."""
     root = site_root(settings)
     ordered = newest_first(editions)
-    lang = ordered[0].primary.lang if ordered else "en"
-    return {
-        "index.html": render_index(ordered, root, lang).encode(),
-        "feed.xml": render_rss(ordered, root, lang),
-        "atom.xml": render_atom(ordered, root, lang),
-    }
+    files: dict[str, bytes] = {}
+    for lang in LANGS:
+        folder = lang_prefix(lang)
+        files[folder + "index.html"] = render_index(ordered, root, lang).encode()
+        files[folder + "feed.xml"] = render_rss(ordered, root, lang)
+        files[folder + "atom.xml"] = render_atom(ordered, root, lang)
+    return files
 
 
 def render_site(editions: Sequence[Edition], settings: Settings) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from echronicle.blocks_html import blocks_html, inlines_html
-from echronicle.labels import LABELS, format_date, issue_label, meeting_when
+from echronicle.labels import format_date, issue_label, meeting_when, only_in, words
 
 
 @lru_cache(maxsize=1)
@@ -21,6 +21,6 @@ def environment() -> Environment:
     )
     env.filters["blocks"] = blocks_html
     env.filters["inlines"] = inlines_html
-    env.globals.update(LABELS=LABELS, format_date=format_date, issue_label=issue_label,
-                       meeting_when=meeting_when)
+    env.globals.update(words=words, format_date=format_date, issue_label=issue_label,
+                       meeting_when=meeting_when, only_in=only_in)
     return env

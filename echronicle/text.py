@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from echronicle.labels import LABELS, format_date, issue_label, meeting_when
+from echronicle.labels import format_date, issue_label, meeting_when, words
 from echronicle.model import (
     Block,
     Code,
@@ -92,31 +92,30 @@ def _list_text(block: ListBlock, indent: str) -> str:
 
 def render_text(issue: Issue, archive_url: str, unsubscribe_url: str) -> str:
     """The whole text part; it reads well on its own."""
-    words = LABELS[issue.lang]
+    w = words(issue.lang)
     out = [
-        f"{words['org']} {words['newsletter']}",
+        w.masthead,
         f"{issue_label(issue.volume, issue.number, issue.lang)}, "
         f"{format_date(issue.date, issue.lang)}",
         "",
         _wrap(issue.title),
         "",
-        f"{words['view_in_browser']}:\n{archive_url}",
+        f"{w.view_in_browser}{w.colon.rstrip()}\n{archive_url}",
     ]
     if issue.intro:
         out += ["", blocks_text(issue.intro)]
-    out += ["", words["in_this_issue"].upper(), ""]
+    out += ["", w.in_this_issue.upper(), ""]
     out += [_wrap(item.title, f"{item.number:>2}. ", "    ") for item in issue.items]
     for item in issue.items:
         out += ["", RULE, _wrap(f"{item.number}. {item.title}"), RULE, "",
                 blocks_text(item.blocks)]
     if issue.meetings:
-        out += ["", RULE, words["meetings"].upper(), RULE]
+        out += ["", RULE, w.meetings.upper(), RULE]
         for meeting in issue.meetings:
             out += ["", _wrap(meeting.name), meeting_when(meeting, issue.lang)]
             if meeting.place:
                 out.append(meeting.place)
     for section in issue.sections:
         out += ["", RULE, section.title.upper(), RULE, "", blocks_text(section.blocks)]
-    out += ["", "-- ", _wrap(words["why"]), f"{words['unsubscribe']}: {unsubscribe_url}",
-            words["address"]]
+    out += ["", "-- ", _wrap(w.why), f"{w.unsubscribe}{w.colon}{unsubscribe_url}", w.address]
     return "\n".join(out) + "\n"

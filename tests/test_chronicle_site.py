@@ -63,8 +63,8 @@ def test_rss_guid_is_the_permalink(files: dict[str, bytes]) -> None:
             in files["feed.xml"])
 
 
-@pytest.mark.parametrize("name", ["index.html", "vol12-2/index.html", "vol12-2/fr/index.html",
-                                  "vol12-1/index.html"])
+@pytest.mark.parametrize("name", ["index.html", "fr/index.html", "vol12-2/index.html",
+                                  "vol12-2/fr/index.html", "vol12-1/index.html"])
 def test_pages_are_accessible(files: dict[str, bytes], name: str) -> None:
     soup = BeautifulSoup(files[name], "html.parser")
     assert soup.html is not None and soup.html.get("lang") in ("en", "fr")
@@ -90,10 +90,120 @@ def test_index_lists_issues_newest_first(files: dict[str, bytes]) -> None:
     assert "Refugee Rights Day, <new> resources" in soup.get_text()
 
 
+ROOT = "https://lists.example.org/chronicle/"
+PAGES = ["index.html", "fr/index.html", "vol12-2/index.html", "vol12-2/fr/index.html",
+         "vol12-1/index.html"]
+
+
+def _page_of(url: str) -> str:
+    assert url.startswith(ROOT), url
+    return url.removeprefix(ROOT) + "index.html"
+
+
+def _alternates(data: bytes) -> set[tuple[str, str]]:
+    soup = BeautifulSoup(data, "html.parser")
+    return {(str(link["hreflang"]), str(link["href"]))
+            for link in soup.find_all("link", rel="alternate", hreflang=True)}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_hreflang_alternates_pair_up_both_ways(files: dict[str, bytes], name: str) -> None:
+    soup = BeautifulSoup(files[name], "html.parser")
+    assert soup.html is not None
+    lang = str(soup.html["lang"])
+    canonical = str(soup.find("link", rel="canonical")["href"])  # type: ignore[index]
+    alternates = _alternates(files[name])
+    assert (lang, canonical) in alternates  # each page names itself too
+    assert len({hreflang for hreflang, _ in alternates}) == len(alternates)
+    for hreflang, href in alternates - {(lang, canonical)}:
+        target = BeautifulSoup(files[_page_of(href)], "html.parser")
+        assert target.html is not None and target.html["lang"] == hreflang
+        assert (lang, canonical) in _alternates(files[_page_of(href)]), (name, href)
+    # The visible switch offers exactly the other languages, each labelled in its own.
+    switch = soup.find("nav", class_="languages")
+    shown = set() if switch is None else {(str(a["hreflang"]), str(a["href"]))
+                                          for a in switch.find_all("a")}  # type: ignore[union-attr]
+    assert shown == alternates - {(lang, canonical)}
+    for a in [] if switch is None else switch.find_all("a"):  # type: ignore[union-attr]
+        assert a["lang"] == a["hreflang"]
+        assert a.get_text() == {"en": "Read in English", "fr": "Lire en français"}[a["lang"]]
+
+
 def test_translation_pages_link_each_other(files: dict[str, bytes]) -> None:
-    fr = BeautifulSoup(files["vol12-2/fr/index.html"], "html.parser")
-    assert fr.html is not None and fr.html["lang"] == "fr"
-    assert fr.find("link", hreflang="en", href="https://lists.example.org/chronicle/vol12-2/")
+    assert ("en", ROOT + "vol12-2/") in _alternates(files["vol12-2/fr/index.html"])
+    assert ("fr", ROOT + "vol12-2/fr/") in _alternates(files["vol12-2/index.html"])
+    assert ("fr", ROOT + "fr/") in _alternates(files["index.html"])
+    assert _alternates(files["vol12-1/index.html"]) == {("en", ROOT + "vol12-1/")}
+
+
+@pytest.mark.parametrize(("name", "present", "absent"), [
+    ("vol12-2/index.html",
+     ["In this issue", "Upcoming meetings", "3 October 2017", "30 November \u2013 2 December 2017",
+      "Vol. 12 no. 2", "E-Chronicle archive", "Skip to content",
+      "Canadian Council for Refugees, 6839 Drolet"],
+     ["Dans ce numéro", "octobre"]),
+    ("vol12-2/fr/index.html",
+     ["Dans ce numéro", "Réunions à venir", "3 octobre 2017", "30 novembre \u2013 2 décembre 2017",
+      "Vol. 12 no 2", "Archives de la Chronique électronique", "Aller au contenu",
+      "Montréal (Québec)", "Chronique électronique du Conseil canadien pour les réfugiés (CCR)"],
+     ["In this issue", "Upcoming meetings", "October", "Skip to content"]),
+    ("fr/index.html",
+     ["Archives de la Chronique électronique", "3 octobre 2017", "(en anglais seulement)"],
+     ["E-Chronicle archive", "Skip to content"]),
+    ("index.html", ["E-Chronicle archive", "3 October 2017"], ["(in", "seulement"]),
+])
+def test_each_language_renders_its_own_fixed_text(files: dict[str, bytes], name: str,
+                                                  present: list[str], absent: list[str]) -> None:
+    text = BeautifulSoup(files[name], "html.parser").get_text(" ")
+    for words in present:
+        assert words in text, (name, words)
+    for words in absent:
+        assert words not in text, (name, words)
+
+
+def test_each_index_shows_each_issue_in_its_language_where_it_exists(
+        files: dict[str, bytes]) -> None:
+    def links(name: str) -> list[str]:
+        soup = BeautifulSoup(files[name], "html.parser")
+        return [str(a["href"]) for a in soup.select("ol.issues h2 a")]
+    assert links("index.html") == [ROOT + "vol12-2/", ROOT + "vol12-1/"]
+    assert links("fr/index.html") == [ROOT + "vol12-2/fr/", ROOT + "vol12-1/"]
+    fallback = BeautifulSoup(files["fr/index.html"], "html.parser").select("ol.issues li")[1]
+    assert fallback["lang"] == "en"  # an English-only issue stays marked as English
+
+
+@pytest.mark.parametrize(("folder", "lang", "entries"), [
+    ("", "en", ["vol12-2/", "vol12-1/"]),
+    ("fr/", "fr", ["vol12-2/fr/", "vol12-1/"]),  # vol12-1 has no French version
+])
+@pytest.mark.parametrize("kind", ["feed.xml", "atom.xml"])
+def test_each_language_has_its_own_feeds(files: dict[str, bytes], folder: str, lang: str,
+                                         entries: list[str], kind: str) -> None:
+    feed = feedparser.parse(files[folder + kind])
+    assert feed.bozo == 0
+    assert feed.feed.language == lang
+    selfs = [link.href for link in feed.feed.links if link.rel == "self"]
+    assert selfs == [ROOT + folder + kind]
+    assert feed.feed.link == ROOT + folder
+    if kind == "atom.xml":
+        assert feed.feed.id == ROOT + folder
+    assert [e.link for e in feed.entries] == [ROOT + e for e in entries]
+    assert len({e.id for e in feed.entries}) == len(entries)
+    assert [e.published_parsed[:3] for e in feed.entries] == [(2017, 10, 3), (2017, 4, 4)]
+
+
+@pytest.mark.parametrize(("name", "folder"), [
+    ("index.html", ""), ("vol12-2/index.html", ""), ("vol12-1/index.html", ""),
+    ("fr/index.html", "fr/"), ("vol12-2/fr/index.html", "fr/"),
+])
+def test_pages_link_the_feeds_of_their_language(files: dict[str, bytes], name: str,
+                                                folder: str) -> None:
+    soup = BeautifulSoup(files[name], "html.parser")
+    feeds = {str(link["href"]) for link in soup.find_all("link", rel="alternate", type=True)}
+    assert feeds == {ROOT + folder + "feed.xml", ROOT + folder + "atom.xml"}
+    footer = soup.find("footer")
+    assert footer is not None
+    assert {str(a["href"]) for a in footer.find_all("a")} == feeds | {ROOT + folder}
 
 
 def test_email_copy_is_the_email_html(files: dict[str, bytes]) -> None:
