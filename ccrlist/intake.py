@@ -1,5 +1,7 @@
 """The aiosmtpd handler: turn each SMTP transaction into a Post, gather facts, answer.
 
+Mail to a list's admin addresses (-request, -bounces, ...) is handed to `admin`.
+
 The handler translates and does not decide: `moderate()` decides, and
 `reply_for()` words the answer. A 250 is only sent once the post is committed;
 concurrent sessions share commits through `PostWriter` (group commit).
@@ -10,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from ccrconfig.settings import Settings
 from ccrlist import replies
+from ccrlist.mailcmd import admin_target
 from ccrlist.names import list_for_recipient, role_address
-from ccrlist.post import Post, parse_post
+from ccrlist.post import Post, has_bare_line_ending, parse_post
 from ccrlist.rules import Facts, Verdict, moderate
 from subscribers.posts import NewPost, PostStatus, PostStore
 
@@ -59,6 +62,11 @@ class PostWriter:
                     done.set_result(new)
 
 
+# Mail to <list>-request@, -join@, -leave@, -confirm+token@, -owner@ and -bounces@:
+# (local part, envelope sender, raw message) -> the reply to DATA.
+AdminMail = Callable[[str, str, bytes], Awaitable[str]]
+
+
 class PostingFacts(Protocol):
     """Where the handler reads facts: `FactsReader`, or a `PostStore`."""
 
@@ -72,9 +80,10 @@ class ListHandler:
     """aiosmtpd handler for the list addresses of `settings.domain`."""
 
     def __init__(self, settings: Settings, posts: PostingFacts, writer: PostWriter,
-                 on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
+                 admin: AdminMail | None = None) -> None:
         self._settings = settings
+        self._admin = admin
         self._posts = posts
         self._clock = clock
         self._lists: set[str] = set()
@@ -89,7 +98,9 @@ class ListHandler:
         if self.closing:
             return replies.SHUTTING_DOWN
         try:
-            list_name = list_for_recipient(address, self._settings.domain)
+            target = admin_target(address, self._settings.domain) if self._admin else None
+            list_name = (target.list_name if target is not None
+                         else list_for_recipient(address, self._settings.domain))
             if list_name is None or not await self._is_list(list_name):
                 return replies.NO_SUCH_LIST
         except Exception:
@@ -117,6 +128,13 @@ class ListHandler:
             self.busy -= 1
 
     async def _receive(self, mail_from: str, rcpt: str, raw: bytes) -> str:
+        if self._admin is not None and admin_target(rcpt, self._settings.domain) is not None:
+            if has_bare_line_ending(raw):
+                return replies.BARE_EOL
+            reply = await self._admin(rcpt.rpartition("@")[0], mail_from, raw)
+            log.info("admin mail to %s from <%s> (%d bytes): %s", rcpt, mail_from, len(raw),
+                     reply)
+            return reply
         list_name = list_for_recipient(rcpt, self._settings.domain)
         assert list_name is not None  # checked at RCPT
         post = parse_post(list_name, mail_from, raw)

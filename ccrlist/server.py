@@ -19,8 +19,9 @@ from aiosmtpd.smtp import SMTP
 
 from ccrconfig.settings import Settings
 from ccrlist import replies
+from ccrlist.admin_mail import AdminContext, handle_admin_message
 from ccrlist.fanout import Expander
-from ccrlist.intake import ListHandler, PostWriter
+from ccrlist.intake import AdminMail, ListHandler, PostWriter
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
@@ -46,6 +47,18 @@ def _protocol_factory(settings: Settings, handler: ListHandler,
     return make
 
 
+def _admin_mail(ctx: AdminContext) -> AdminMail:
+    """Admin mail is rare: one message at a time on its own connection keeps its
+    transactions from overlapping."""
+    turn = asyncio.Lock()
+
+    async def handle(local_part: str, envelope_from: str, raw: bytes) -> str:
+        async with turn:
+            return await handle_admin_message(local_part, envelope_from, raw, ctx)
+
+    return handle
+
+
 async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP]) -> None:
     """Let posts being committed finish, then tell every remaining session 421."""
     handler.closing = True
@@ -66,19 +79,21 @@ async def serve(settings: Settings, stop: asyncio.Event,
     connections: list[Connection] = []
     facts: FactsReader | None = None
     try:
-        for _ in range(4):
+        for _ in range(5):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db = connections
+        facts_db, intake_db, fanout_db, delivery_db, admin_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=lambda *_: expander.wake())
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
-        handler = ListHandler(settings, facts,
-                              PostWriter(PostStore(intake_db, writes)), expander.wake)
+        handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
+                              expander.wake,
+                              admin=_admin_mail(AdminContext(admin_db, settings,
+                                                             on_queued=worker.wake)))
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),

@@ -326,3 +326,14 @@ async def test_graceful_shutdown_answers_421(tmp_path: Path, relay: RecordingRel
     assert line.decode().strip() == replies.SHUTTING_DOWN
     writer.close()
     await asyncio.wait_for(task, 30)
+
+
+async def test_admin_address_handed_to_admin_mail(server: Running) -> None:
+    raw = (f"From: alice@example.org\r\nTo: ccrlist-request@{DOMAIN}\r\nSubject: help\r\n"
+           "Message-ID: <help1@example.org>\r\n\r\nhelp\r\n").encode()
+    code, text = await send(server.port, raw, rcpt=f"ccrlist-request@{DOMAIN}")
+    assert code == 250, text
+    await wait_for(lambda: "alice@example.org" in server.relay.recipients(),
+                   what="the help reply")
+    code, text = await send(server.port, raw, rcpt=f"nolist-request@{DOMAIN}")
+    assert full(code, text) == replies.NO_SUCH_LIST
