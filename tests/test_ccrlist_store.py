@@ -70,7 +70,7 @@ async def test_expansion_is_idempotent_and_skips_inactive_and_nomail(conn: Conne
     await conn.execute("DELETE FROM deliveries WHERE recipient = 'b@example.org'")
     assert await expander.expand_pending() == 1
     assert len(await deliveries(conn)) == 3
-    body = (await conn.execute_fetchall("SELECT body, sender FROM outgoing"))[0]
+    body = next(iter(await conn.execute_fetchall("SELECT body, sender FROM outgoing")))
     assert b"List-Id: <ccrlist.lists.example.org>" in body[0]
     assert body[1] == "ccrlist-bounces@lists.example.org"
 
@@ -90,9 +90,9 @@ async def test_owner_told_once_about_given_up_deliveries(conn: Connection) -> No
     ], now=0.0)
     assert await expander.report_failures() == 1
     assert await expander.report_failures() == 0
-    notices = await conn.execute_fetchall(
+    notices = list(await conn.execute_fetchall(
         "SELECT o.body, d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
-        "WHERE o.source = 'notice'")
+        "WHERE o.source = 'notice'"))
     assert [n[1] for n in notices] == ["boss@ccrweb.ca"]
     text = bytes(notices[0][0]).decode()
     assert "a@example.org" in text and "b@example.org" not in text
