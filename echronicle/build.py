@@ -6,9 +6,9 @@ from datetime import date
 from pathlib import Path
 
 from ccrconfig.settings import Settings
-from echronicle.email_render import render_email, site_root
+from echronicle.email_render import RenderedEmail, render_email, site_root
 from echronicle.errors import IssueError
-from echronicle.library import check_id, load_all, load_edition
+from echronicle.library import check_id, issue_ids, load_all, load_edition
 from echronicle.model import Edition
 from echronicle.pages import render_issue_page
 from echronicle.site import edition_files, render_site, shared_files
@@ -22,13 +22,14 @@ def build_all(settings: Settings) -> tuple[list[Edition], WriteReport]:
     return editions, write_tree(settings.site.output_dir, render_site(editions, settings))
 
 
-def publish_files(settings: Settings, issue_id: str) -> tuple[Edition, WriteReport]:
-    """Write one issue's pages and email copies, and the index and feeds listing every issue."""
-    edition = load_edition(settings.issues_dir, issue_id)
-    editions = [e for e in load_all(settings.issues_dir) if e.id != issue_id] + [edition]
-    files = shared_files(editions, settings)
-    files.update(edition_files(edition, settings))
-    return edition, write_tree(settings.site.output_dir, files)
+def publish_files(settings: Settings, edition: Edition,
+                  emails: dict[str, RenderedEmail] | None = None) -> WriteReport:
+    """Write one issue's pages and email copies, and the indexes and feeds listing every issue."""
+    others = [load_edition(settings.issues_dir, other)
+              for other in issue_ids(settings.issues_dir) if other != edition.id]
+    files = shared_files([*others, edition], settings)
+    files.update(edition_files(edition, settings, emails))
+    return write_tree(settings.site.output_dir, files)
 
 
 def preview_dir(settings: Settings, issue_id: str) -> Path:

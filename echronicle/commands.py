@@ -66,19 +66,27 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
             lang: str | None, resend: bool, yes: bool, force: bool) -> None:
     """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
     from echronicle.build import publish_files
-    from echronicle.email_render import render_email
+    from echronicle.email_render import RenderedEmail, render_email
+    from echronicle.library import load_edition
+    from echronicle.preflight import check_edition
 
     settings = _settings(ctx)
     if resend and to_address:
         raise click.UsageError("use either --resend or --to, not both")
     if lang and not to_address:
         raise click.UsageError("--lang only applies to a --to test copy")
-    problems = _check(settings, issue_id)
+    with _editor_errors():
+        # Loading refuses language versions that disagree on volume, number or date,
+        # so such an issue stops here, before anything is written or queued.
+        edition = load_edition(settings.issues_dir, issue_id)
+        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
+                                            for issue in edition.versions}
+    problems = _report(check_edition(edition, settings, emails))
     if problems and not (force or no_send):
         raise click.ClickException(f"{issue_id} was not published: fix the problems above, "
                                    "or publish with --force")
     with _editor_errors():
-        edition, report = publish_files(settings, issue_id)
+        report = publish_files(settings, edition, emails)
     click.echo(f"Pages: {settings.site.output_dir} ({len(report.written)} written, "
                f"{len(report.unchanged)} unchanged)")
     if no_send:
@@ -95,20 +103,27 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
         except AddressError as exc:
             raise click.UsageError(f"--to: {exc}") from None
         variant = f"test-{tag}"
-        deliveries = sending.plan_test_copy(edition, address, lang or edition.primary.lang, tag)
+        wanted = lang or edition.primary.lang
+        if not edition.has(wanted):
+            click.echo(f"{issue_id} has no {wanted} version; the test copy is in "
+                       f"{edition.version(wanted).lang}")
+        deliveries = sending.plan_test_copy(edition, address, wanted, tag)
     else:
         if resend and not yes:
             click.confirm(f"Send {issue_id} again to every subscriber, including those who "
                           "already received it?", abort=True)
         variant = f"resend-{tag}" if resend else ""
         members = _run(sending.active_members(settings))
+        for fallback in sending.fallbacks(edition, members):
+            click.echo(fallback.describe(issue_id))
         deliveries = sending.plan_deliveries(edition, members, variant)
         if not deliveries:
             click.echo(f"No active subscribers on the '{settings.newsletter.list}' list; "
                        "nothing to send.")
             return
-    emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
-              for d in deliveries}
+    if variant:
+        emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
+                  for d in deliveries}
     with contextlib.ExitStack() as stack:
         def progress(total: int) -> Callable[[int], None]:
             bar = stack.enter_context(click.progressbar(length=total, label="Sending"))
@@ -129,6 +144,11 @@ def _check(settings: Settings, issue_id: str) -> list[Any]:
 
     with _editor_errors():
         problems = check_edition(load_edition(settings.issues_dir, issue_id), settings)
+    return _report(problems)
+
+
+def _report(problems: list[Any]) -> list[Any]:
+    """Print each problem found by the pre-send checks; return them."""
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     return problems

@@ -56,7 +56,13 @@ def load_edition(issues_dir: Path, issue_id: str) -> Edition:
             raise IssueError(path.name, None, f"this translation is in '{primary.lang}', "
                              f"the same language as {primary_path.name}")
         versions.append(translation)
-    return Edition(issue_id, tuple(versions))
+    edition = Edition(issue_id, tuple(versions))
+    problems = edition.disagreements()
+    if problems:
+        # Subscribers of each language would get a different issue; nothing may use it.
+        raise IssueError(versions[-1].source, None, "the language versions disagree: "
+                         + "; ".join(problems))
+    return edition
 
 
 def load_all(issues_dir: Path) -> list[Edition]:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from ccrconfig.settings import Settings
 from echronicle.checks import Problem, check_email_html, check_feed, check_text_part
-from echronicle.email_render import RenderedEmail, render_email
-from echronicle.model import Edition
-from echronicle.site import shared_files
+from echronicle.email_render import RenderedEmail, render_email, site_root
+from echronicle.feeds import render_atom, render_rss
+from echronicle.model import LANGS, Edition, lang_prefix
 
 
 def check_edition(edition: Edition, settings: Settings,
@@ -20,10 +20,11 @@ def check_edition(edition: Edition, settings: Settings,
         html = email.archive_html().decode("ascii")
         found = check_email_html(html) + check_text_part(email.text)
         problems += [replace(p, part=f"{p.part} ({issue.lang})") for p in found]
-    feeds = shared_files([edition], settings)
-    for name in sorted(feeds):
-        if name.endswith(".xml"):
-            problems += check_feed(feeds[name], name)
+    root = site_root(settings)
+    for lang in LANGS:
+        folder = lang_prefix(lang)
+        problems += check_feed(render_rss([edition], root, lang), folder + "feed.xml")
+        problems += check_feed(render_atom([edition], root, lang), folder + "atom.xml")
     return problems
 
 

@@ -49,17 +49,44 @@ def bounce_address(settings: Settings) -> str:
     return f"{settings.newsletter.list}-bounces@{settings.domain}"
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """Subscribers who prefer a language the issue was not written in, and what they get."""
+
+    wanted: str
+    given: str
+    count: int
+
+    def describe(self, issue_id: str) -> str:
+        return (f"{self.count} subscriber(s) prefer {self.wanted} but {issue_id} has no "
+                f"{self.wanted} version; they get {self.given}")
+
+
+def _receives(member: Member) -> bool:
+    return member.status == "active" and member.delivery_mode != "nomail"
+
+
 def plan_deliveries(edition: Edition, members: Iterable[Member], ref_suffix: str = ""
                     ) -> list[Delivery]:
     """Pure: group active members by the version they get (their language, else the primary)."""
     groups: dict[str, list[Recipient]] = {v.lang: [] for v in edition.versions}
     for member in members:
-        if member.status != "active" or member.delivery_mode == "nomail":
-            continue
-        groups[edition.version(member.lang).lang].append(Recipient(member.address, member.token))
+        if _receives(member):
+            groups[edition.version(member.lang).lang].append(
+                Recipient(member.address, member.token))
     suffix = f":{ref_suffix}" if ref_suffix else ""
     return [Delivery(lang, f"{edition.id}:{lang}{suffix}", tuple(people))
             for lang, people in groups.items() if people]
+
+
+def fallbacks(edition: Edition, members: Iterable[Member]) -> list[Fallback]:
+    """Pure: per missing language, how many receiving members get another version instead."""
+    counts: dict[str, int] = {}
+    for member in members:
+        if _receives(member) and not edition.has(member.lang):
+            counts[member.lang] = counts.get(member.lang, 0) + 1
+    return [Fallback(lang, edition.version(lang).lang, count)
+            for lang, count in sorted(counts.items())]
 
 
 def plan_test_copy(edition: Edition, address: str, lang: str, tag: str) -> list[Delivery]:
