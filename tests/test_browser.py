@@ -83,7 +83,9 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-PAGES = {"archive-index": "", "issue-page": "vol12-2/", "email": "vol12-2/email.html"}
+PAGES = {"archive-index": "", "issue-page": "vol12-2/", "email": "vol12-2/email.html",
+         "archive-index-fr": "fr/", "issue-page-fr": "vol12-2/fr/",
+         "email-fr": "vol12-2/fr/email.html"}
 
 
 def _open(browser: object, url: str, width: int):  # type: ignore[no-untyped-def]
@@ -153,13 +155,34 @@ def test_view_in_browser_goes_to_the_archive_page(browser: object,
     page.close()
 
 
+@pytest.mark.parametrize(("start", "link", "arrive", "lang"), [
+    ("issue-page", "Lire en français", "issue-page-fr", "fr"),
+    ("issue-page-fr", "Read in English", "issue-page", "en"),
+    ("archive-index", "Lire en français", "archive-index-fr", "fr"),
+    ("archive-index-fr", "Read in English", "archive-index", "en"),
+])
+def test_language_switch_is_visible_and_leads_to_the_translation(
+        browser: object, site: tuple[str, Path], start: str, link: str, arrive: str,
+        lang: str) -> None:
+    base, _ = site
+    page = _open(browser, base + PAGES[start], 375)
+    switch = page.get_by_role("navigation").get_by_role("link", name=link)
+    assert switch.is_visible()
+    switch.click()
+    page.wait_for_load_state("load")
+    assert page.url == base + PAGES[arrive]
+    assert page.locator("html").get_attribute("lang") == lang
+    page.close()
+
+
 def _axe(page) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
     result = page.evaluate("async () => (await axe.run(document)).violations")
     return list(result)
 
 
-@pytest.mark.parametrize("name", ["archive-index", "issue-page"])
+@pytest.mark.parametrize("name", ["archive-index", "issue-page", "archive-index-fr",
+                                  "issue-page-fr"])
 def test_archive_pages_have_no_serious_accessibility_violations(
         browser: object, site: tuple[str, Path], name: str) -> None:
     _require(AXE_JS.exists(), f"axe-core is not installed at {AXE_JS}")
