@@ -337,3 +337,18 @@ async def test_admin_address_handed_to_admin_mail(server: Running) -> None:
                    what="the help reply")
     code, text = await send(server.port, raw, rcpt=f"nolist-request@{DOMAIN}")
     assert full(code, text) == replies.NO_SUCH_LIST
+
+
+async def test_storage_failure_answers_451_never_250(server: Running) -> None:
+    conn = await open_database(server.settings.database_path)
+    try:
+        await conn.execute("CREATE TRIGGER fail BEFORE INSERT ON posts "
+                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        await conn.commit()
+        assert full(*await send(server.port, message())) == replies.INTERNAL_ERROR
+        await conn.execute("DROP TRIGGER fail")
+        await conn.commit()
+    finally:
+        await conn.close()
+    assert full(*await send(server.port, message())) == replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out after recovery")
