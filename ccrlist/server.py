@@ -110,7 +110,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
         log.warning("ccrlist shutting down")
         server.close()
         await _drain_sessions(handler, sessions)
-        # The worker finishes the batch it is sending; accepted posts stay queued on disk.
+        # The worker gets DRAIN_SECONDS to finish its pass; cancelling it mid-batch only
+        # means that batch is sent again after the restart. Everything else is on disk.
         await asyncio.wait(background, timeout=DRAIN_SECONDS)
         for task in background:
             task.cancel()
