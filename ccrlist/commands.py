@@ -12,7 +12,6 @@ from typing import TypeVar
 import click
 
 from ccrconfig.settings import Settings
-from ccrlist.server import run
 from subscribers.db import DatabaseError, open_database
 from subscribers.posts import PostError, PostStore, StoredPost
 from subscribers.queue import QueueCounts, QueueStore
@@ -42,6 +41,9 @@ def with_posts(settings: Settings, action: Callable[[PostStore, QueueStore], Awa
 @click.pass_obj
 def serve(settings: Settings) -> None:
     """Receive posts over SMTP or LMTP and deliver them, until SIGINT or SIGTERM."""
+    # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
+    from ccrlist.server import run
+
     for name in ("ccrlist", "outbox"):
         logging.getLogger(name).setLevel(logging.INFO)
     try:
