@@ -7,16 +7,37 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from ccrconfig.settings import SettingsError, describe, settings_from_env
-from ccrlist import commands as ccrlist_commands
-from ccrlist.owners_cli import owners_group
 from echronicle.commands import chronicle as chronicle_commands
-from subscribers.commands import lists_group, make_members_group
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
+
+Loader = Callable[[], click.Command]
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when first used, so each command starts fast.
+
+    `chronicle publish` then never loads the SMTP server, and `ccrlist serve` never
+    loads the newsletter renderer.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, Loader] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            self.add_command(self.lazy[cmd_name](), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def _load(ctx: click.Context, config: str | None, verbose: bool) -> None:
@@ -29,7 +50,7 @@ def _load(ctx: click.Context, config: str | None, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
 @click.pass_context
@@ -38,7 +59,7 @@ def ccrlist(ctx: click.Context, config: str | None, verbose: bool) -> None:
     _load(ctx, config, verbose)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
 @click.pass_context
@@ -58,14 +79,48 @@ def config(settings: object) -> None:
         click.echo(f"{key} = {value}")
 
 
-ccrlist.add_command(make_members_group("ccrlist", "members", "Manage ccrlist members."))
-ccrlist.add_command(lists_group)
-lists_group.add_command(owners_group)
-ccrlist.add_command(ccrlist_commands.serve)
-ccrlist.add_command(ccrlist_commands.held)
-ccrlist.add_command(ccrlist_commands.status)
-chronicle.add_command(
-    make_members_group("echronicle", "subscribers", "Manage E-Chronicle subscribers."))
+def _members(default_list: str, name: str, help_text: str) -> Loader:
+    def load() -> click.Command:
+        from subscribers.commands import make_members_group
+
+        return make_members_group(default_list, name, help_text)
+
+    return load
+
+
+def _lists() -> click.Command:
+    from ccrlist.owners_cli import owners_group
+    from subscribers.commands import lists_group
+
+    lists_group.add_command(owners_group)
+    return lists_group
+
+
+def _server_command(name: str) -> Loader:
+    def load() -> click.Command:
+        from ccrlist import commands
+
+        command = getattr(commands, name)
+        assert isinstance(command, click.Command)
+        return command
+
+    return load
+
+
+def _lazy(group: click.Group) -> dict[str, Loader]:
+    assert isinstance(group, LazyGroup)
+    return group.lazy
+
+
+_lazy(ccrlist).update({
+    "members": _members("ccrlist", "members", "Manage ccrlist members."),
+    "lists": _lists,
+    "serve": _server_command("serve"),
+    "held": _server_command("held"),
+    "status": _server_command("status"),
+})
+_lazy(chronicle)["subscribers"] = _members("echronicle", "subscribers",
+                                           "Manage E-Chronicle subscribers.")
 for _command in chronicle_commands.commands.values():
     chronicle.add_command(_command)
 

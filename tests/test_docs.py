@@ -39,7 +39,9 @@ def test_every_setting_is_documented(key: str) -> None:
 
 def _command_paths(group: click.Group, prefix: str) -> list[str]:
     paths: list[str] = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix} {name}"
         if isinstance(command, click.Group) and command.commands:
             paths += _command_paths(command, path)
