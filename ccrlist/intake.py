@@ -9,10 +9,9 @@ concurrent sessions share commits through `PostWriter` (group commit).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ccrconfig.settings import Settings
@@ -21,6 +20,7 @@ from ccrlist.mailcmd import admin_target
 from ccrlist.names import list_for_recipient, role_address
 from ccrlist.post import Post, has_bare_line_ending, parse_post
 from ccrlist.rules import Facts, Verdict, moderate
+from outbox.groupcommit import GroupCommit
 from subscribers.posts import NewPost, PostStatus, PostStore
 
 log = logging.getLogger("ccrlist.intake")
@@ -33,33 +33,11 @@ class PostWriter:
     """Store posts from concurrent sessions in shared transactions; each caller awaits its own."""
 
     def __init__(self, posts: PostStore) -> None:
-        self._posts = posts
-        self._waiting: list[tuple[NewPost, asyncio.Future[bool]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._group: GroupCommit[NewPost, bool] = GroupCommit(posts.store_batch)
 
     async def store(self, post: NewPost) -> bool:
         """True once `post` is committed; False when its Message-ID was already stored."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((post, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        return await done
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting, []
-            try:
-                fresh: Sequence[bool] = await self._posts.store_batch([p for p, _ in group])
-            except BaseException as exc:
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, done), new in zip(group, fresh, strict=True):
-                if not done.done():
-                    done.set_result(new)
+        return await self._group.submit(post)
 
 
 # Mail to <list>-request@, -join@, -leave@, -confirm+token@, -owner@ and -bounces@:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ccrconfig.settings import DeliverySettings
+from outbox.groupcommit import GroupCommit
 from outbox.personalise import personalise, verp_sender
 from outbox.retry import RetryPolicy, decide
 from outbox.transport import Reply, Session, Transport, TransportUnavailable
@@ -74,32 +75,14 @@ class OutcomeRecorder:
     def __init__(self, queue: QueueStore, clock: Clock) -> None:
         self._queue = queue
         self._clock = clock
-        self._waiting: list[tuple[Sequence[Outcome], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._group: GroupCommit[Sequence[Outcome], None] = GroupCommit(self._commit)
 
     async def record(self, outcomes: Sequence[Outcome]) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((outcomes, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        await done
+        await self._group.submit(outcomes)
 
-    async def _flush(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting, []
-            try:
-                await self._queue.record([o for outcomes, _ in group for o in outcomes],
-                                         self._clock())
-            except BaseException as exc:
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for _, done in group:
-                if not done.done():
-                    done.set_result(None)
+    async def _commit(self, batches: list[Sequence[Outcome]]) -> list[None]:
+        await self._queue.record([o for outcomes in batches for o in outcomes], self._clock())
+        return [None] * len(batches)
 
 
 def _summary(outcomes: Sequence[Outcome]) -> str:
