@@ -24,7 +24,7 @@ from subscribers.members import MemberStore
 from subscribers.models import NewMember
 from web.app import run_web
 
-README_SECTION = Path(__file__).parent.parent / "web" / "README-section.md"
+README_SECTION = Path(__file__).parent.parent / "README.md"
 
 
 def free_port() -> int:
