@@ -49,6 +49,12 @@ def _header(name: str, value: str) -> str:
     return f"{name}: {encoded}"
 
 
+def _list_id(name: str, list_id: str) -> str:
+    """RFC 2919: only the phrase may be an encoded word; the <list-id> stays as it is."""
+    phrase = name if name.isascii() else Header(name, "utf-8").encode(linesep="\r\n")
+    return f"List-Id: {phrase} <{list_id}>"
+
+
 def _part(content_type: str, body: str, source: str) -> bytes:
     if longest_line(body) > SMTP_LINE_LIMIT:
         raise IssueError(source, None, f"the {content_type} part has a line longer than "
@@ -71,7 +77,7 @@ def build_message(issue: Issue, subject: str, text: str, html: str, env: Envelop
         f"Date: {format_datetime(published_at(issue))}",
         f"Message-ID: <{env.message_id}>",
         f"Content-Language: {issue.lang}",
-        _header("List-Id", f"{words(issue.lang).list_name} <{env.list_id}>"),
+        _list_id(words(issue.lang).list_name, env.list_id),
         f"List-Unsubscribe: <{env.unsubscribe_url}>, <mailto:{env.leave_address}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         f"List-Archive: <{env.archive_url}>",

@@ -290,3 +290,13 @@ def test_publish_refuses_versions_that_disagree(settings: Settings, old: str, ne
     assert not settings.site.output_dir.exists()
     assert not settings.outbox_dir.exists()
     assert _queued(settings) == 0
+
+
+def test_french_list_id_keeps_the_list_id_outside_the_encoded_phrase() -> None:
+    issues = Path(__file__).resolve().parent.parent / "issues"
+    french = load_edition(issues, "vol12-2").version("fr")
+    raw = render_email(french, Settings()).message
+    header = next(line for line in raw.split(b"\r\n") if line.startswith(b"List-Id:"))
+    assert header.endswith(b" <echronicle.lists.example.org>")
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["List-Id"]) == "Chronique électronique du CCR <echronicle.lists.example.org>"
