@@ -50,7 +50,8 @@ def serve(settings: Settings) -> None:
         run(settings)
     except OSError as exc:
         raise click.ClickException(
-            f"cannot listen on {settings.server.host}:{settings.server.port}: {exc}") from None
+            f"cannot listen on {settings.server.host}:{settings.server.port} (SMTP) and "
+            f"{settings.web.host}:{settings.web.port} (web): {exc}") from None
     except DatabaseError as exc:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
 

@@ -28,6 +28,7 @@ from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
+from web.app import start_web, web_urls
 
 log = logging.getLogger("ccrlist.server")
 
@@ -79,11 +80,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
     connections: list[Connection] = []
     facts: FactsReader | None = None
     try:
-        for _ in range(5):
+        for _ in range(6):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db = connections
+        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
@@ -99,9 +100,15 @@ async def serve(settings: Settings, stop: asyncio.Event,
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),
                                           host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
+        try:
+            web_runner = await start_web(settings, web_db)
+        except BaseException:
+            server.close()
+            raise
         log.warning("ccrlist serving %s on %s:%d for %s; delivering via %s",
                     settings.server.protocol.upper(), settings.server.host, port,
                     settings.domain, transport.describe())
+        log.warning("subscription pages on %s", web_urls(web_runner))
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
@@ -109,6 +116,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         await stop.wait()
         log.warning("ccrlist shutting down")
         server.close()
+        await web_runner.cleanup()
         await _drain_sessions(handler, sessions)
         # The worker gets DRAIN_SECONDS to finish its pass; cancelling it mid-batch only
         # means that batch is sent again after the restart. Everything else is on disk.

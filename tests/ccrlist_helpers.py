@@ -21,6 +21,7 @@ from ccrconfig.settings import (
     ServerSettings,
     Settings,
     SiteSettings,
+    WebSettings,
 )
 from subscribers.db import open_database
 from subscribers.members import MemberStore
@@ -94,6 +95,7 @@ def make_settings(tmp_path: Path, relay_port: int | None, **delivery: Any) -> Se
         Settings(), domain=DOMAIN, data_dir=tmp_path / "var", issues_dir=tmp_path / "issues",
         site=SiteSettings(output_dir=tmp_path / "site"),
         server=ServerSettings(host="127.0.0.1", port=0), relay=relay,
+        web=WebSettings(port=0),
         delivery=DeliverySettings(**{"retry_base_seconds": 0.2, **delivery}), posting=posting)
 
 

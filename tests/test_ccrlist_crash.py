@@ -66,6 +66,8 @@ timeout = 5.0
 max_rcpt_per_message = {BATCH}
 connections = {CONNECTIONS}
 retry_base_seconds = 0.2
+[web]
+port = 0
 """, encoding="utf-8")
     return config, port
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import smtplib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,13 @@ from ccrlist_helpers import (
     wait_for,
 )
 
-from ccrconfig.settings import LimitSettings, PostingSettings, ServerSettings, Settings
+from ccrconfig.settings import (
+    LimitSettings,
+    PostingSettings,
+    ServerSettings,
+    Settings,
+    WebSettings,
+)
 from ccrlist import replies
 from ccrlist.server import serve
 from subscribers.db import open_database
@@ -352,3 +359,37 @@ async def test_storage_failure_answers_451_never_250(server: Running) -> None:
         await conn.close()
     assert full(*await send(server.port, message())) == replies.ACCEPTED
     await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out after recovery")
+
+
+async def test_serve_also_serves_the_subscription_pages(tmp_path: Path) -> None:
+    import aiohttp
+
+    web_port = free_port()
+    settings = dataclasses.replace(make_settings(tmp_path, None),
+                                   web=WebSettings(port=web_port))
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    try:
+        await asyncio.wait_for(listening, 10)
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
+                f"http://127.0.0.1:{web_port}/subscribe/ccrlist") as response:
+            assert response.status == 200
+            assert "<form" in await response.text()
+            assert response.headers["X-Frame-Options"] == "DENY"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_serve_refuses_to_start_when_the_web_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = dataclasses.replace(make_settings(tmp_path, None),
+                                       web=WebSettings(port=taken.getsockname()[1]))
+        with pytest.raises(OSError):
+            await asyncio.wait_for(serve(settings, asyncio.Event()), 10)

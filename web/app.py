@@ -39,16 +39,32 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     return app
 
 
+async def start_web(settings: Settings, conn: Connection,
+                    clock: Clock = time.time) -> web.AppRunner:
+    """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise."""
+    secret = load_or_create_secret(settings.data_dir)
+    runner = web.AppRunner(make_app(conn, settings, secret, clock))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def web_urls(runner: web.AppRunner) -> str:
+    """Where a started runner listens, for the log."""
+    return ", ".join(f"http://{addr[0]}:{addr[1]}/" for addr in runner.addresses)
+
+
 async def run_web(settings: Settings, stop_event: asyncio.Event,
                   clock: Clock = time.time) -> None:
     """Serve on `[web] host:port` until `stop_event` is set, with a connection of its own."""
     conn = await open_database(settings.database_path)
     try:
-        secret = load_or_create_secret(settings.data_dir)
-        runner = web.AppRunner(make_app(conn, settings, secret, clock))
-        await runner.setup()
+        runner = await start_web(settings, conn, clock)
         try:
-            await web.TCPSite(runner, settings.web.host, settings.web.port).start()
             await stop_event.wait()
         finally:
             await runner.cleanup()
