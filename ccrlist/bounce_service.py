@@ -3,6 +3,7 @@ and tell the owners once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from ccrlist.automail import disabled_notice
@@ -75,3 +76,44 @@ async def assess(optin: Optin, list_name: str, address: str, reason: str) -> boo
             reason=reason, now=now)
         await optin.queue_notice(list_name, f"disabled:{address}:{now}", body, owners)
     return True
+
+
+class BounceAssessor:
+    """Assess the relay's 5xx refusals as bounces, outside the delivery worker's hot path.
+
+    The worker already stored each one in `bounces`; this checks the threshold
+    (disable and tell the owners) for the member concerned.
+    """
+
+    def __init__(self, optin: Optin) -> None:
+        self._optin = optin
+        self._waiting: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+
+    def note(self, list_name: str, recipient: str, reply: str) -> None:
+        """Called for every failed delivery; only permanent (5xx) refusals are bounces."""
+        if reply[:1] == "5":
+            self._waiting.put_nowait((list_name, recipient, reply))
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Assess noted refusals until `stop` is set, then those still waiting."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set() or not self._waiting.empty():
+                if self._waiting.empty():
+                    got = asyncio.ensure_future(self._waiting.get())
+                    await asyncio.wait([got, stopping], return_when=asyncio.FIRST_COMPLETED)
+                    if not got.done():
+                        got.cancel()
+                        continue
+                    item = got.result()
+                else:
+                    item = self._waiting.get_nowait()
+                await self._assess(*item)
+        finally:
+            stopping.cancel()
+
+    async def _assess(self, list_name: str, recipient: str, reply: str) -> None:
+        try:
+            await assess(self._optin, list_name, recipient, reply)
+        except Exception:
+            log.exception("could not assess the bounce of %s on %s", recipient, list_name)

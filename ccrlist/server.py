@@ -20,8 +20,10 @@ from aiosmtpd.smtp import SMTP
 from ccrconfig.settings import Settings
 from ccrlist import replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
+from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
+from ccrlist.optin import Optin
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
@@ -88,8 +90,14 @@ async def serve(settings: Settings, stop: asyncio.Event,
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
+        bounces = BounceAssessor(Optin(admin_db, settings))
+
+        def on_failed(list_name: str, recipient: str, reply: str) -> None:
+            expander.wake()  # owner notices for deliveries that gave up
+            bounces.note(list_name, recipient, reply)
+
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
-                                on_failed=lambda *_: expander.wake())
+                                on_failed=on_failed)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
@@ -112,7 +120,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
-                      asyncio.ensure_future(worker.run_forever(stop))]
+                      asyncio.ensure_future(worker.run_forever(stop)),
+                      asyncio.ensure_future(bounces.run_forever(stop))]
         await stop.wait()
         log.warning("ccrlist shutting down")
         server.close()

@@ -26,6 +26,7 @@ from ccrlist_helpers import (
 )
 
 from ccrconfig.settings import (
+    BounceSettings,
     LimitSettings,
     PostingSettings,
     ServerSettings,
@@ -35,6 +36,7 @@ from ccrconfig.settings import (
 from ccrlist import replies
 from ccrlist.server import serve
 from subscribers.db import open_database
+from subscribers.members import MemberStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
@@ -393,3 +395,30 @@ async def test_serve_refuses_to_start_when_the_web_port_is_taken(tmp_path: Path)
                                        web=WebSettings(port=taken.getsockname()[1]))
         with pytest.raises(OSError):
             await asyncio.wait_for(serve(settings, asyncio.Event()), 10)
+
+
+async def test_relay_5xx_counts_as_a_bounce_and_disables_at_the_threshold(
+        tmp_path: Path, relay: RecordingRelay, controller: Controller) -> None:
+    settings = dataclasses.replace(make_settings(tmp_path, controller.port),
+                                   bounces=BounceSettings(threshold=1))
+    relay.rcpt_replies["Bob@Example.org"] = "550 5.1.1 no such user"
+    relay.rcpt_replies["carol@example.net"] = "450 4.2.1 mailbox busy"
+    async with start(settings, relay) as running:
+        assert full(*await send(running.port, message())) == replies.ACCEPTED
+        await wait_for(lambda: "alice@example.org" in relay.recipients(), what="alice")
+
+        async def statuses() -> dict[str, str]:
+            conn = await open_database(settings.database_path)
+            try:
+                members = await MemberStore(conn).members("ccrlist")
+            finally:
+                await conn.close()
+            return {m.address: m.status for m in members}
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await statuses())["Bob@Example.org"] != "disabled":
+            assert asyncio.get_running_loop().time() < deadline, await statuses()
+            await asyncio.sleep(0.1)
+    final = await statuses()
+    assert final["alice@example.org"] == "active"
+    assert final["carol@example.net"] == "active"  # a 4xx is retried, never a bounce
