@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sinks import free_port, run_sink
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -42,35 +44,6 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 BODY = ("From: Alice <alice@example.org>\r\nSubject: Fan-out benchmark\r\n"
         "Message-ID: <fanout@example.org>\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n\r\n" + ("x" * 76 + "\r\n") * 60).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run_counting_sink(port: int) -> None:
-    from aiosmtpd.smtp import SMTP
-
-    class Sink:
-        async def handle_RCPT(self, server: object, session: object, envelope: object,
-                              address: str, options: list[str]) -> str:
-            envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
-            return "250 OK"
-
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            return "250 OK"
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(Sink()), "127.0.0.1", port)
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        await stop.wait()
-        server.close()
-
-    asyncio.run(main())
 
 
 def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -128,7 +101,7 @@ def main() -> None:
     parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink_server:
-        run_counting_sink(args.sink_server)
+        run_sink(args.sink_server)
         return
     port = free_port()
     sink, name = start_sink(port)

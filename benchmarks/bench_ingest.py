@@ -24,18 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from sinks import free_port, run_sink
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DOMAIN = "lists.example.org"
 AUTHOR = "member@example.org"
 FILLER = ("x" * 76 + "\r\n") * 64  # about 5 KB with the headers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -49,31 +45,6 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.05)
     raise SystemExit("server did not start")
-
-
-def run_sink(port: int) -> None:
-    """The baseline: aiosmtpd answering 250 to everything and storing nothing."""
-    from aiosmtpd.smtp import SMTP
-
-    class Sink:
-        async def handle_RCPT(self, server: object, session: object, envelope: object,
-                              address: str, options: list[str]) -> str:
-            envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
-            return "250 OK"
-
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            return "250 OK"
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(Sink(), enable_SMTPUTF8=True),
-                                          "127.0.0.1", port)
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        await stop.wait()
-        server.close()
-
-    asyncio.run(main())
 
 
 async def client(port: int, count: int, prefix: str) -> None:
