@@ -5,18 +5,10 @@ from __future__ import annotations
 import click
 
 from ccrconfig.settings import Settings
-from subscribers.addresses import AddressError, normalise_address
-from subscribers.commands import with_connection
+from subscribers.commands import EMAIL, with_connection
 from subscribers.db import Connection
 from subscribers.members import MemberStore
 from subscribers.owners import OwnerStore
-
-
-def _address(email: str) -> str:
-    try:
-        return normalise_address(email)
-    except AddressError as exc:
-        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
 
 
 @click.group(name="owners")
@@ -26,11 +18,10 @@ def owners_group() -> None:
 
 @owners_group.command(name="add")
 @click.argument("list_name", metavar="LIST")
-@click.argument("email")
+@click.argument("address", metavar="EMAIL", type=EMAIL)
 @click.pass_obj
-def add_owner(settings: Settings, list_name: str, email: str) -> None:
+def add_owner(settings: Settings, list_name: str, address: str) -> None:
     """Make EMAIL an owner of LIST."""
-    address = _address(email)
 
     async def run(conn: Connection) -> bool:
         await MemberStore(conn).require_list(list_name)
@@ -42,11 +33,10 @@ def add_owner(settings: Settings, list_name: str, email: str) -> None:
 
 @owners_group.command(name="remove")
 @click.argument("list_name", metavar="LIST")
-@click.argument("email")
+@click.argument("address", metavar="EMAIL", type=EMAIL)
 @click.pass_obj
-def remove_owner(settings: Settings, list_name: str, email: str) -> None:
+def remove_owner(settings: Settings, list_name: str, address: str) -> None:
     """Stop EMAIL being an owner of LIST."""
-    address = _address(email)
 
     async def run(conn: Connection) -> bool:
         await MemberStore(conn).require_list(list_name)

@@ -44,6 +44,22 @@ def with_connection(settings: Settings, action: Callable[[Connection], Awaitable
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
 
 
+class EmailAddress(click.ParamType[str]):
+    """A command-line address, validated and normalised like every stored address."""
+
+    name = "email"
+
+    def convert(self, value: str, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        try:
+            return normalise_address(value)
+        except AddressError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+EMAIL = EmailAddress()
+
+
 def _summary(report: ImportReport) -> str:
     return f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged"
 
@@ -58,7 +74,7 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
         pass
 
     @group.command()
-    @click.argument("email")
+    @click.argument("email", type=EMAIL)
     @click.option("--name", default="", help="Display name.")
     @click.option("--lang", type=click.Choice(LANGS), default=None,
                   help="Preferred language (new members: en; existing: unchanged).")
@@ -67,25 +83,21 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
     def add(settings: Settings, email: str, name: str, lang: str | None, list_name: str) -> None:
         """Subscribe EMAIL (or re-activate it) as an active member."""
         try:
-            row = NewMember(normalise_address(email), normalise_name(name),
+            row = NewMember(email, normalise_name(name),
                             "fr" if lang == "fr" else ("en" if lang else None))
         except AddressError as exc:
-            raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+            raise click.BadParameter(str(exc), param_hint="--name") from None
         report = with_members(settings, lambda s: s.add(list_name, [row]))
         verb = ("subscribed" if report.added
                 else "updated" if report.updated else "already subscribed")
         click.echo(f"{row.address}: {verb} to {list_name}")
 
     @group.command()
-    @click.argument("email")
+    @click.argument("address", metavar="EMAIL", type=EMAIL)
     @list_option
     @click.pass_obj
-    def remove(settings: Settings, email: str, list_name: str) -> None:
+    def remove(settings: Settings, address: str, list_name: str) -> None:
         """Unsubscribe EMAIL."""
-        try:
-            address = normalise_address(email)
-        except AddressError as exc:
-            raise click.BadParameter(str(exc), param_hint="EMAIL") from None
         if not with_members(settings, lambda s: s.remove(list_name, address)):
             raise click.ClickException(f"{address} is not subscribed to {list_name}")
         click.echo(f"{address}: unsubscribed from {list_name}")
@@ -139,15 +151,11 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
             raise SystemExit(1)
 
     @group.command()
-    @click.argument("email")
+    @click.argument("address", metavar="EMAIL", type=EMAIL)
     @list_option
     @click.pass_obj
-    def enable(settings: Settings, email: str, list_name: str) -> None:
+    def enable(settings: Settings, address: str, list_name: str) -> None:
         """Re-enable EMAIL after bounces disabled it; its bounce score starts again at zero."""
-        try:
-            address = normalise_address(email)
-        except AddressError as exc:
-            raise click.BadParameter(str(exc), param_hint="EMAIL") from None
 
         async def run(conn: Connection) -> str:
             await MemberStore(conn).require_list(list_name)

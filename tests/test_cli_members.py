@@ -50,6 +50,12 @@ def test_member_errors(run) -> None:  # type: ignore[no-untyped-def]
     missing = run(ccrlist, "members", "remove", "nobody@example.org")
     assert missing.exit_code == 1
     assert "is not subscribed" in missing.output
+    name = run(ccrlist, "members", "add", "jane@example.org", "--name", "Jane\r\nBcc: x@y.org")
+    assert name.exit_code == 2
+    assert "--name" in name.output and "control character" in name.output
+    owner = run(ccrlist, "lists", "owners", "add", "ccrlist", "boss@example.org\n")
+    assert owner.exit_code == 2
+    assert "control character" in owner.output
     status = run(ccrlist, "members", "list", "--status", "gone")
     assert status.exit_code == 2
     assert "Traceback" not in bad.output + unknown.output + missing.output + status.output
