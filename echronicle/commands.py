@@ -137,16 +137,6 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
         click.echo("Already sent: nobody new to send to. Use --resend to send again.")
 
 
-def _check(settings: Settings, issue_id: str) -> list[Any]:
-    """Run the pre-send checks and print each problem; return them."""
-    from echronicle.library import load_edition
-    from echronicle.preflight import check_edition
-
-    with _editor_errors():
-        problems = check_edition(load_edition(settings.issues_dir, issue_id), settings)
-    return _report(problems)
-
-
 def _report(problems: list[Any]) -> list[Any]:
     """Print each problem found by the pre-send checks; return them."""
     for problem in problems:
@@ -161,25 +151,29 @@ def _report(problems: list[Any]) -> list[Any]:
 @click.pass_context
 def check(ctx: click.Context, issue_id: str, links: bool) -> None:
     """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
-    settings = _settings(ctx)
-    problems = _check(settings, issue_id)
-    if links:
-        from echronicle.library import load_edition
-        from echronicle.linkcheck import check_links
-        from echronicle.preflight import links_of
+    from echronicle.email_render import RenderedEmail, render_email
+    from echronicle.library import load_edition
+    from echronicle.preflight import check_edition, links_of
 
-        with _editor_errors():
-            urls = links_of(load_edition(settings.issues_dir, issue_id), settings)
-        report = asyncio.run(check_links(urls))
+    settings = _settings(ctx)
+    with _editor_errors():
+        edition = load_edition(settings.issues_dir, issue_id)
+        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
+                                            for issue in edition.versions}
+    count = len(_report(check_edition(edition, settings, emails)))
+    if links:
+        from echronicle.linkcheck import check_links
+
+        report = asyncio.run(check_links(links_of(emails.values())))
         if report.skipped_reason:
             click.echo(f"links not checked: {report.skipped_reason}", err=True)
         else:
             click.echo(f"{report.checked} link(s) checked")
         for url, why in report.broken:
             click.echo(f"problem: links: {url} does not answer ({why})", err=True)
-        problems += list(report.broken)
-    if problems:
-        raise click.ClickException(f"{issue_id}: {len(problems)} problem(s) found")
+        count += len(report.broken)
+    if count:
+        raise click.ClickException(f"{issue_id}: {count} problem(s) found")
     click.echo(f"{issue_id}: no problems found")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from ccrconfig.settings import Settings
@@ -28,14 +29,13 @@ def check_edition(edition: Edition, settings: Settings,
     return problems
 
 
-def links_of(edition: Edition, settings: Settings) -> list[str]:
-    """Every link target in the edition's emails, for the online link check."""
+def links_of(emails: Iterable[RenderedEmail]) -> list[str]:
+    """Every link and image target in rendered emails, for the online link check."""
     from bs4 import BeautifulSoup
 
     urls: list[str] = []
-    for issue in edition.versions:
-        html = render_email(issue, settings).archive_html().decode("ascii")
-        soup = BeautifulSoup(html, "html.parser")
+    for email in emails:
+        soup = BeautifulSoup(email.archive_html().decode("ascii"), "html.parser")
         urls += [str(a.get("href")) for a in soup.find_all("a", href=True)
                  if not str(a.get("href")).startswith("#")]
         urls += [str(i.get("src")) for i in soup.find_all("img") if i.get("src")]

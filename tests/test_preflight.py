@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from ccrconfig.settings import Settings
+from echronicle.email_render import render_email
 from echronicle.library import load_edition
 from echronicle.preflight import check_edition, links_of
 
@@ -42,6 +43,7 @@ def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
 
 def test_links_of_lists_every_target() -> None:
     settings = _settings(ISSUES)
-    urls = links_of(load_edition(ISSUES, "vol12-2"), settings)
+    edition = load_edition(ISSUES, "vol12-2")
+    urls = links_of(render_email(issue, settings) for issue in edition.versions)
     assert "https://lists.example.org/chronicle/vol12-2/" in urls
     assert all(u.startswith(("https:", "mailto:")) for u in urls)
