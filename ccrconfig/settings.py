@@ -252,6 +252,8 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
             key = f"{prefix}{f.name}"
             if dataclasses.is_dataclass(value):
                 walk(value, f"{key}.")
+            elif value is None and f.name == "relay":
+                rows.append((key, f"(none: mail goes to the Maildir {settings.outbox_dir})"))
             elif f.name == "password":
                 rows.append((key, "********" if value else "(empty)"))
             elif isinstance(value, tuple):
@@ -260,8 +262,6 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 rows.append((key, str(value)))
 
     walk(settings, "")
-    if settings.relay is None:
-        rows.append(("relay", f"(none: mail goes to the Maildir {settings.outbox_dir})"))
     return rows
 
 
