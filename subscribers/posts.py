@@ -169,7 +169,9 @@ class PostStore:
                          updated_at)
                     SELECT o.id, pe.address, m.token, 'pending', 0, ?, ?
                       FROM posts po
-                      JOIN outgoing o ON o.source = 'post' AND o.source_ref = po.permalink
+                     -- CROSS JOIN keeps posts outermost: left to itself, the planner can
+                     -- prefer scanning every post's outgoing row, which grows with the archive.
+                     CROSS JOIN outgoing o ON o.source = 'post' AND o.source_ref = po.permalink
                       JOIN memberships m ON m.list_name = po.list_name
                       JOIN people pe ON pe.id = m.person_id
                      WHERE po.id IN ({marks}) AND po.expanded = 0

@@ -75,6 +75,37 @@ async def test_expansion_is_idempotent_and_skips_inactive_and_nomail(conn: Conne
     assert body[1] == "ccrlist-bounces@lists.example.org"
 
 
+async def expansion_steps(conn: Connection, expander: Expander, posts: PostStore,
+                          first: int, count: int) -> int:
+    """SQLite VM instructions (in thousands) spent expanding `count` new posts."""
+    await posts.store_batch([new_post(f"<{n}@x>") for n in range(first, first + count)])
+    steps = 0
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    await conn.set_progress_handler(tick, 1000)
+    assert await expander.expand_pending() == count
+    await conn.set_progress_handler(None, 1000)
+    return steps
+
+
+async def test_expansion_cost_does_not_grow_with_the_archive(conn: Connection) -> None:
+    # The planner once chose to scan every archived post's outgoing row for each
+    # expansion, so expanding slowed down as the archive grew.
+    posts = PostStore(conn)
+    expander = Expander(posts, dataclasses.replace(Settings(), domain="lists.example.org"),
+                        lambda: None)
+    early = await expansion_steps(conn, expander, posts, 0, 100)
+    for start in range(100, 3000, 500):
+        await posts.store_batch([new_post(f"<{n}@x>") for n in range(start, start + 500)])
+        await expander.expand_pending()
+    late = await expansion_steps(conn, expander, posts, 5000, 100)
+    assert late < 2 * early + 50, (early, late)
+
+
 async def test_owner_told_once_about_given_up_deliveries(conn: Connection) -> None:
     posts = PostStore(conn)
     await posts.store_batch([new_post("<1@x>")])
