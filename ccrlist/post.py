@@ -7,17 +7,15 @@ Parsing never raises: anything odd about the message is recorded on the `Post`
 from __future__ import annotations
 
 import contextlib
-import email
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.headerregistry import Address
-from email.message import Message
-from email.parser import HeaderParser
 from email.utils import parseaddr
 
+from ccrlist.headers import field_name, field_value, split_fields
 from subscribers.addresses import AddressError, normalise_address
 
 # Characters that call for the full RFC 5322 parser when they appear in a From value.
@@ -54,16 +52,28 @@ class Post:
     bare_line_ending: bool
 
 
-def _header_values(msg: Message, name: str) -> list[str]:
-    return [str(v) for v in msg.get_all(name, [])]
+def header_fields(raw: bytes) -> dict[str, list[str]]:
+    """Each header field's unfolded values by lower-case name, in order.
+
+    The same field split as the list copy's rewrite (`headers.split_fields`), so the
+    rules judge exactly the fields subscribers will see. Raw UTF-8 is allowed (RFC 6532).
+    """
+    fields, _ = split_fields(raw)
+    found: dict[str, list[str]] = {}
+    for field in fields:
+        if b":" not in field:
+            continue  # not a field; the rewrite copies it through as it is
+        value = field_value(field).decode("utf-8", "replace")
+        found.setdefault(field_name(field), []).append(
+            value.replace("\r", "").replace("\n", "").strip())
+    return found
 
 
-def find_author(msg: Message) -> tuple[str, str]:
+def find_author(values: list[str]) -> tuple[str, str]:
     """The single author address, or ("", reason) when there is not exactly one clean one."""
-    raw_values = msg.get_all("From", [])
-    if len(raw_values) != 1:
+    if len(values) != 1:
         return "", "the message must have exactly one From header"
-    value = str(raw_values[0])
+    value = values[0]
     if value.count("@") == 1 and not any(c in value for c in _NEEDS_FULL_PARSE):
         # The common `Name <a@b>` with nothing quoted, commented or encoded: one '@' means
         # one address and no address in the name; the header registry costs 0.2 ms a post.
@@ -76,7 +86,7 @@ def find_author(msg: Message) -> tuple[str, str]:
         except AddressError as exc:
             return "", f"the From address is not valid: {exc}"
     try:
-        header = email.policy.default.header_factory("From", str(raw_values[0]))
+        header = email.policy.default.header_factory("From", value)
     except Exception:  # the header parser gave up on it entirely
         return "", "the From header cannot be parsed"
     defects = getattr(header, "defects", ())
@@ -106,22 +116,13 @@ def fallback_message_id(raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@ccrlist.invalid>"
 
 
-def header_block(raw: bytes) -> str:
-    """The header fields as text; raw UTF-8 in headers is allowed (RFC 6532)."""
-    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at != -1]
-    head = raw[:min(ends)] if ends else raw
-    return head.decode("utf-8", "replace") + "\r\n\r\n"
-
-
 def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
     """Read what the rules need from the headers of `raw`, without altering it."""
-    # compat32 keeps the values as plain strings (fast); only From goes through the strict
-    # header registry, in find_author.
-    msg = HeaderParser(policy=email.policy.compat32).parsestr(header_block(raw))
-    author, problem = find_author(msg)
-    ids = _header_values(msg, "Message-ID")
-    message_id = ids[0].strip() if len(ids) == 1 and ids[0].strip() else ""
-    subjects = _header_values(msg, "Subject")
+    headers = header_fields(raw)
+    author, problem = find_author(headers.get("from", []))
+    ids = headers.get("message-id", [])
+    message_id = ids[0] if len(ids) == 1 else ""
+    subjects = headers.get("subject", [])
     return Post(
         list_name=list_name,
         envelope_from=envelope_from,
@@ -130,9 +131,9 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         author_problem=problem,
         message_id=message_id[:900] or fallback_message_id(raw),
         subject=readable(subjects[0]) if subjects else "",
-        list_ids=tuple(v.strip().lower() for v in _header_values(msg, "List-Id")),
-        x_loops=tuple(v.strip().lower() for v in _header_values(msg, "X-Loop")),
-        auto_submitted=" ".join(_header_values(msg, "Auto-Submitted")).strip().lower(),
-        precedence=" ".join(_header_values(msg, "Precedence")).strip().lower(),
+        list_ids=tuple(v.lower() for v in headers.get("list-id", [])),
+        x_loops=tuple(v.lower() for v in headers.get("x-loop", [])),
+        auto_submitted=" ".join(headers.get("auto-submitted", [])).strip().lower(),
+        precedence=" ".join(headers.get("precedence", [])).strip().lower(),
         bare_line_ending=has_bare_line_ending(raw),
     )

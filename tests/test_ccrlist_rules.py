@@ -36,6 +36,13 @@ CASES = [
     ("duplicate", BASIC, "alice@example.org", SEEN, SETTINGS, "duplicate", ""),
     ("two From headers", "From: a@example.org\nFrom: b@example.org\nMessage-ID: <1@x>\n",
      "a@example.org", MEMBER, SETTINGS, "reject", "author"),
+    # The list copy keeps every line of the header block, so a line that is no field
+    # must not hide a second From from the rules.
+    ("From after a line that is no field",
+     "From: a@example.org\nnot a field\nFrom: b@example.org\nMessage-ID: <1@x>\n",
+     "a@example.org", MEMBER, SETTINGS, "reject", "author"),
+    ("folded From", "From: Alice Smith\n <alice@example.org>\n", "a@example.org", MEMBER,
+     SETTINGS, "accept", ""),
     ("two addresses in From", "From: a@example.org, b@example.org\n", "a@example.org",
      MEMBER, SETTINGS, "reject", "author"),
     ("address hidden in name", 'From: "boss@ccrweb.ca" <x@evil.example>\n', "x@evil.example",
