@@ -15,6 +15,7 @@ from ccrconfig.settings import Settings
 from ccrlist.failure_notice import failure_notice
 from ccrlist.headers import list_headers, rewrite
 from ccrlist.names import bounce_address, owner_addresses, role_address
+from subscribers.owners import OwnerStore
 from subscribers.posts import Failure, PostStore
 
 log = logging.getLogger("ccrlist.fanout")
@@ -30,8 +31,9 @@ class Expander:
     """Turns accepted posts into outbox rows, then wakes the delivery worker."""
 
     def __init__(self, posts: PostStore, settings: Settings, on_queued: Callable[[], None],
-                 clock: Clock = time.time) -> None:
+                 clock: Clock = time.time, owners: OwnerStore | None = None) -> None:
         self._posts = posts
+        self._owners = owners
         self._settings = settings
         self._on_queued = on_queued
         self._clock = clock
@@ -66,7 +68,8 @@ class Expander:
             by_list.setdefault(failure.list_name, []).append(failure)
         now = self._clock()
         for list_name, items in by_list.items():
-            owners = owner_addresses(list_name, self._settings)
+            stored = await self._owners.owners(list_name) if self._owners else []
+            owners = tuple(stored) or owner_addresses(list_name, self._settings)
             sender = role_address(list_name, self._settings.domain, "owner")
             body = failure_notice(list_name, sender, owners, items, now, self._settings.domain)
             await self._posts.report_failures(

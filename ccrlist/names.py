@@ -24,7 +24,7 @@ def bounce_address(list_name: str, domain: str) -> str:
 
 
 def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:
-    """Who hears about failed deliveries: the configured owners, else `<list>-owner@`."""
+    """Owners for a list with none in `list_owners`: `[posting] owners`, else `<list>-owner@`."""
     return settings.posting.owners or (role_address(list_name, settings.domain, "owner"),)
 
 

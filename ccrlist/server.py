@@ -28,6 +28,7 @@ from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
+from subscribers.owners import OwnerStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 from web.app import start_web, web_urls
@@ -98,7 +99,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=on_failed)
-        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
+        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
+                            owners=OwnerStore(fanout_db))
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
                               admin=_admin_mail(AdminContext(admin_db, settings,

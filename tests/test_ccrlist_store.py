@@ -14,6 +14,7 @@ from ccrlist.fanout import Expander
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
+from subscribers.owners import OwnerStore
 from subscribers.posts import NewPost, PostStore, permalink_for
 from subscribers.queue import Outcome, QueueStore
 
@@ -127,3 +128,22 @@ async def test_owner_told_once_about_given_up_deliveries(conn: Connection) -> No
     assert [n[1] for n in notices] == ["boss@ccrweb.ca"]
     text = bytes(notices[0][0]).decode()
     assert "a@example.org" in text and "b@example.org" not in text
+
+
+async def test_failure_notice_goes_to_the_lists_owners_before_the_setting(
+        conn: Connection) -> None:
+    posts = PostStore(conn)
+    await posts.store_batch([new_post("<1@x>")])
+    owners = OwnerStore(conn)
+    await owners.add("ccrlist", "coordinator@ccrweb.ca")
+    settings = dataclasses.replace(Settings(), domain="lists.example.org",
+                                   posting=PostingSettings(owners=("boss@ccrweb.ca",)))
+    expander = Expander(posts, settings, lambda: None, owners=owners)
+    await expander.expand_pending()
+    await QueueStore(conn).record(
+        [Outcome(1, "a@example.org", "failed", "0 relay unavailable: timed out")], now=0.0)
+    assert await expander.report_failures() == 1
+    notices = await conn.execute_fetchall(
+        "SELECT d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
+        "WHERE o.source = 'notice'")
+    assert [n[0] for n in notices] == ["coordinator@ccrweb.ca"]
