@@ -49,7 +49,6 @@ class SiteSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     max_message_bytes: int = 10 * 1024 * 1024
-    max_recipients: int = 20
 
 
 @dataclass(frozen=True)

@@ -84,10 +84,9 @@ class ListHandler:
         except Exception:
             log.exception("RCPT %s: internal error", address)
             return replies.INTERNAL_ERROR
-        if len(envelope.rcpt_tos) >= self._settings.limits.max_recipients:
-            return replies.TOO_MANY_RECIPIENTS
         if envelope.rcpt_tos:
-            # One DATA reply must speak for one list (and, over LMTP, for one recipient).
+            # The recipient cap is one: one DATA reply must speak for one list (and, over
+            # LMTP, for one recipient). Senders' MTAs retry the others in new transactions.
             return replies.ONE_LIST_PER_MESSAGE
         envelope.rcpt_tos.append(address)
         return replies.OK_RECIPIENT

@@ -17,7 +17,6 @@ DISCARDED = "250 2.0.0 Message received; automatic messages are not distributed"
 
 NO_SUCH_LIST = "550 5.1.1 No such list here; this server does not relay mail"
 ONE_LIST_PER_MESSAGE = "452 4.5.3 One list per message, please send the others separately"
-TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRLF "
             "(RFC 5321 section 2.3.8)")
 BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
