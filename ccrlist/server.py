@@ -129,8 +129,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
         server.close()
         await web_runner.cleanup()
         await _drain_sessions(handler, sessions)
-        # The worker gets DRAIN_SECONDS to finish its pass; cancelling it mid-batch only
-        # means that batch is sent again after the restart. Everything else is on disk.
+        # The worker finishes the batches it has handed to the relay and starts no more; a
+        # relay that hangs gets DRAIN_SECONDS, and cancelling a batch mid-send only means
+        # it is sent again after the restart. Everything else is on disk.
         await asyncio.wait(background, timeout=DRAIN_SECONDS)
         for task in background:
             task.cancel()

@@ -115,19 +115,25 @@ class DeliveryWorker:
         """Tell a running `run_forever` that new deliveries were queued."""
         self._wake.set()
 
-    async def run_until_idle(self, progress: Progress | None = None) -> DeliveryReport:
-        """Send everything that is due now; return when only future retries remain."""
+    async def run_until_idle(self, progress: Progress | None = None,
+                             stop: asyncio.Event | None = None) -> DeliveryReport:
+        """Send everything that is due now; return when only future retries remain.
+
+        Once `stop` is set, the batches already handed to the relay finish and are
+        recorded, and no further batch starts: the rest stays queued for the next run.
+        """
         report = DeliveryReport()
+        stopping = stop or asyncio.Event()
         sessions = [self._transport.open() for _ in range(max(1, self._settings.connections))]
         try:
-            while True:
+            while not stopping.is_set():
                 due = await self._queue.due(self._clock(), CLAIM_LIMIT)
                 if not due:
                     break
                 for outgoing_id in {d.outgoing_id for d in due} - self._messages.keys():
                     self._messages[outgoing_id] = await self._queue.outgoing(outgoing_id)
                 batches = plan_batches(due, self._messages, self._settings.max_rcpt_per_message)
-                await self._send_all(batches, sessions, report, progress)
+                await self._send_all(batches, sessions, report, progress, stopping)
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
             self._messages.clear()
@@ -138,7 +144,7 @@ class DeliveryWorker:
         while not stop.is_set():
             self._wake.clear()
             try:
-                report = await self.run_until_idle()
+                report = await self.run_until_idle(stop=stop)
                 if report.sent or report.deferred or report.failed:
                     log.info("delivery pass: %d sent, %d deferred, %d failed",
                              report.sent, report.deferred, report.failed)
@@ -154,14 +160,15 @@ class DeliveryWorker:
                 w.cancel()
 
     async def _send_all(self, batches: list[Batch], sessions: list[Session],
-                        report: DeliveryReport, progress: Progress | None) -> None:
+                        report: DeliveryReport, progress: Progress | None,
+                        stop: asyncio.Event) -> None:
         pending: asyncio.Queue[Batch] = asyncio.Queue()
         for batch in batches:
             pending.put_nowait(batch)
         recorder = OutcomeRecorder(self._queue, self._clock)
 
         async def drain(session: Session) -> None:
-            while not pending.empty():
+            while not pending.empty() and not stop.is_set():
                 batch = pending.get_nowait()
                 outcomes = await self._attempt(session, batch)
                 await recorder.record(outcomes)

@@ -52,6 +52,8 @@ class RecordingRelay:
     data_reply: str = ""  # e.g. "451 4.3.0 busy": refuse every DATA
     drop_data: bool = False  # close the connection instead of answering DATA
     delay: float = 0.0  # seconds to wait before answering each DATA
+    gate: threading.Event | None = None  # when set up, DATA waits until the test opens it
+    held: int = 0  # DATA commands waiting at the gate so far
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -65,6 +67,10 @@ class RecordingRelay:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            with self.lock:
+                self.held += 1
+            await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
         if self.drop_data:
             server.transport.close()
             return "421 dropped"

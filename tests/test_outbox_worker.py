@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -77,6 +79,29 @@ async def test_batches_of_max_rcpt_over_reused_connections(tmp_path: Path, conn:
     again = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
                                  clock).run_until_idle()
     assert again.sent == 0 and len(relay.messages) == 3
+
+
+async def test_stop_lets_batches_in_flight_finish_and_starts_no_more(
+        tmp_path: Path, conn: Connection, relay: RecordingRelay,
+        controller: Controller) -> None:
+    relay.gate = threading.Event()
+    settings = make_settings(tmp_path, controller.port, max_rcpt_per_message=10, connections=2)
+    queue, clock = QueueStore(conn), Clock()
+    await enqueue(queue, people(100), clock)
+    stop = asyncio.Event()
+    worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock)
+    task = asyncio.ensure_future(worker.run_until_idle(stop=stop))
+    for _ in range(1000):  # until both connections have a batch at the relay
+        if relay.held == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert relay.held == 2
+    stop.set()
+    relay.gate.set()
+    report = await asyncio.wait_for(task, 30)
+    assert report.sent == 20 and len(relay.recipients()) == 20
+    counts = await queue.counts()
+    assert (counts.sent, counts.pending) == (20, 80)
 
 
 async def test_verp_sends_one_message_per_recipient(tmp_path: Path, conn: Connection,
