@@ -86,10 +86,12 @@ async def load(port: int, clients: int, messages: int, tag: str) -> float:
     return per_client * clients / (time.perf_counter() - start)
 
 
-def ccrlist_config(folder: Path, port: int) -> Path:
+def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n') -> Path:
+    """A config for `ccrlist serve`; `auth` is the body of its [auth] table (no real DNS)."""
     config = folder / "ccr.toml"
     config.write_text(f'domain = "{DOMAIN}"\ndata_dir = "{folder / "var"}"\n'
-                      f'[server]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+                      f'[server]\nhost = "127.0.0.1"\nport = {port}\n[auth]\n{auth}',
+                      encoding="utf-8")
     subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(config), "members",
                     "add", AUTHOR], check=True, capture_output=True)
     db = folder / "var" / "ccr.sqlite3"

@@ -6,6 +6,7 @@ Only `cli.py` calls `load_settings`; everything else receives a `Settings` objec
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -115,6 +116,68 @@ class CommandSettings:
     replies_per_day: int = 5
 
 
+AuthPolicy = Literal["enforce", "hold", "off"]
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """DKIM, SPF and DMARC checks on posts, and DMARC-safe From rewriting of list copies."""
+
+    # What a post failing DMARC for a p=reject or p=quarantine domain gets: refused (550),
+    # held for moderation, or nothing checked at all.
+    policy: AuthPolicy = "enforce"
+    # Per-list overrides of `policy` ([auth.lists] echronicle = "off").
+    lists: dict[str, AuthPolicy] = field(default_factory=dict)
+    # The authserv-id of our Authentication-Results headers; empty means `domain`.
+    authserv_id: str = ""
+    # DNS servers as "host" or "host:port" ("[::1]:53" for IPv6); empty: the system's.
+    nameservers: tuple[str, ...] = ()
+    # Seconds each DNS query may take before the post is answered 451 4.4.3.
+    timeout: float = 5.0
+    # SMTP peers (IPs or CIDRs, e.g. Postfix) whose Authentication-Results we believe.
+    trusted_relays: tuple[str, ...] = ()
+    # Rewrite From to the list address when the author's domain has p=reject/quarantine.
+    from_rewrite: bool = True
+
+    def __post_init__(self) -> None:
+        for relay in self.trusted_relays:
+            try:
+                ipaddress.ip_network(relay, strict=False)
+            except ValueError:
+                raise ValueError(f"'auth.trusted_relays': {relay!r} is not an IP address "
+                                 "or network") from None
+        for server in self.nameservers:
+            try:
+                nameserver_address(server)
+            except ValueError as exc:
+                raise ValueError(f"'auth.nameservers': {exc}") from None
+        if self.timeout <= 0:
+            raise ValueError("'auth.timeout' must be more than 0 seconds")
+
+    def policy_for(self, list_name: str) -> AuthPolicy:
+        return self.lists.get(list_name, self.policy)
+
+
+def nameserver_address(server: str) -> tuple[str, int]:
+    """("192.0.2.1", 53) from "192.0.2.1", "192.0.2.1:5353", "::1" or "[::1]:5353"."""
+    host, port = server, "53"
+    if server.startswith("["):
+        host, _, rest = server[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{server!r} is not host or host:port")
+            port = rest[1:]
+    elif server.count(":") == 1:
+        host, port = server.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{server!r}: the name server must be an IP address") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{server!r}: bad port {port!r}")
+    return host, int(port)
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str = "lists.example.org"
@@ -130,6 +193,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     source: str = "(built-in defaults)"
 
     @property
@@ -196,7 +260,10 @@ def _build(cls: type[Any], data: Mapping[str, Any], source: str, prefix: str,
             known = ", ".join(sorted(fields))
             raise SettingsError(f"{source}: unknown setting '{name}' (known here: {known})")
         kwargs[key] = _convert(hints[key], raw, source, name)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a check in __post_init__
+        raise SettingsError(f"{source}: {exc}") from None
 
 
 def _convert(hint: Any, raw: Any, source: str, name: str) -> Any:
@@ -214,6 +281,10 @@ def _convert(hint: Any, raw: Any, source: str, name: str) -> Any:
             choices = ", ".join(repr(a) for a in args)
             raise SettingsError(f"{source}: '{name}' must be one of {choices}, not {raw!r}")
         return raw
+    if origin is dict:
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{source}: '{name}' must be a table ([{name}])")
+        return {str(k): _convert(args[1], v, source, f"{name}.{k}") for k, v in raw.items()}
     if origin is tuple:
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise SettingsError(f"{source}: '{name}' must be a list of strings")
@@ -257,6 +328,8 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 rows.append((key, "********" if value else "(empty)"))
             elif isinstance(value, tuple):
                 rows.append((key, ", ".join(value) or "(none)"))
+            elif isinstance(value, dict):
+                rows.append((key, ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"))
             else:
                 rows.append((key, str(value)))
 

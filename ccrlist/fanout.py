@@ -47,7 +47,7 @@ class Expander:
         done = 0
         while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
             items = [(post, rewrite(post.raw, list_headers(post.list_name, self._settings),
-                                    post.author)) for post in batch]
+                                    post.author, post.dmarc_policy)) for post in batch]
             added = await self._posts.expand(
                 items, lambda name: bounce_address(name, self._settings.domain),
                 self._settings.delivery.verp, self._clock())

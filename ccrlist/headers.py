@@ -3,13 +3,23 @@
 We work on the raw bytes of the header block: fields we own are removed and
 appended afresh, the Subject gets the list prefix once, and everything else,
 including the blank line and the body, is copied unchanged.
+
+DMARC mitigation: when the author's domain publishes p=reject or p=quarantine,
+From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
+(see `reply_to_value`). The author's DKIM signatures that cover a field we
+change no longer verify, so they are removed; the others are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.policy
 from dataclasses import dataclass
 from email.header import decode_header, make_header
+from email.headerregistry import Address
 from typing import Literal
+
+from dkim.util import InvalidTagValueList, parse_tag_value
 
 from ccrconfig.settings import Settings
 from ccrlist.names import list_address, list_id, role_address
@@ -30,6 +40,7 @@ class ListHeaders:
     subject_prefix: str
     archive_url: str
     reply_to: Literal["off", "list", "author"] = "off"
+    from_rewrite: bool = False  # DMARC mitigation for p=reject/quarantine domains
 
 
 def list_headers(list_name: str, settings: Settings) -> ListHeaders:
@@ -37,7 +48,13 @@ def list_headers(list_name: str, settings: Settings) -> ListHeaders:
     return ListHeaders(list_name, settings.domain,
                        settings.posting.subject_prefix.format(**fill),
                        settings.posting.archive_url.format(**fill),
-                       settings.posting.reply_to)
+                       settings.posting.reply_to, settings.auth.from_rewrite)
+
+
+def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
+    """Rewrite From when the author's domain asks receivers to refuse or quarantine
+    mail that fails DMARC: our copy, sent from our servers, would fail it."""
+    return info.from_rewrite and dmarc_policy in ("reject", "quarantine")
 
 
 def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
@@ -86,9 +103,9 @@ def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:
     return b"Subject: " + prefix.encode("utf-8") + b" " + rest
 
 
-def added_fields(info: ListHeaders, author: str) -> list[tuple[str, str]]:
+def added_fields(info: ListHeaders) -> list[tuple[str, str]]:
     post = list_address(info.list_name, info.domain)
-    fields = [
+    return [
         ("List-Id", f"<{list_id(info.list_name, info.domain)}>"),
         ("List-Post", f"<mailto:{post}>"),
         ("List-Help", f"<mailto:{role_address(info.list_name, info.domain, 'request')}"
@@ -99,35 +116,128 @@ def added_fields(info: ListHeaders, author: str) -> list[tuple[str, str]]:
         ("Precedence", "list"),
         ("X-Loop", post),
     ]
-    if info.reply_to == "list":
-        fields.append(("Reply-To", post))
-    elif info.reply_to == "author" and author:
-        fields.append(("Reply-To", author))
-    return fields
 
 
-def rewrite(raw: bytes, info: ListHeaders, author: str) -> bytes:
-    """The list copy of `raw`: list fields set, Subject prefixed once, body untouched."""
+def via_from(original: bytes, author: str, info: ListHeaders, eol: bytes) -> bytes:
+    """`From: "Name via <list>" <list@domain>`, RFC 2047-encoded when the name is not ASCII."""
+    name = ""
+    with contextlib.suppress(Exception):  # the header parser gave up: use the address
+        header = email.policy.default.header_factory(
+            "From", " ".join(original.decode("utf-8", "replace").split()))
+        addresses = getattr(header, "addresses", ())
+        name = addresses[0].display_name if addresses else ""
+    name = name or author.replace("@", " at ")
+    address = Address(display_name=f"{name} via {info.list_name}",
+                      addr_spec=list_address(info.list_name, info.domain))
+    folded = email.policy.SMTP.fold_binary(
+        "From", email.policy.SMTP.header_factory("From", [address]))
+    return folded.replace(b"\r\n", eol)
+
+
+def reply_to_value(info: ListHeaders, author: str, original_from: bytes | None,
+                   original_reply_to: bytes | None) -> bytes | None:
+    """The Reply-To of the list copy; None keeps the post's own (or none).
+
+    `original_from` is set when From was rewritten. Then `off` keeps the author's own
+    Reply-To, else points Reply-To at the author (who is no longer in From); `author`
+    points it at the author; `list` at the list and the author, so that a reply still
+    reaches the list and the author's address is not lost.
+    """
+    post = list_address(info.list_name, info.domain).encode()
+    if original_from is None:
+        if info.reply_to == "list":
+            return post
+        if info.reply_to == "author" and author:
+            return author.encode()
+        return None
+    if info.reply_to == "off":
+        return None if original_reply_to is not None else original_from
+    if info.reply_to == "author":
+        return original_from
+    return post + b", " + original_from
+
+
+def signed_fields(signature: bytes) -> frozenset[str] | None:
+    """The header names a DKIM-Signature covers (its h=), or None when it cannot be read."""
+    try:
+        tags = parse_tag_value(b" ".join(field_value(signature).split()))
+    except InvalidTagValueList:
+        return None
+    if b"h" not in tags:
+        return None
+    return frozenset(n.strip().decode("ascii", "replace").lower()
+                     for n in tags[b"h"].split(b":"))
+
+
+def surviving_signatures(signatures: list[bytes], changed: set[str]) -> list[bytes]:
+    """The DKIM-Signature fields that still verify once the `changed` fields are changed.
+
+    A signature covering a changed, added or removed field no longer verifies (a
+    name in h= with no field left still counts: RFC 6376 5.4). A signature covering
+    DKIM-Signature breaks when another one is removed.
+    """
+    def broken(signature: bytes) -> bool:
+        names = signed_fields(signature)
+        return names is None or bool(names & changed)
+
+    kept = signatures
+    for _ in range(len(signatures) + 1):
+        removed = [s for s in kept if broken(s)]
+        if not removed:
+            break
+        kept = [s for s in kept if s not in removed]
+        changed = changed | {"dkim-signature"}
+    return kept
+
+
+def _verbatim(field: bytes) -> bytes:
+    """A field's value as it came, folds included, without the surrounding white space."""
+    return field_value(field).strip(b" \t\r\n")
+
+
+def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") -> bytes:
+    """The list copy of `raw`: list fields set, Subject prefixed once, body untouched;
+    From rewritten when `dmarc_policy` asks for it, broken DKIM signatures removed."""
     fields, rest = split_fields(raw)
     eol = b"\n" if b"\n" in raw[:4096] and b"\r\n" not in raw[:4096] else b"\r\n"
-    drop = set(OWNED_FIELDS)
-    if info.reply_to != "off":
-        drop.add("reply-to")
+    munge = needs_from_rewrite(info, dmarc_policy)
+    original_from = next((_verbatim(f) for f in fields if field_name(f) == "from"),
+                         None) if munge else None
+    original_reply_to = next((_verbatim(f) for f in fields if field_name(f) == "reply-to"),
+                             None)
+    reply_to = reply_to_value(info, author, original_from, original_reply_to)
+    changed = set(OWNED_FIELDS) | {"authentication-results"}  # ours was added on arrival
+    if reply_to is not None:
+        changed.add("reply-to")
     kept: list[bytes] = []
+    signatures: list[bytes] = []
     has_subject = False
     for field in fields:
         name = field_name(field)
-        if name in drop:
+        if name in changed and name != "authentication-results":
             continue
-        if name == "subject" and not has_subject:
-            has_subject = True
-            field = prefixed_subject(field, info.subject_prefix, eol)
         if not field.endswith((b"\n", b"\r")):
             field += eol  # a header-only message whose last line had no line end
+        if name == "subject" and not has_subject:
+            has_subject = True
+            prefixed = prefixed_subject(field, info.subject_prefix, eol)
+            if prefixed != field:
+                changed.add("subject")
+            field = prefixed
+        elif name == "from" and munge:
+            changed.add("from")
+            field = via_from(field_value(field), author, info, eol)
+        elif name == "dkim-signature":
+            signatures.append(field)
         kept.append(field)
     if not has_subject and info.subject_prefix:
+        changed.add("subject")
         kept.append(b"Subject: " + info.subject_prefix.encode("utf-8") + eol)
-    kept.extend(f"{name}: {value}".encode() + eol for name, value in added_fields(info, author))
+    survivors = surviving_signatures(signatures, changed)
+    kept = [f for f in kept if field_name(f) != "dkim-signature" or f in survivors]
+    kept.extend(f"{name}: {value}".encode() + eol for name, value in added_fields(info))
+    if reply_to is not None:
+        kept.append(b"Reply-To: " + reply_to + eol)
     if not rest:
         rest = eol
     return b"".join(kept) + rest

@@ -9,6 +9,7 @@ concurrent sessions share commits through `PostWriter` (group commit).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from ccrconfig.settings import Settings
 from ccrlist import replies
+from ccrlist.authcheck import Authenticator, AuthOutcome
 from ccrlist.mailcmd import admin_target
 from ccrlist.names import list_for_recipient, role_address
 from ccrlist.post import Post, has_bare_line_ending, parse_post
@@ -59,8 +61,9 @@ class ListHandler:
 
     def __init__(self, settings: Settings, posts: PostingFacts, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
-                 admin: AdminMail | None = None) -> None:
+                 admin: AdminMail | None = None, auth: Authenticator | None = None) -> None:
         self._settings = settings
+        self._auth = auth
         self._admin = admin
         self._posts = posts
         self._clock = clock
@@ -96,15 +99,18 @@ class ListHandler:
             return replies.SHUTTING_DOWN
         self.busy += 1
         try:
+            peer = session.peer[0] if isinstance(session.peer, tuple) else ""
             return await self._receive(envelope.mail_from or "", envelope.rcpt_tos[0],
-                                       bytes(envelope.original_content))
+                                       bytes(envelope.original_content), str(peer),
+                                       session.host_name or "")
         except Exception:
             log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
             return replies.INTERNAL_ERROR
         finally:
             self.busy -= 1
 
-    async def _receive(self, mail_from: str, rcpt: str, raw: bytes) -> str:
+    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, peer: str = "",
+                       helo: str = "") -> str:
         if self._admin is not None and admin_target(rcpt, self._settings.domain) is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
@@ -114,13 +120,20 @@ class ListHandler:
             return reply
         list_name = list_for_recipient(rcpt, self._settings.domain)
         assert list_name is not None  # checked at RCPT
+        if self._auth is not None:
+            raw = self._auth.inbound(raw, peer)  # forged Authentication-Results go first
         post = parse_post(list_name, mail_from, raw)
-        verdict = moderate(post, await self._facts(post), self._settings)
+        facts = await self._facts(post)
+        auth = await self._authenticate(post, facts.message_id_seen, peer, helo)
+        if auth is not None:
+            facts = dataclasses.replace(facts, auth=auth.dmarc)
+        verdict = moderate(post, facts, self._settings)
         status = _STORED.get(verdict.action)
         if status is not None:
             fresh = await self._writer.store(NewPost(
                 list_name, post.message_id, post.author or post.envelope_from, post.subject,
-                post.envelope_from, raw, status, verdict.reason))
+                post.envelope_from, raw if auth is None else auth.header + raw, status,
+                verdict.reason, dmarc_policy=(auth.dmarc.policy or "") if auth else ""))
             if not fresh:
                 verdict = Verdict("duplicate", "", "duplicate")
             elif status == "accepted":
@@ -130,6 +143,14 @@ class ListHandler:
                  f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")
         return replies.reply_for(
             verdict, role_address(list_name, self._settings.domain, "request"))
+
+    async def _authenticate(self, post: Post, seen: bool, peer: str,
+                            helo: str) -> AuthOutcome | None:
+        """DKIM, SPF and DMARC results, unless the list does not check or no rule needs them."""
+        if (self._auth is None or seen or post.author_problem or post.bare_line_ending
+                or self._settings.auth.policy_for(post.list_name) == "off"):
+            return None
+        return await self._auth.check(post.raw, post.author, post.envelope_from, peer, helo)
 
     async def _is_list(self, name: str) -> bool:
         """Whether `name` is a list; names are re-read on a miss or after LIST_CACHE_SECONDS."""

@@ -24,6 +24,11 @@ BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
 NONMEMBER = ("550 5.7.1 Only subscribers may post to this list; to subscribe, "
              "write to {request} or ask the list owner")
 NOT_EDITOR = "550 5.7.1 Only the editors may post to this list"
+DMARC_FAILED = ("550 5.7.1 This message claims to come from a domain whose DMARC policy "
+                "asks us to refuse unauthenticated mail, and it failed DKIM and SPF checks; "
+                "send it from a server that signs for that domain")
+DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authentication "
+                "(DNS lookup failed); please try again later")
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
@@ -32,6 +37,7 @@ _REFUSALS: dict[Reason, str] = {
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
     "not_editor": NOT_EDITOR,
+    "dmarc": DMARC_FAILED,
 }
 
 
@@ -45,4 +51,6 @@ def reply_for(verdict: Verdict, request_address: str) -> str:
         return DUPLICATE
     if verdict.action == "discard":
         return DISCARDED
+    if verdict.action == "defer":
+        return DNS_TEMPFAIL
     return _REFUSALS.get(verdict.reason, BAD_AUTHOR).format(request=request_address)

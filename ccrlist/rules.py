@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from ccrconfig.settings import Settings
+from ccrlist.dmarc import DmarcOutcome
 from ccrlist.names import list_address, list_id
 from ccrlist.post import Post
 from subscribers.addresses import address_key
 from subscribers.models import Policy
 
-Action = Literal["accept", "hold", "reject", "discard", "duplicate"]
+# "defer": not stored, answered 4xx so that the sender tries again later.
+Action = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
 Reason = Literal["", "bare_eol", "null_sender", "loop", "auto_reply", "bulk", "author",
-                 "nonmember", "not_editor"]
+                 "nonmember", "not_editor", "dmarc", "dns_temp"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Facts:
     policy: Policy
     author_is_member: bool
     message_id_seen: bool
+    auth: DmarcOutcome | None = None  # None: not authenticated ([auth] policy "off")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,28 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
+class Authenticated:
+    """A From domain asking for p=reject or p=quarantine gets it when DMARC fails.
+
+    It comes before MayPost: membership means something only for an authenticated
+    From. When DNS failed and the answer could matter, the sender tries again later.
+    """
+
+    name: str = "dmarc"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        auth = facts.auth
+        mode = settings.auth.policy_for(post.list_name)
+        if auth is None or mode == "off":
+            return None
+        if auth.result == "temperror" and (auth.policy is None or auth.demands_action):
+            return Verdict("defer", "dns_temp", self.name)
+        if auth.result == "fail" and auth.demands_action:
+            return Verdict("hold" if mode == "hold" else "reject", "dmarc", self.name)
+        return None
+
+
+@dataclass(frozen=True)
 class MayPost:
     """Subscriber lists take their active members; announce lists their editors only."""
 
@@ -149,6 +174,7 @@ RULES: tuple[Rule, ...] = (
     BulkPrecedence(),
     SingleAuthor(),
     Duplicate(),
+    Authenticated(),
     MayPost(),
 )
 

@@ -20,6 +20,7 @@ from aiosmtpd.smtp import SMTP
 from ccrconfig.settings import Settings
 from ccrlist import replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
+from ccrlist.authcheck import make_authenticator
 from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
@@ -104,7 +105,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
                               admin=_admin_mail(AdminContext(admin_db, settings,
-                                                             on_queued=worker.wake)))
+                                                             on_queued=worker.wake)),
+                              auth=make_authenticator(settings))
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),

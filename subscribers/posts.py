@@ -20,11 +20,11 @@ from subscribers.db import Connection, Row
 from subscribers.members import utc_now
 from subscribers.queue import QueueStore, Recipient
 
-MAX_GROUP = 500  # 10 parameters a post, well under SQLite's 32766
+MAX_GROUP = 500  # 11 parameters a post, well under SQLite's 32766
 PostStatus = Literal["accepted", "held", "rejected", "discarded"]
 
 _COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
-              status, reason, expanded, received_at"""
+              status, reason, expanded, received_at, dmarc_policy"""
 
 
 class PostError(Exception):
@@ -41,6 +41,7 @@ class NewPost:
     raw: bytes
     status: PostStatus
     reason: str = ""
+    dmarc_policy: str = ""  # the From domain's published p= (or sp=), '' for none
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class StoredPost:
     reason: str
     expanded: bool
     received_at: str
+    dmarc_policy: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def permalink_for(list_name: str, message_id: str) -> str:
 
 def _post(row: Row) -> StoredPost:
     return StoredPost(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
-                      bytes(row[7]), row[8], row[9], bool(row[10]), row[11])
+                      bytes(row[7]), row[8], row[9], bool(row[10]), row[11], row[12])
 
 
 @asynccontextmanager
@@ -118,15 +120,16 @@ class PostStore:
         fresh: list[bool] = []
         for start in range(0, len(posts), MAX_GROUP):
             chunk = posts[start:start + MAX_GROUP]
-            values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             params = [v for post, link in zip(chunk, links[start:], strict=False)
                       for v in (post.list_name, post.message_id, link, post.author,
                                 post.subject, post.envelope_from, post.raw, post.status,
-                                post.reason, now)]
+                                post.reason, now, post.dmarc_policy)]
             async with self._lock:
                 rows = await self._conn.execute_fetchall(
                     f"""INSERT INTO posts (list_name, message_id, permalink, author, subject,
-                                           envelope_from, raw, status, reason, received_at)
+                                           envelope_from, raw, status, reason, received_at,
+                                           dmarc_policy)
                         VALUES {values} ON CONFLICT DO NOTHING RETURNING permalink""", params)
             inserted = {str(r[0]) for r in rows}
             for link in links[start:start + MAX_GROUP]:

@@ -15,6 +15,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from ccrconfig.settings import (
+    AuthSettings,
     DeliverySettings,
     PostingSettings,
     RelaySettings,
@@ -97,12 +98,15 @@ def make_settings(tmp_path: Path, relay_port: int | None, **delivery: Any) -> Se
     relay = None if relay_port is None else RelaySettings(host="127.0.0.1", port=relay_port,
                                                           timeout=5.0)
     posting = delivery.pop("posting", PostingSettings())
+    # Tests never reach real DNS: authentication is off unless a test points it at a stub.
+    auth = delivery.pop("auth", AuthSettings(policy="off"))
     return dataclasses.replace(
         Settings(), domain=DOMAIN, data_dir=tmp_path / "var", issues_dir=tmp_path / "issues",
         site=SiteSettings(output_dir=tmp_path / "site"),
         server=ServerSettings(host="127.0.0.1", port=0), relay=relay,
         web=WebSettings(port=0),
-        delivery=DeliverySettings(**{"retry_base_seconds": 0.2, **delivery}), posting=posting)
+        delivery=DeliverySettings(**{"retry_base_seconds": 0.2, **delivery}), posting=posting,
+        auth=auth)
 
 
 async def add_members(settings: Settings, addresses: Sequence[str],

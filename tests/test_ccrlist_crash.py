@@ -68,6 +68,8 @@ connections = {CONNECTIONS}
 retry_base_seconds = 0.2
 [web]
 port = 0
+[auth]
+policy = "off"
 """, encoding="utf-8")
     return config, port
 

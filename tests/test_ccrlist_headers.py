@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
+from email.utils import parseaddr
 
 import pytest
+from authkit import make_key, sign, verifies
 
 from ccrlist.headers import ListHeaders, rewrite, split_fields
 
@@ -103,3 +107,131 @@ def test_header_only_message_gets_a_separator() -> None:
     out = rewrite(b"From: a@example.org\r\nSubject: x", INFO, "a@example.org")
     assert out.endswith(b"\r\n\r\n")
     assert subject_of(out) == "[ccrlist] x"
+
+
+# DMARC mitigation: From rewritten for p=reject/quarantine domains, author kept in Reply-To.
+
+MUNGING = dataclasses.replace(INFO, from_rewrite=True)
+
+
+def from_post(from_line: str, extra: str = "") -> bytes:
+    return (f"{from_line}\r\nTo: ccrlist@lists.example.org\r\nSubject: x\r\n{extra}\r\n"
+            "Body\r\n").encode()
+
+
+@pytest.mark.parametrize("from_line, display", [
+    ("From: Alice Smith <alice@reject.example>", "Alice Smith via ccrlist"),
+    ('From: "Smith, Alice" <alice@reject.example>', "Smith, Alice via ccrlist"),
+    ("From: =?utf-8?q?Zo=C3=AB_M=C3=A9nard?= <zoe@reject.example>", "Zoë Ménard via ccrlist"),
+    ("From: Zoë Ménard <zoe@reject.example>", "Zoë Ménard via ccrlist"),  # raw UTF-8 (6532)
+    ("From: alice@reject.example", "alice at reject.example via ccrlist"),
+    ("From: <alice@reject.example>", "alice at reject.example via ccrlist"),
+    ("From: " + "Ünïcödé " * 12 + "<u@reject.example>", ("Ünïcödé " * 12).strip()
+     + " via ccrlist"),
+])
+@pytest.mark.parametrize("dmarc_policy", ["reject", "quarantine"])
+def test_from_rewritten_for_strict_domains(from_line: str, display: str,
+                                           dmarc_policy: str) -> None:
+    author = from_line.split("<")[-1].rstrip(">").split()[-1]
+    out = rewrite(from_post(from_line), MUNGING, author, dmarc_policy)
+    [new_from] = [f for f in split_fields(out)[0] if f.startswith(b"From:")]
+    assert new_from.isascii()  # RFC 2047 words, never raw 8-bit, in our From
+    assert all(len(line) <= 78 for line in new_from.split(b"\r\n"))
+    # RFC 2047 decoding (6.2: white space between adjacent encoded words is ignored; the
+    # email package's newer parser does not ignore it, so the classic decoder is used).
+    value = new_from[5:].decode("ascii").replace("\r\n", "")
+    name, address = parseaddr(str(make_header(decode_header(value))))
+    assert (" ".join(name.split()), address) == (display, "ccrlist@lists.example.org")
+    msg = message_from_bytes(out, policy=policy.default)
+    assert len(msg.get_all("From")) == 1
+    assert msg["Reply-To"].addresses[0].addr_spec == author
+    assert b"\r\nReply-To: " + from_line[6:].encode() + b"\r\n" in out  # as the author wrote it
+    assert out.endswith(b"\r\n\r\nBody\r\n")
+
+
+@pytest.mark.parametrize("dmarc_policy, enabled", [
+    ("", True), ("none", True), ("reject", False), ("quarantine", False)])
+def test_from_kept_otherwise(dmarc_policy: str, enabled: bool) -> None:
+    info = MUNGING if enabled else INFO
+    raw = from_post("From: Alice <alice@example.org>")
+    out = rewrite(raw, info, "alice@example.org", dmarc_policy)
+    msg = message_from_bytes(out, policy=policy.default)
+    assert msg["From"] == "Alice <alice@example.org>"
+    assert msg["Reply-To"] is None
+
+
+@pytest.mark.parametrize("reply_to, original, expected", [
+    # off: replies go where they went before the rewrite
+    ("off", None, ["Alice <alice@reject.example>"]),
+    ("off", "team@reject.example", ["team@reject.example"]),
+    # author: the author, whatever Reply-To the post had
+    ("author", None, ["Alice <alice@reject.example>"]),
+    ("author", "team@reject.example", ["Alice <alice@reject.example>"]),
+    # list: the list, and the author, whose address would otherwise be lost
+    ("list", None, ["ccrlist@lists.example.org, Alice <alice@reject.example>"]),
+    ("list", "team@reject.example", ["ccrlist@lists.example.org, Alice <alice@reject.example>"]),
+])
+def test_reply_to_with_from_rewrite(reply_to: str, original: str | None,
+                                    expected: list[str]) -> None:
+    info = dataclasses.replace(MUNGING, reply_to=reply_to)  # type: ignore[arg-type]
+    extra = f"Reply-To: {original}\r\n" if original else ""
+    out = rewrite(from_post("From: Alice <alice@reject.example>", extra), info,
+                  "alice@reject.example", "reject")
+    assert message_from_bytes(out, policy=policy.default).get_all("Reply-To") == expected
+
+
+# The author's DKIM signatures: kept when they still verify, removed when we broke them.
+
+KEY = make_key()
+ZONE = {"sel._domainkey.example.org": KEY.record}
+
+
+def signed(headers: tuple[bytes, ...], subject: str = "Hello") -> bytes:
+    return sign(post(f"Subject: {subject}"), "example.org", KEY, headers=headers)
+
+
+def signature_fields(raw: bytes) -> list[bytes]:
+    return [f for f in split_fields(raw)[0] if f.lower().startswith(b"dkim-signature:")]
+
+
+@pytest.mark.parametrize("info, headers, subject, dmarc_policy, survives", [
+    # the default prefix changes Subject: a signature covering it breaks
+    (INFO, (b"from", b"to", b"subject"), "Hello", "", False),
+    (INFO, (b"from", b"to"), "Hello", "", True),
+    (dataclasses.replace(INFO, subject_prefix=""), (b"from", b"to", b"subject"), "Hello", "",
+     True),
+    # a subject already tagged is left alone, and so is its signature
+    (INFO, (b"from", b"subject"), "Re: [ccrlist] Hello", "", True),
+    # a signature asserting the absence of a field we add (over-signed List-Id) breaks
+    (INFO, (b"from", b"list-id"), "Hello", "", False),
+    (INFO, (b"from", b"precedence"), "Hello", "", False),
+    # rewriting From breaks every signature (From is always signed)
+    (MUNGING, (b"from", b"to"), "Hello", "reject", False),
+    (MUNGING, (b"from", b"to"), "Hello", "none", True),
+    # Reply-To set by the list breaks a signature covering it
+    (dataclasses.replace(INFO, reply_to="list"), (b"from", b"reply-to"), "Hello", "", False),
+    (dataclasses.replace(INFO, reply_to="list"), (b"from", b"to"), "Hello", "", True),
+])
+def test_broken_signatures_removed(info: ListHeaders, headers: tuple[bytes, ...], subject: str,
+                                   dmarc_policy: str, survives: bool) -> None:
+    raw = signed(headers, subject)
+    assert verifies(raw, ZONE)
+    [original_signature] = signature_fields(raw)
+    out = rewrite(raw, info, "alice@example.org", dmarc_policy)
+    if survives:
+        assert signature_fields(out) == [original_signature]
+        assert verifies(out, ZONE)
+    else:
+        assert signature_fields(out) == []
+        # Removing it was right: put back on the list copy, it no longer verifies.
+        assert not verifies(original_signature + out, ZONE)
+
+
+def test_only_the_broken_signature_goes() -> None:
+    raw = signed((b"from", b"to"))  # survives the prefix
+    raw = sign(raw, "example.org", KEY, headers=(b"from", b"subject"))  # does not
+    assert verifies(raw, ZONE, 0) and verifies(raw, ZONE, 1)
+    out = rewrite(raw, INFO, "alice@example.org")
+    [kept] = signature_fields(out)
+    assert kept == signature_fields(raw)[1]
+    assert verifies(out, ZONE)

@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from ccrconfig.settings import NewsletterSettings, PostingSettings, Settings
+from ccrconfig.settings import AuthSettings, NewsletterSettings, PostingSettings, Settings
 from ccrlist import replies
+from ccrlist.dmarc import DmarcOutcome
 from ccrlist.post import parse_post
 from ccrlist.rules import Facts, Verdict, moderate
 
@@ -121,8 +122,66 @@ def test_missing_message_id_gets_a_stable_one() -> None:
     (Verdict("reject", "not_editor"), replies.NOT_EDITOR),
     (Verdict("reject", "author"), replies.BAD_AUTHOR),
     (Verdict("reject", "bare_eol"), replies.BARE_EOL),
+    (Verdict("reject", "dmarc"), replies.DMARC_FAILED),
+    (Verdict("hold", "dmarc"), replies.HELD),
+    (Verdict("defer", "dns_temp"), replies.DNS_TEMPFAIL),
 ])
 def test_reply_for(verdict: Verdict, expected: str) -> None:
     reply = replies.reply_for(verdict, "ccrlist-request@lists.example.org")
     assert reply == expected
-    assert reply[0] == ("2" if verdict.action != "reject" else "5")
+    assert reply[0] == {"reject": "5", "defer": "4"}.get(verdict.action, "2")
+
+
+def test_dns_and_dmarc_replies_say_what_happened() -> None:
+    assert replies.DMARC_FAILED.startswith("550 5.7.1 ")
+    assert "DMARC" in replies.DMARC_FAILED
+    assert replies.DNS_TEMPFAIL.startswith("451 4.4.3 ")
+
+
+def auth(result: str, policy: str | None) -> Facts:
+    return dataclasses.replace(MEMBER, auth=DmarcOutcome(result, "example.org",
+                                                         policy))  # type: ignore[arg-type]
+
+
+ENFORCE = SETTINGS
+HOLDING = dataclasses.replace(SETTINGS, auth=AuthSettings(policy="hold"))
+OFF = dataclasses.replace(SETTINGS, auth=AuthSettings(policy="off"))
+PER_LIST = dataclasses.replace(SETTINGS, auth=AuthSettings(policy="off",
+                                                           lists={"ccrlist": "hold"}))
+
+AUTH_CASES = [
+    # (id, facts, settings, expected action, reason)
+    ("not checked", MEMBER, ENFORCE, "accept", ""),
+    ("pass, p=reject", auth("pass", "reject"), ENFORCE, "accept", ""),
+    ("fail, p=reject", auth("fail", "reject"), ENFORCE, "reject", "dmarc"),
+    ("fail, p=quarantine", auth("fail", "quarantine"), ENFORCE, "reject", "dmarc"),
+    ("fail, p=none", auth("fail", "none"), ENFORCE, "accept", ""),
+    ("no record", auth("none", None), ENFORCE, "accept", ""),
+    ("fail, p=reject, hold", auth("fail", "reject"), HOLDING, "hold", "dmarc"),
+    ("fail, p=quarantine, hold", auth("fail", "quarantine"), HOLDING, "hold", "dmarc"),
+    ("fail, p=reject, off", auth("fail", "reject"), OFF, "accept", ""),
+    ("per-list hold over global off", auth("fail", "reject"), PER_LIST, "hold", "dmarc"),
+    ("DMARC lookup failed", auth("temperror", None), ENFORCE, "defer", "dns_temp"),
+    ("DKIM key lookup failed, p=reject", auth("temperror", "reject"), ENFORCE, "defer",
+     "dns_temp"),
+    ("DKIM key lookup failed, p=none", auth("temperror", "none"), ENFORCE, "accept", ""),
+    ("DNS failed, hold", auth("temperror", "reject"), HOLDING, "defer", "dns_temp"),
+    ("DNS failed, off", auth("temperror", None), OFF, "accept", ""),
+    ("duplicate comes first", dataclasses.replace(auth("fail", "reject"),
+                                                  message_id_seen=True), ENFORCE,
+     "duplicate", ""),
+    ("forged member is refused, not accepted",
+     auth("fail", "reject"), ENFORCE, "reject", "dmarc"),
+    ("forged non-member: DMARC speaks before membership",
+     dataclasses.replace(auth("fail", "reject"), author_is_member=False), HOLD, "reject",
+     "dmarc"),
+]
+
+
+@pytest.mark.parametrize("facts, settings, action, reason", [c[1:] for c in AUTH_CASES],
+                         ids=[c[0] for c in AUTH_CASES])
+def test_authentication_rule(facts: Facts, settings: Settings, action: str,
+                             reason: str) -> None:
+    post = parse_post("ccrlist", "alice@example.org", raw(BASIC))
+    verdict = moderate(post, facts, settings)
+    assert (verdict.action, verdict.reason) == (action, reason)
