@@ -42,6 +42,7 @@ def with_posts(settings: Settings, action: Callable[[PostStore, QueueStore], Awa
 def serve(settings: Settings) -> None:
     """Receive posts over SMTP or LMTP and deliver them, until SIGINT or SIGTERM."""
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
+    from ccrlist.resolver import DnsConfigError
     from ccrlist.server import run
 
     for name in ("ccrlist", "outbox"):
@@ -54,6 +55,8 @@ def serve(settings: Settings) -> None:
             f"{settings.web.host}:{settings.web.port} (web): {exc}") from None
     except DatabaseError as exc:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
+    except DnsConfigError as exc:
+        raise click.ClickException(f"checking senders needs DNS: {exc}") from None
 
 
 @click.group()

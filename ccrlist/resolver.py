@@ -21,6 +21,10 @@ class DnsTemporaryError(Exception):
     """DNS temporarily failed (timeout, SERVFAIL, no server answered): try again later."""
 
 
+class DnsConfigError(Exception):
+    """No name servers: none configured and none in the system's configuration."""
+
+
 class Resolver:
     """Async lookups with answers cached for their TTL; `nameservers` empty means the system's."""
 
@@ -28,8 +32,8 @@ class Resolver:
         try:
             self._resolver = dns.asyncresolver.Resolver(configure=not nameservers)
         except dns.resolver.NoResolverConfiguration as exc:
-            raise DnsTemporaryError(f"no system DNS configuration: {exc}; "
-                                    "set [auth] nameservers") from None
+            raise DnsConfigError(f"no system DNS configuration ({exc}); "
+                                 "set [auth] nameservers") from None
         if nameservers:
             self._resolver.nameservers = [
                 dns.nameserver.Do53Nameserver(*nameserver_address(server))

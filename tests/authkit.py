@@ -14,22 +14,22 @@ SIGNED_HEADERS = (b"from", b"to", b"subject", b"message-id")
 
 
 @dataclass(frozen=True)
-class TestKey:
+class DkimTestKey:
     private_pem: bytes
     record: str  # the DKIM TXT record to publish: "v=DKIM1; k=rsa; p=..."
 
 
-def make_key() -> TestKey:
+def make_key() -> DkimTestKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM,
                             serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
     public = key.public_key().public_bytes(serialization.Encoding.DER,
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
-    return TestKey(pem, f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}")
+    return DkimTestKey(pem, f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}")
 
 
-def sign(raw: bytes, domain: str, key: TestKey, selector: str = "sel",
+def sign(raw: bytes, domain: str, key: DkimTestKey, selector: str = "sel",
          headers: Sequence[bytes] = SIGNED_HEADERS) -> bytes:
     """`raw` with a DKIM-Signature of d=`domain` on top."""
     signature = dkim.sign(raw, selector.encode(), domain.encode(), key.private_pem,

@@ -103,3 +103,15 @@ def test_describe_queue_shows_oldest_age() -> None:
     lines = describe_queue({"accepted": 3}, QueueCounts(2, 1, 5, 0, now - 90, 1), now)
     assert "oldest pending age:     90 s" in lines
     assert "recipients deferred:    1" in lines
+
+
+def test_config_shows_the_auth_settings(tmp_path: Path) -> None:
+    path = tmp_path / "ccr.toml"
+    path.write_text('[auth]\npolicy = "hold"\nnameservers = ["127.0.0.1:5353"]\n'
+                    '[auth.lists]\nechronicle = "off"\n', encoding="utf-8")
+    code, out = run(path, "config")
+    assert code == 0
+    for shown in ("auth.policy", "hold", "auth.lists", "echronicle=off", "auth.nameservers",
+                  "127.0.0.1:5353", "auth.from_rewrite", "auth.trusted_relays",
+                  "auth.authserv_id"):
+        assert shown in out

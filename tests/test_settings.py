@@ -66,6 +66,13 @@ def test_full_file_loads_and_resolves_paths(tmp_path: Path) -> None:
         ('data_dir = ""', "'data_dir' must be a non-empty path"),
         ("[newsletter]\neditors = [1]", "'newsletter.editors' must be a list of strings"),
         ('[delivery]\nmax_age_days = "5"', "'delivery.max_age_days' must be a number"),
+        ('[auth]\npolicy = "strict"', "'auth.policy' must be one of"),
+        ('[auth.lists]\nccrlist = "strict"', "'auth.lists.ccrlist' must be one of"),
+        ('[auth]\nlists = "off"', "'auth.lists' must be a table"),
+        ('[auth]\ntrusted_relays = ["postfix"]', "'auth.trusted_relays': 'postfix' is not"),
+        ('[auth]\nnameservers = ["dns.example"]', "must be an IP address"),
+        ('[auth]\nnameservers = ["127.0.0.1:99999"]', "bad port"),
+        ("[auth]\ntimeout = 0", "'auth.timeout' must be more than 0"),
     ],
 )
 def test_bad_settings_name_the_key_and_file(toml: str, expected: str) -> None:
@@ -105,3 +112,17 @@ def test_describe_says_where_mail_goes_without_relay() -> None:
     rows = describe(Settings())
     assert [value for key, value in rows if key == "relay"] == [
         "(none: mail goes to the Maildir var/outbox)"]
+
+
+def test_auth_settings_load_with_per_list_overrides() -> None:
+    s = parse_settings(__import__("tomllib").loads(
+        '[auth]\npolicy = "hold"\nnameservers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.1"]\n'
+        'trusted_relays = ["127.0.0.1", "10.0.0.0/8"]\n'
+        '[auth.lists]\nechronicle = "off"\n'), "f")
+    assert s.auth.policy_for("ccrlist") == "hold"
+    assert s.auth.policy_for("echronicle") == "off"
+    assert Settings().auth.policy_for("ccrlist") == "enforce"
+    shown = dict(describe(s))
+    assert shown["auth.lists"] == "echronicle=off"
+    assert shown["auth.nameservers"] == "127.0.0.1:5353, [::1]:53, 192.0.2.1"
+    assert dict(describe(Settings()))["auth.lists"] == "(none)"

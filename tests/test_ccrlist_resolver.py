@@ -1,0 +1,76 @@
+"""The DNS resolver and SPF over it, against a stub DNS server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dnsstub import StubDns
+
+from ccrlist.resolver import DnsTemporaryError, Resolver
+from ccrlist.spfcheck import check_spf
+
+
+@pytest.fixture
+def dns() -> Iterator[StubDns]:
+    stub = StubDns().start()
+    stub.add("example.org", "TXT", "v=spf1 ip4:127.0.0.1 include:_spf.example.org -all",
+             "k" * 600)
+    stub.add("example.org", "A", "127.0.0.1")
+    stub.add("_spf.example.org", "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
+    stub.add("mx.example.net", "TXT", "v=spf1 mx -all")
+    stub.add("mx.example.net", "MX", "10 mail.example.net.")
+    stub.add("mail.example.net", "A", "198.51.100.7")
+    stub.add("soft.example", "TXT", "v=spf1 ~all")
+    stub.add("slow.example", "TXT", "v=spf1 include:silent.example -all")
+    stub.silent.add("silent.example")
+    stub.servfail.add("broken.example")
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def resolver(dns: StubDns) -> Resolver:
+    return Resolver((dns.address,), timeout=0.3)
+
+
+async def test_answers_empty_and_failures(resolver: Resolver, dns: StubDns) -> None:
+    assert sorted(await resolver.txt("example.org")) == [
+        b"k" * 600, b"v=spf1 ip4:127.0.0.1 include:_spf.example.org -all"]  # strings joined
+    assert [r.to_text() for r in await resolver.query("example.org", "A")] == ["127.0.0.1"]
+    assert await resolver.query("example.org", "MX") == []  # NODATA
+    assert await resolver.txt("nowhere.example") == []  # NXDOMAIN
+    assert await resolver.txt(b"example.org.") != []
+    with pytest.raises(DnsTemporaryError, match=r"DNS temporarily failed.*timed out"):
+        await resolver.txt("silent.example")
+    with pytest.raises(DnsTemporaryError, match="SERVFAIL"):
+        await resolver.txt("broken.example")
+
+
+async def test_answers_are_cached(resolver: Resolver, dns: StubDns) -> None:
+    await resolver.txt("example.org")
+    await resolver.txt("example.org")
+    assert dns.queries.count(("example.org", "TXT")) == 1
+
+
+async def test_no_server_listening_is_a_temporary_failure(dns: StubDns) -> None:
+    dns.stop()
+    with pytest.raises(DnsTemporaryError):
+        await Resolver((dns.address,), timeout=0.3).txt("example.org")
+
+
+@pytest.mark.parametrize("ip, sender, expected", [
+    ("127.0.0.1", "jo@example.org", ("example.org", "pass")),
+    ("192.0.2.9", "jo@example.org", ("example.org", "pass")),  # through include:
+    ("203.0.113.1", "jo@example.org", ("example.org", "fail")),
+    ("198.51.100.7", "jo@mx.example.net", ("mx.example.net", "pass")),  # mx, then A
+    ("203.0.113.1", "jo@soft.example", ("soft.example", "softfail")),
+    ("203.0.113.1", "jo@nowhere.example", ("nowhere.example", "none")),
+    ("203.0.113.1", "jo@slow.example", ("slow.example", "temperror")),
+    ("203.0.113.1", "jo@broken.example", ("broken.example", "temperror")),
+    ("127.0.0.1", "", ("example.org", "pass")),  # null sender: the HELO identity
+])
+async def test_spf_through_our_resolver(resolver: Resolver, ip: str, sender: str,
+                                        expected: tuple[str, str]) -> None:
+    result = await check_spf(resolver, ip, sender, "example.org")
+    assert (result.domain, result.result) == expected
