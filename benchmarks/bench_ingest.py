@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sinks import free_port, run_sink
@@ -47,7 +48,18 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not start")
 
 
-async def client(port: int, count: int, prefix: str) -> None:
+def member_post(message_id: str, i: int) -> bytes:
+    """The benchmark's post: about 5 KB from the list member."""
+    return (f"From: {AUTHOR}\r\nTo: ccrlist@{DOMAIN}\r\nSubject: bench {i}\r\n"
+            f"Message-ID: {message_id}\r\n\r\n{FILLER}").encode()
+
+
+# (Message-ID, sequence number) -> the message, without the final ".\r\n"
+MakePost = Callable[[str, int], bytes]
+
+
+async def client(port: int, count: int, prefix: str, make: MakePost = member_post,
+                 sender: str = AUTHOR) -> None:
     """A lean SMTP client: one connection, `count` messages, waits for every reply."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
 
@@ -63,9 +75,8 @@ async def client(port: int, count: int, prefix: str) -> None:
     writer.write(b"EHLO bench\r\n")
     await reply()
     for i in range(count):
-        body = (f"From: {AUTHOR}\r\nTo: ccrlist@{DOMAIN}\r\nSubject: bench {i}\r\n"
-                f"Message-ID: <{prefix}.{i}@bench.example>\r\n\r\n{FILLER}.\r\n").encode()
-        for command in (f"MAIL FROM:<{AUTHOR}>\r\n".encode(),
+        body = make(f"<{prefix}.{i}@bench.example>", i) + b".\r\n"
+        for command in (f"MAIL FROM:<{sender}>\r\n".encode(),
                         f"RCPT TO:<ccrlist@{DOMAIN}>\r\n".encode(), b"DATA\r\n"):
             writer.write(command)
             await reply()
@@ -78,22 +89,25 @@ async def client(port: int, count: int, prefix: str) -> None:
     writer.close()
 
 
-async def load(port: int, clients: int, messages: int, tag: str) -> float:
+async def load(port: int, clients: int, messages: int, tag: str,
+               make: MakePost = member_post, sender: str = AUTHOR) -> float:
     per_client = messages // clients
     start = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(
-        *(client(port, per_client, f"{tag}.{c}") for c in range(clients))), timeout=300)
+        *(client(port, per_client, f"{tag}.{c}", make, sender) for c in range(clients))),
+        timeout=300)
     return per_client * clients / (time.perf_counter() - start)
 
 
-def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n') -> Path:
+def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n',
+                   author: str = AUTHOR) -> Path:
     """A config for `ccrlist serve`; `auth` is the body of its [auth] table (no real DNS)."""
     config = folder / "ccr.toml"
     config.write_text(f'domain = "{DOMAIN}"\ndata_dir = "{folder / "var"}"\n'
                       f'[server]\nhost = "127.0.0.1"\nport = {port}\n[auth]\n{auth}',
                       encoding="utf-8")
     subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(config), "members",
-                    "add", AUTHOR], check=True, capture_output=True)
+                    "add", author], check=True, capture_output=True)
     db = folder / "var" / "ccr.sqlite3"
     import sqlite3
     with sqlite3.connect(db) as conn:  # nomail: measure ingest, not fan-out
