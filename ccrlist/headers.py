@@ -3,6 +3,10 @@
 We work on the raw bytes of the header block: fields we own are removed and
 appended afresh, the Subject gets the list prefix once, and everything else,
 including the blank line and the body, is copied unchanged.
+
+A personalised copy's List-Unsubscribe holds `TOKEN_SLOT` where the member's
+token goes (the worker fills it in at send time); a long field is folded only
+between its URIs, so the slot is never split.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from email.header import decode_header, make_header
 from typing import Literal
 
 from ccrconfig.settings import Settings
-from ccrlist.names import list_address, list_id, role_address
+from ccrlist.names import list_address, list_id, one_click_url, role_address
+from outbox.personalise import TOKEN_SLOT
 
 # Fields the list sets itself; copies arriving with the post are dropped.
 OWNED_FIELDS = frozenset({
     "list-id", "list-post", "list-help", "list-subscribe", "list-unsubscribe",
-    "list-archive", "list-owner", "precedence", "x-loop",
+    "list-archive", "list-owner", "precedence", "x-loop", "list-unsubscribe-post",
 })
+FOLD_AT = 78  # RFC 5322's recommended line length
 
 
 @dataclass(frozen=True)
@@ -30,14 +36,17 @@ class ListHeaders:
     subject_prefix: str
     archive_url: str
     reply_to: Literal["off", "list", "author"] = "off"
+    # The one-click unsubscribe URL (with the token slot); "" offers only the mailto form.
+    unsubscribe_url: str = ""
 
 
-def list_headers(list_name: str, settings: Settings) -> ListHeaders:
+def list_headers(list_name: str, settings: Settings, personalised: bool = False) -> ListHeaders:
     fill = {"list": list_name, "domain": settings.domain}
+    url = one_click_url(settings.web.base_url, TOKEN_SLOT.decode("ascii")) if personalised else ""
     return ListHeaders(list_name, settings.domain,
                        settings.posting.subject_prefix.format(**fill),
                        settings.posting.archive_url.format(**fill),
-                       settings.posting.reply_to)
+                       settings.posting.reply_to, url)
 
 
 def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
@@ -88,22 +97,37 @@ def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:
 
 def added_fields(info: ListHeaders, author: str) -> list[tuple[str, str]]:
     post = list_address(info.list_name, info.domain)
+    unsubscribe = f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"
+    if info.unsubscribe_url:
+        unsubscribe = f"<{info.unsubscribe_url}>, {unsubscribe}"
     fields = [
         ("List-Id", f"<{list_id(info.list_name, info.domain)}>"),
         ("List-Post", f"<mailto:{post}>"),
         ("List-Help", f"<mailto:{role_address(info.list_name, info.domain, 'request')}"
                       "?subject=help>"),
         ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
-        ("List-Unsubscribe", f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"),
+        ("List-Unsubscribe", unsubscribe),
         ("List-Archive", f"<{info.archive_url}>"),
         ("Precedence", "list"),
         ("X-Loop", post),
     ]
+    if info.unsubscribe_url:
+        # RFC 8058: only with an https URI that takes a POST.
+        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     if info.reply_to == "list":
         fields.append(("Reply-To", post))
     elif info.reply_to == "author" and author:
         fields.append(("Reply-To", author))
     return fields
+
+
+def format_field(name: str, value: str, eol: bytes) -> bytes:
+    """`Name: value` and a line end; past FOLD_AT characters a list of `<URI>`s is folded
+    before each further URI, never inside one."""
+    line = f"{name}: {value}".encode()
+    if len(line) <= FOLD_AT:
+        return line + eol
+    return line.replace(b", <", b"," + eol + b" <") + eol
 
 
 def rewrite(raw: bytes, info: ListHeaders, author: str) -> bytes:
@@ -127,7 +151,7 @@ def rewrite(raw: bytes, info: ListHeaders, author: str) -> bytes:
         kept.append(field)
     if not has_subject and info.subject_prefix:
         kept.append(b"Subject: " + info.subject_prefix.encode("utf-8") + eol)
-    kept.extend(f"{name}: {value}".encode() + eol for name, value in added_fields(info, author))
+    kept.extend(format_field(name, value, eol) for name, value in added_fields(info, author))
     if not rest:
         rest = eol
     return b"".join(kept) + rest
