@@ -5,9 +5,12 @@
 The sink is Postfix's /usr/sbin/smtp-sink when installed (Debian package
 `postfix`), else an aiosmtpd counting sink in a subprocess. The post is
 accepted into a fresh database, expanded by the real expander, and sent by
-the real DeliveryWorker: first batched (50 recipients per transaction), then
-with VERP (one message per recipient). Reports recipients/s and messages/s.
-Goals: batched >= 5,000 recipients/s; VERP >= 1,000 messages/s.
+the real DeliveryWorker three ways: batched (`personalise = false`, 50
+recipients per transaction), VERP (`personalise = false`, `verp = true`: one
+message per recipient) and personalised (the default: one message per
+recipient with its own unsubscribe token and a VERP sender). Reports
+recipients/s and messages/s. Goals: batched >= 5,000 recipients/s; VERP and
+personalised >= 1,000 messages/s.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from sinks import free_port, run_sink
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ccrconfig.settings import DeliverySettings, RelaySettings, Settings  # noqa: E402
+from ccrconfig.settings import (  # noqa: E402
+    BounceSettings,
+    DeliverySettings,
+    RelaySettings,
+    Settings,
+)
 from ccrlist.fanout import Expander  # noqa: E402
 from outbox.transport import make_transport  # noqa: E402
 from outbox.worker import DeliveryWorker  # noqa: E402
@@ -70,7 +78,7 @@ async def one_run(folder: Path, members: int, port: int, delivery: DeliverySetti
         str, float]:
     settings = dataclasses.replace(Settings(), domain="lists.example.org", data_dir=folder,
                                    relay=RelaySettings("127.0.0.1", port, timeout=30.0),
-                                   delivery=delivery)
+                                   delivery=delivery, bounces=BounceSettings(probe_every=0))
     conn = await open_database(settings.database_path)
     try:
         await MemberStore(conn).add("ccrlist", [NewMember(f"member{i:05d}@example.net")
@@ -110,15 +118,19 @@ def main() -> None:
         print(f"sink: {name}; {args.members} members; {args.connections} connections; "
               f"{len(BODY)} byte post; cpus={os.cpu_count()}")
         modes = {
-            "batched (50 rcpt/txn)": DeliverySettings(max_rcpt_per_message=50,
-                                                      connections=args.connections),
-            "VERP (1 rcpt/msg)": DeliverySettings(connections=args.connections, verp=True),
+            "batched (50 rcpt/txn)": DeliverySettings(
+                max_rcpt_per_message=50, connections=args.connections, personalise=False),
+            "VERP (1 rcpt/msg)": DeliverySettings(connections=args.connections, verp=True,
+                                                  personalise=False),
+            "personalised (1 rcpt/msg, token + VERP)": DeliverySettings(
+                connections=args.connections),
         }
         for label, delivery in modes.items():
             folder = tmp / label.split()[0]
             t = asyncio.run(asyncio.wait_for(one_run(folder, args.members, port, delivery),
                                              timeout=600))
-            messages = args.members if delivery.verp else -(-args.members // 50)
+            one_each = delivery.verp or delivery.personalise
+            messages = args.members if one_each else -(-args.members // 50)
             print(f"{label}: expansion {t['expand']:.2f} s; delivery {t['send']:.2f} s = "
                   f"{args.members / t['send']:.0f} recipients/s, {messages / t['send']:.0f} "
                   "messages/s")

@@ -59,6 +59,9 @@ class DeliverySettings:
     max_age_days: float = 5.0
     retry_base_seconds: float = 60.0
     verp: bool = False
+    # One copy per recipient, with their own one-click unsubscribe URL and a VERP sender;
+    # false batches list copies (mailto unsubscribe only) and sends VERP probes instead.
+    personalise: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class BounceSettings:
     window_days: float = 30.0
     # Soft bounces count only once they have lasted this long.
     soft_persist_days: float = 5.0
+    # When list copies are batched, every Nth post goes out with VERP (a probe); 0 = never.
+    probe_every: int = 10
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 
 from ccrconfig.settings import Settings
+from ccrlist.copies import copy_mode
 from ccrlist.failure_notice import failure_notice
 from ccrlist.headers import list_headers, rewrite
 from ccrlist.names import bounce_address, owner_addresses, role_address
 from subscribers.owners import OwnerStore
-from subscribers.posts import Failure, PostStore
+from subscribers.posts import Failure, ListCopy, PostStore, StoredPost
 
 log = logging.getLogger("ccrlist.fanout")
 
@@ -46,11 +47,9 @@ class Expander:
         """Expand every accepted post not yet in the outbox; return how many."""
         done = 0
         while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
-            items = [(post, rewrite(post.raw, list_headers(post.list_name, self._settings),
-                                    post.author, post.dmarc_policy)) for post in batch]
+            items = [self.list_copy(post) for post in batch]
             added = await self._posts.expand(
-                items, lambda name: bounce_address(name, self._settings.domain),
-                self._settings.delivery.verp, self._clock())
+                items, lambda name: bounce_address(name, self._settings.domain), self._clock())
             log.info("queued %d post(s), %d deliveries: %s", len(batch), added,
                      ", ".join(post.permalink for post in batch))
             done += len(batch)
@@ -59,6 +58,13 @@ class Expander:
             if len(batch) < EXPAND_BATCH:
                 break  # the rest arrived meanwhile: let it gather (run_forever settles)
         return done
+
+    def list_copy(self, post: StoredPost) -> ListCopy:
+        """The copy subscribers get, rendered once; personalised ones hold the token slot."""
+        mode = copy_mode(post.id, self._settings.delivery, self._settings.bounces)
+        info = list_headers(post.list_name, self._settings, mode.personalised)
+        return ListCopy(post, rewrite(post.raw, info, post.author, post.dmarc_policy),
+                        mode.personalised, mode.verp)
 
     async def report_failures(self) -> int:
         """Queue one notice per list for deliveries that gave up; return how many it covered."""

@@ -8,6 +8,10 @@ DMARC mitigation: when the author's domain publishes p=reject or p=quarantine,
 From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
 (see `reply_to_value`). The author's DKIM signatures that cover a field we
 change no longer verify, so they are removed; the others are kept.
+
+A personalised copy's List-Unsubscribe holds `TOKEN_SLOT` where the member's
+token goes (the worker fills it in at send time); a long field is folded only
+between its URIs, so the slot is never split.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from typing import Literal
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from ccrconfig.settings import Settings
-from ccrlist.names import list_address, list_id, role_address
+from ccrlist.names import list_address, list_id, one_click_url, role_address
+from outbox.personalise import TOKEN_SLOT
 
 # Fields the list sets itself; copies arriving with the post are dropped.
 OWNED_FIELDS = frozenset({
     "list-id", "list-post", "list-help", "list-subscribe", "list-unsubscribe",
-    "list-archive", "list-owner", "precedence", "x-loop",
+    "list-archive", "list-owner", "precedence", "x-loop", "list-unsubscribe-post",
 })
+FOLD_AT = 78  # RFC 5322's recommended line length
 
 
 @dataclass(frozen=True)
@@ -41,14 +47,17 @@ class ListHeaders:
     archive_url: str
     reply_to: Literal["off", "list", "author"] = "off"
     from_rewrite: bool = False  # DMARC mitigation for p=reject/quarantine domains
+    # The one-click unsubscribe URL (with the token slot); "" offers only the mailto form.
+    unsubscribe_url: str = ""
 
 
-def list_headers(list_name: str, settings: Settings) -> ListHeaders:
+def list_headers(list_name: str, settings: Settings, personalised: bool = False) -> ListHeaders:
     fill = {"list": list_name, "domain": settings.domain}
+    url = one_click_url(settings.web.base_url, TOKEN_SLOT.decode("ascii")) if personalised else ""
     return ListHeaders(list_name, settings.domain,
                        settings.posting.subject_prefix.format(**fill),
                        settings.posting.archive_url.format(**fill),
-                       settings.posting.reply_to, settings.auth.from_rewrite)
+                       settings.posting.reply_to, settings.auth.from_rewrite, url)
 
 
 def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
@@ -105,17 +114,33 @@ def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:
 
 def added_fields(info: ListHeaders) -> list[tuple[str, str]]:
     post = list_address(info.list_name, info.domain)
-    return [
+    unsubscribe = f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"
+    if info.unsubscribe_url:
+        unsubscribe = f"<{info.unsubscribe_url}>, {unsubscribe}"
+    fields = [
         ("List-Id", f"<{list_id(info.list_name, info.domain)}>"),
         ("List-Post", f"<mailto:{post}>"),
         ("List-Help", f"<mailto:{role_address(info.list_name, info.domain, 'request')}"
                       "?subject=help>"),
         ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
-        ("List-Unsubscribe", f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"),
+        ("List-Unsubscribe", unsubscribe),
         ("List-Archive", f"<{info.archive_url}>"),
         ("Precedence", "list"),
         ("X-Loop", post),
     ]
+    if info.unsubscribe_url:
+        # RFC 8058: only with an https URI that takes a POST.
+        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return fields
+
+
+def format_field(name: str, value: str, eol: bytes) -> bytes:
+    """`Name: value` and a line end; past FOLD_AT characters a list of `<URI>`s is folded
+    before each further URI, never inside one."""
+    line = f"{name}: {value}".encode()
+    if len(line) <= FOLD_AT:
+        return line + eol
+    return line.replace(b", <", b"," + eol + b" <") + eol
 
 
 def via_from(original: bytes, author: str, info: ListHeaders, eol: bytes) -> bytes:
@@ -235,7 +260,7 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
         kept.append(b"Subject: " + info.subject_prefix.encode("utf-8") + eol)
     survivors = surviving_signatures(signatures, changed)
     kept = [f for f in kept if field_name(f) != "dkim-signature" or f in survivors]
-    kept.extend(f"{name}: {value}".encode() + eol for name, value in added_fields(info))
+    kept.extend(format_field(name, value, eol) for name, value in added_fields(info))
     if reply_to is not None:
         kept.append(b"Reply-To: " + reply_to + eol)
     if not rest:

@@ -23,6 +23,12 @@ def bounce_address(list_name: str, domain: str) -> str:
     return role_address(list_name, domain, "bounces")
 
 
+def one_click_url(web_base_url: str, token: str) -> str:
+    """A member's one-click unsubscribe page (RFC 8058) on the web app: `<base_url>u/<token>`."""
+    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
+    return f"{base}u/{token}"
+
+
 def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:
     """Owners for a list with none in `list_owners`: `[posting] owners`, else `<list>-owner@`."""
     return settings.posting.owners or (role_address(list_name, settings.domain, "owner"),)

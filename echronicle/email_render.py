@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ccrconfig.settings import Settings
+from ccrlist.names import one_click_url
 from echronicle.email_mjml import email_subject, render_mjml
 from echronicle.htmlfold import fold_html
 from echronicle.message import Envelope, build_message
@@ -36,8 +37,7 @@ def site_root(settings: Settings) -> str:
 
 def unsubscribe_url(settings: Settings, token: str) -> str:
     """The one-click unsubscribe page of the subscription web app (`web/`)."""
-    base = settings.web.base_url
-    return (base if base.endswith("/") else base + "/") + "u/" + token
+    return one_click_url(settings.web.base_url, token)
 
 
 def archive_url(issue: Issue, settings: Settings) -> str:

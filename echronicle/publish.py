@@ -1,6 +1,7 @@
 """Queue an issue for every active subscriber in the shared outbox, then deliver it.
 
-Each language version is one outgoing message, rendered once with a token slot;
+Each language version is one outgoing message, rendered once with a token slot and
+sent one copy per subscriber from a VERP sender (`echronicle-bounces+jo=example.org@`);
 `(source="issue", source_ref="<id>:<lang>")` makes a rerun add nobody twice.
 """
 
@@ -110,7 +111,7 @@ async def send(settings: Settings, deliveries: Sequence[Delivery],
                 list_name=settings.newsletter.list, source=SOURCE,
                 source_ref=delivery.source_ref, sender=bounce_address(settings),
                 body=emails[delivery.lang].message, recipients=delivery.recipients,
-                personalised=True,
+                personalised=True, verp=True,  # one copy each, so VERP costs nothing
             )
             outgoing_ids.append(result.outgoing_id)
             queued += result.recipients_added

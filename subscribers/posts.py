@@ -62,6 +62,16 @@ class StoredPost:
 
 
 @dataclass(frozen=True)
+class ListCopy:
+    """A post's rewritten list copy and how it is sent (see `ccrlist.copies`)."""
+
+    post: StoredPost
+    body: bytes
+    personalised: bool = False  # body holds the token slot; one message per recipient
+    verp: bool = False
+
+
+@dataclass(frozen=True)
 class Failure:
     """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
 
@@ -143,27 +153,29 @@ class PostStore:
             "ORDER BY id LIMIT ?", (limit,)) as cur:
             return [_post(row) for row in await cur.fetchall()]
 
-    async def expand(self, items: Sequence[tuple[StoredPost, bytes]], sender: Callable[[str], str],
-                     verp: bool, now: float) -> int:
-        """Queue each post's list copy (post, body) for every active member not on nomail,
-        then mark the posts expanded; returns the recipients added.
+    async def expand(self, items: Sequence[ListCopy], sender: Callable[[str], str],
+                     now: float) -> int:
+        """Queue each post's list copy for every active member not on nomail, with the
+        member's token (for personalised copies), then mark the posts expanded; returns
+        the recipients added.
 
         Three single statements, each committed on its own, so the write turn is held
         for one round trip at a time (SMTP sessions wait for it). Atomicity is not
         needed: outgoing and delivery rows are keyed, so after a crash in between,
         expanding again adds exactly what is missing, and `expanded` is set last.
         """
-        ids = [post.id for post, _ in items]
+        ids = [item.post.id for item in items]
         marks = ",".join("?" * len(ids))
-        values = ",".join(["(?, 'post', ?, ?, ?, 0, ?, ?)"] * len(items))
+        values = ",".join(["(?, 'post', ?, ?, ?, ?, ?, ?)"] * len(items))
         async with self._lock:
             await self._conn.execute(
                 f"""INSERT INTO outgoing (list_name, source, source_ref, sender, body,
                                           personalised, verp, created_at)
                     VALUES {values} ON CONFLICT (source, source_ref) DO NOTHING""",
-                [v for post, body in items
-                 for v in (post.list_name, post.permalink, sender(post.list_name), body,
-                           int(verp), utc_now())])
+                [v for item in items
+                 for v in (item.post.list_name, item.post.permalink,
+                           sender(item.post.list_name), item.body, int(item.personalised),
+                           int(item.verp), utc_now())])
         async with self._lock:
             before = self._conn.total_changes
             await self._conn.execute(

@@ -1,4 +1,5 @@
-"""Test helpers for ccrlist and the outbox: a recording relay, free ports, settings, waits."""
+"""Test helpers for ccrlist and the outbox: a recording relay, free ports, settings, waits,
+and `ccrlist serve` running in the test's event loop with a real SMTP client."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import dataclasses
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 from aiosmtpd.controller import Controller
 
 from ccrconfig.settings import (
@@ -24,11 +27,13 @@ from ccrconfig.settings import (
     SiteSettings,
     WebSettings,
 )
+from ccrlist.server import serve
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
 
 DOMAIN = "lists.example.org"
+LIST = f"ccrlist@{DOMAIN}"
 
 
 def free_port() -> int:
@@ -133,3 +138,46 @@ def message(author: str = "alice@example.org", subject: str = "Hello",
             extra: str = "") -> bytes:
     return (f"From: {author}\r\nTo: ccrlist@{DOMAIN}\r\nSubject: {subject}\r\n"
             f"Message-ID: {message_id}\r\n{extra}\r\n{body}").encode()
+
+
+@dataclass
+class Running:
+    settings: Settings
+    port: int
+    relay: RecordingRelay
+
+
+@asynccontextmanager
+async def serving(settings: Settings, relay: RecordingRelay,
+                  members: Sequence[str] = ()) -> AsyncIterator[Running]:
+    """`ccrlist serve` on loopback (SMTP and web) until the block ends."""
+    if members:
+        await add_members(settings, members)
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    port = await asyncio.wait_for(listening, 10)
+    try:
+        yield Running(settings, port, relay)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def send(port: int, raw: bytes, sender: str = "alice@example.org",
+               rcpt: str = LIST) -> tuple[int, str]:
+    """Send one message; return the reply to DATA (or to the first refused command)."""
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
+    await smtp.connect()
+    try:
+        await smtp.ehlo()
+        await smtp.mail(sender)
+        code, text = await smtp.rcpt(rcpt)
+        if code >= 400:
+            return code, text
+        response = await smtp.data(raw)
+        return response.code, response.message
+    except aiosmtplib.SMTPResponseException as exc:
+        return exc.code, exc.message
+    finally:
+        smtp.close()

@@ -10,7 +10,9 @@ from email.utils import parseaddr
 import pytest
 from authkit import make_key, sign, verifies
 
-from ccrlist.headers import ListHeaders, rewrite, split_fields
+from ccrconfig.settings import Settings, WebSettings
+from ccrlist.headers import ListHeaders, list_headers, rewrite, split_fields
+from outbox.personalise import TOKEN_SLOT, personalise
 
 INFO = ListHeaders("ccrlist", "lists.example.org", "[ccrlist]",
                    "https://lists.example.org/archive/ccrlist/")
@@ -73,6 +75,7 @@ def test_list_fields_set_and_stale_ones_replaced() -> None:
     assert msg["List-Help"] == "<mailto:ccrlist-request@lists.example.org?subject=help>"
     assert msg["List-Subscribe"] == "<mailto:ccrlist-join@lists.example.org>"
     assert msg["List-Unsubscribe"] == "<mailto:ccrlist-leave@lists.example.org>"
+    assert msg["List-Unsubscribe-Post"] is None  # RFC 8058 needs an https URI
     assert msg["List-Archive"] == "<https://lists.example.org/archive/ccrlist/>"
     assert msg.get_all("Precedence") == ["list"]
     assert msg.get_all("X-Loop") == ["ccrlist@lists.example.org"]
@@ -235,3 +238,37 @@ def test_only_the_broken_signature_goes() -> None:
     [kept] = signature_fields(out)
     assert kept == signature_fields(raw)[1]
     assert verifies(out, ZONE)
+
+
+@pytest.mark.parametrize("base_url", [
+    "https://lists.example.org/",
+    "https://lists.example.org",
+    "https://ccrweb.ca/a/rather/long/path/to/where/the/subscription/pages/are/served/",
+])
+def test_personalised_copy_offers_one_click_with_the_token_slot(base_url: str) -> None:
+    settings = dataclasses.replace(Settings(), domain="lists.example.org",
+                                   web=WebSettings(base_url=base_url))
+    stale = ("List-Unsubscribe: <https://evil.example/u/x>\r\n"
+             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+    out = rewrite(post("Subject: x", extra=stale), list_headers("ccrlist", settings, True),
+                  "alice@example.org")
+    url = base_url.rstrip("/") + "/u/"
+    head = split_fields(out)[0]
+    [field] = [f for f in head if f.lower().startswith(b"list-unsubscribe:")]
+    assert TOKEN_SLOT in field  # whole, whether or not the field was folded
+    assert all(len(line) <= 80 or TOKEN_SLOT in line for line in field.splitlines())
+    msg = message_from_bytes(personalise(out, "Tok3n_-x"), policy=policy.default)
+    assert msg.get_all("List-Unsubscribe") == [
+        f"<{url}Tok3n_-x>, <mailto:ccrlist-leave@lists.example.org>"]
+    assert msg.get_all("List-Unsubscribe-Post") == ["List-Unsubscribe=One-Click"]
+    assert out.endswith(b"\r\n\r\nBody line\r\n\r\nsecond para\r\n")
+
+
+def test_long_list_unsubscribe_is_folded_between_its_uris_only() -> None:
+    info = dataclasses.replace(INFO, unsubscribe_url="https://lists.example.org/u/" + "a" * 60)
+    out = rewrite(post("Subject: x"), info, "alice@example.org")
+    assert (b"List-Unsubscribe: <https://lists.example.org/u/" + b"a" * 60 + b">,\r\n"
+            b" <mailto:ccrlist-leave@lists.example.org>\r\n") in out
+    short = ListHeaders("l", "x.org", "", "https://x.org/", unsubscribe_url="https://x.org/u/t")
+    assert (b"List-Unsubscribe: <https://x.org/u/t>, <mailto:l-leave@x.org>\r\n"
+            in rewrite(post("Subject: x"), short, "alice@example.org"))

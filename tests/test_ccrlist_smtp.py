@@ -6,21 +6,23 @@ import asyncio
 import dataclasses
 import smtplib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import (
     DOMAIN,
+    LIST,
     RecordingRelay,
+    Running,
     add_members,
     free_port,
     make_settings,
     message,
+    send,
+    serving,
     start_relay,
     wait_for,
 )
@@ -41,14 +43,6 @@ from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
 MEMBERS = ["alice@example.org", "Bob@Example.org", "carol@example.net"]
-LIST = f"ccrlist@{DOMAIN}"
-
-
-@dataclass
-class Running:
-    settings: Settings
-    port: int
-    relay: RecordingRelay
 
 
 @pytest.fixture
@@ -63,16 +57,8 @@ async def controller(relay: RecordingRelay) -> AsyncIterator[Controller]:
     c.stop()
 
 
-@asynccontextmanager
-async def start(settings: Settings, relay: RecordingRelay) -> AsyncIterator[Running]:
-    await add_members(settings, MEMBERS)
-    stop = asyncio.Event()
-    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
-    port = await asyncio.wait_for(listening, 10)
-    yield Running(settings, port, relay)
-    stop.set()
-    await asyncio.wait_for(task, 30)
+def start(settings: Settings, relay: RecordingRelay) -> AbstractAsyncContextManager[Running]:
+    return serving(settings, relay, MEMBERS)
 
 
 @pytest.fixture
@@ -82,42 +68,65 @@ async def server(tmp_path: Path, relay: RecordingRelay,
         yield running
 
 
-async def send(port: int, raw: bytes, sender: str = "alice@example.org",
-               rcpt: str = LIST) -> tuple[int, str]:
-    """Post one message; return the reply to DATA (or to the first refused command)."""
-    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
-    await smtp.connect()
-    try:
-        await smtp.ehlo()
-        await smtp.mail(sender)
-        code, text = await smtp.rcpt(rcpt)
-        if code >= 400:
-            return code, text
-        response = await smtp.data(raw)
-        return response.code, response.message
-    except aiosmtplib.SMTPResponseException as exc:
-        return exc.code, exc.message
-    finally:
-        smtp.close()
-
-
 def full(code: int, text: str) -> str:
     return f"{code} {text}"
 
 
+async def member_tokens(settings: Settings) -> dict[str, str]:
+    conn = await open_database(settings.database_path)
+    try:
+        return {m.address: m.token for m in await MemberStore(conn).members("ccrlist")}
+    finally:
+        await conn.close()
+
+
 async def test_member_post_reaches_every_member_once(server: Running) -> None:
+    """Personalised (the default): a copy per member, from their VERP address, with their
+    own one-click unsubscribe URL."""
     code, text = await send(server.port, message())
     assert full(code, text) == replies.ACCEPTED
     await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
     assert sorted(r.lower() for r in server.relay.recipients()) == sorted(
         m.lower() for m in MEMBERS)
-    delivered = server.relay.messages[0]
-    assert delivered.mail_from == f"ccrlist-bounces@{DOMAIN}"
-    msg = message_from_bytes(delivered.content, policy=policy.default)
-    assert msg["List-Id"] == f"<ccrlist.{DOMAIN}>"
-    assert msg["Subject"] == "[ccrlist] Hello"
-    assert msg["X-Loop"] == LIST
-    assert delivered.content.endswith(b"\r\n\r\nHi all.\r\n")
+    tokens = await member_tokens(server.settings)
+    for delivered in server.relay.messages:
+        [rcpt] = delivered.rcpt_tos
+        local, domain = rcpt.split("@")
+        assert delivered.mail_from == f"ccrlist-bounces+{local}={domain}@{DOMAIN}"
+        msg = message_from_bytes(delivered.content, policy=policy.default)
+        assert msg["List-Id"] == f"<ccrlist.{DOMAIN}>"
+        assert msg["Subject"] == "[ccrlist] Hello"
+        assert msg["X-Loop"] == LIST
+        assert msg["List-Unsubscribe"] == (f"<https://{DOMAIN}/u/{tokens[rcpt]}>, "
+                                           f"<mailto:ccrlist-leave@{DOMAIN}>")
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert b"CCR-TOKEN-SLOT" not in delivered.content
+        assert delivered.content.endswith(b"\r\n\r\nHi all.\r\n")
+
+
+async def test_batched_copies_and_a_verp_probe_every_nth_post(
+        tmp_path: Path, relay: RecordingRelay, controller: Controller) -> None:
+    settings = dataclasses.replace(
+        make_settings(tmp_path, controller.port, personalise=False),
+        bounces=BounceSettings(probe_every=2))
+    async with start(settings, relay) as running:
+        assert full(*await send(running.port, message())) == replies.ACCEPTED  # post 1
+        await wait_for(lambda: len(relay.recipients()) == 3, what="the first post")
+        [batched] = relay.messages
+        assert batched.mail_from == f"ccrlist-bounces@{DOMAIN}"
+        assert sorted(batched.rcpt_tos) == sorted(MEMBERS)
+        msg = message_from_bytes(batched.content, policy=policy.default)
+        assert msg["List-Unsubscribe"] == f"<mailto:ccrlist-leave@{DOMAIN}>"
+        assert msg["List-Unsubscribe-Post"] is None
+        second = message(message_id="<m2@example.org>")
+        assert full(*await send(running.port, second)) == replies.ACCEPTED  # post 2: a probe
+        await wait_for(lambda: len(relay.recipients()) == 6, what="the probe")
+        probes = relay.messages[1:]
+        assert sorted(m.mail_from for m in probes) == sorted(
+            f"ccrlist-bounces+{r.replace('@', '=')}@{DOMAIN}" for r in MEMBERS)
+        assert all(len(m.rcpt_tos) == 1 for m in probes)
+        assert all(b"List-Unsubscribe-Post" not in m.content for m in probes)
+        assert len({m.content for m in probes}) == 1  # the same copy, only the envelope differs
 
 
 async def test_author_matched_case_insensitively(server: Running) -> None:
