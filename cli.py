@@ -101,6 +101,12 @@ def _lists() -> click.Command:
     return lists_group
 
 
+def _dkim() -> click.Command:
+    from ccrlist.dkim_cli import dkim_group
+
+    return dkim_group
+
+
 def _server_command(name: str) -> Loader:
     def load() -> click.Command:
         from ccrlist import commands
@@ -120,6 +126,7 @@ def _lazy(group: click.Group) -> dict[str, Loader]:
 _lazy(ccrlist).update({
     "members": _members("ccrlist", "members", "Manage ccrlist members."),
     "lists": _lists,
+    "dkim": _dkim,
     "serve": _server_command("serve"),
     "held": _server_command("held"),
     "status": _server_command("status"),

@@ -184,6 +184,20 @@ def nameserver_address(server: str) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """The key every outgoing copy is signed with; no key file means mail goes out unsigned."""
+
+    selector: str = "ccrlist"
+    # PEM private key (`ccrlist dkim keygen` writes one); empty: no signing.
+    key_file: Path | None = None
+    # The d= domain; empty means the list domain.
+    domain: str = ""
+    # Processes that sign personalised copies (one signature each); 0 signs in the
+    # delivery loop itself.
+    sign_processes: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     domain: str = "lists.example.org"
     data_dir: Path = Path("var")
@@ -199,6 +213,7 @@ class Settings:
     bounces: BounceSettings = field(default_factory=BounceSettings)
     commands: CommandSettings = field(default_factory=CommandSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     source: str = "(built-in defaults)"
 
     @property
@@ -208,6 +223,10 @@ class Settings:
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def dkim_domain(self) -> str:
+        return self.dkim.domain or self.domain
 
 
 def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -251,6 +270,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         data_dir=resolve(settings.data_dir),
         issues_dir=resolve(settings.issues_dir),
         site=dataclasses.replace(settings.site, output_dir=resolve(settings.site.output_dir)),
+        dkim=dataclasses.replace(settings.dkim, key_file=None if settings.dkim.key_file is None
+                                 else resolve(settings.dkim.key_file)),
     )
 
 
@@ -276,6 +297,8 @@ def _convert(hint: Any, raw: Any, source: str, name: str) -> Any:
     args = typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in args if a is not type(None)]
+        if raw == "" and inner[0] is Path:
+            return None  # an optional path left empty is unset
         return _convert(inner[0], raw, source, name)
     if dataclasses.is_dataclass(hint):
         if not isinstance(raw, dict):
@@ -329,6 +352,10 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 walk(value, f"{key}.")
             elif value is None and f.name == "relay":
                 rows.append((key, f"(none: mail goes to the Maildir {settings.outbox_dir})"))
+            elif value is None and f.name == "key_file":
+                rows.append((key, "(none: outgoing mail is not DKIM-signed)"))
+            elif key == "dkim.domain" and not value:
+                rows.append((key, f"(the list domain, {settings.domain})"))
             elif f.name == "password":
                 rows.append((key, "********" if value else "(empty)"))
             elif isinstance(value, tuple):

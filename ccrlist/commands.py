@@ -44,6 +44,7 @@ def serve(settings: Settings) -> None:
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
     from ccrlist.resolver import DnsConfigError
     from ccrlist.server import run
+    from outbox.signing import DkimKeyError
 
     for name in ("ccrlist", "outbox"):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -57,6 +58,8 @@ def serve(settings: Settings) -> None:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
     except DnsConfigError as exc:
         raise click.ClickException(f"checking senders needs DNS: {exc}") from None
+    except DkimKeyError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

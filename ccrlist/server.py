@@ -25,6 +25,7 @@ from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
 from ccrlist.optin import Optin
+from outbox.signing import copy_signer
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
@@ -80,7 +81,8 @@ async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP])
 
 async def serve(settings: Settings, stop: asyncio.Event,
                 on_listening: Callable[[int], None] | None = None) -> None:
-    """Serve until `stop` is set."""
+    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts."""
+    signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
     try:
@@ -99,7 +101,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
             bounces.note(list_name, recipient, reply)
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
-                                on_failed=on_failed)
+                                on_failed=on_failed, signer=signer)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
                             owners=OwnerStore(fanout_db))
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
@@ -121,6 +123,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
                     settings.server.protocol.upper(), settings.server.host, port,
                     settings.domain, transport.describe())
         log.warning("subscription pages on %s", web_urls(web_runner))
+        if signer is None:
+            log.warning("DKIM signing is off ([dkim] key_file is empty): outgoing mail is "
+                        "not signed")
+        else:
+            log.warning("DKIM-signing outgoing mail: %s", signer.describe())
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
@@ -143,6 +150,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             facts.close()
         for conn in connections:
             await conn.close()
+        if signer is not None:
+            signer.close()
     log.warning("ccrlist stopped")
 
 

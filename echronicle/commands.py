@@ -10,12 +10,15 @@ import contextlib
 import re
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ccrconfig.settings import Settings
 from echronicle.errors import IssueError, UnknownIssue
+
+if TYPE_CHECKING:
+    from outbox.signing import CopySigner
 
 T = TypeVar("T")
 
@@ -75,6 +78,7 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
         raise click.UsageError("use either --resend or --to, not both")
     if lang and not to_address:
         raise click.UsageError("--lang only applies to a --to test copy")
+    signer = None if no_send else _signer(settings)
     with _editor_errors():
         # Loading refuses language versions that disagree on volume, number or date,
         # so such an issue stops here, before anything is written or queued.
@@ -129,12 +133,26 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
             bar = stack.enter_context(click.progressbar(length=total, label="Sending"))
             return bar.update
 
-        summary = _run(sending.send(settings, deliveries, emails, progress))
+        try:
+            summary = _run(sending.send(settings, deliveries, emails, signer, progress))
+        finally:
+            if signer is not None:
+                signer.close()
     click.echo(f"Sent {summary.sent}, deferred {summary.deferred}, failed {summary.failed}"
                + (f", not yet tried {summary.pending}" if summary.pending else "")
                + f" (newly queued {summary.queued}; via {summary.transport}).")
     if summary.queued == 0 and summary.sent == 0:
         click.echo("Already sent: nobody new to send to. Use --resend to send again.")
+
+
+def _signer(settings: Settings) -> CopySigner | None:
+    """Load the DKIM key before anything is written, so a bad key stops publish cleanly."""
+    from outbox.signing import DkimKeyError, copy_signer
+
+    try:
+        return copy_signer(settings)
+    except DkimKeyError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _report(problems: list[Any]) -> list[Any]:

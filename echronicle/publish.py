@@ -7,18 +7,22 @@ sent one copy per subscriber from a VERP sender (`echronicle-bounces+jo=example.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ccrconfig.settings import Settings
 from echronicle.email_render import RenderedEmail
 from echronicle.model import Edition
+from outbox.signing import CopySigner
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import Member
 from subscribers.queue import QueueStore, Recipient
+
+log = logging.getLogger("echronicle.publish")
 
 SOURCE = "issue"
 TEST_TOKEN = "test-copy"
@@ -98,9 +102,15 @@ def plan_test_copy(edition: Edition, address: str, lang: str, tag: str) -> list[
 
 
 async def send(settings: Settings, deliveries: Sequence[Delivery],
-               emails: Mapping[str, RenderedEmail],
+               emails: Mapping[str, RenderedEmail], signer: CopySigner | None,
                progress: ProgressFactory | None = None) -> SendSummary:
-    """Queue `deliveries` durably, then run the delivery worker until nothing is due."""
+    """Queue `deliveries` durably, then run the delivery worker until nothing is due.
+
+    Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
+    """
+    if signer is None:
+        log.warning("DKIM signing is off ([dkim] key_file is empty): the issue goes out "
+                    "unsigned")
     conn = await open_database(settings.database_path)
     try:
         queue = QueueStore(conn)
@@ -118,7 +128,7 @@ async def send(settings: Settings, deliveries: Sequence[Delivery],
         before = [await queue.counts(i) for i in outgoing_ids]
         waiting = sum(c.pending + c.deferred for c in before)
         transport = make_transport(settings)
-        worker = DeliveryWorker(queue, transport, settings.delivery)
+        worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer)
         callback = progress(waiting) if progress is not None and waiting else None
         await worker.run_until_idle(callback)
         after = [await queue.counts(i) for i in outgoing_ids]

@@ -4,6 +4,11 @@ Each recipient's state is committed right after the relay answers for its
 batch, so a crash re-sends at most the batches that were in flight. Outcomes
 that arrive from parallel sessions while a commit runs share the next commit
 (group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
+
+With a signer, every copy is DKIM-signed just before it is sent, after
+personalisation (the token is in List-Unsubscribe, which the signature covers).
+A message that is not personalised has the same bytes for every batch, so it is
+signed once per pass and the signature reused.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ccrconfig.settings import DeliverySettings
 from outbox.groupcommit import GroupCommit
 from outbox.personalise import personalise, verp_sender
 from outbox.retry import RetryPolicy, decide
+from outbox.signing import CopySigner, SigningFailed
 from outbox.transport import Reply, Session, Transport, TransportUnavailable
 from subscribers.queue import Due, Outcome, Outgoing, QueueStore
 
@@ -101,14 +107,18 @@ class DeliveryWorker:
     """Drains the outbox through a transport, `settings.connections` sessions at a time."""
 
     def __init__(self, queue: QueueStore, transport: Transport, settings: DeliverySettings,
-                 clock: Clock = time.time, on_failed: FailureHook | None = None) -> None:
+                 clock: Clock = time.time, on_failed: FailureHook | None = None,
+                 signer: CopySigner | None = None) -> None:
         self._queue = queue
         self._transport = transport
         self._settings = settings
         self._policy = policy_from(settings)
         self._clock = clock
         self._on_failed = on_failed
+        self._signer = signer
         self._messages: dict[int, Outgoing] = {}
+        # One signature per message that is not personalised, shared by its batches.
+        self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -137,6 +147,7 @@ class DeliveryWorker:
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
             self._messages.clear()
+            self._signatures.clear()
         return report
 
     async def run_forever(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
@@ -192,7 +203,13 @@ class DeliveryWorker:
         if message.personalised:
             body = personalise(body, batch.deliveries[0].token)
         try:
+            if self._signer is not None:
+                body = await self._signature(self._signer, message, body) + body
             replies = await session.send(sender, recipients, body)
+        except SigningFailed as exc:
+            # Never sent unsigned: retried like a relay outage until the message expires.
+            log.error("message %d not sent: %s", message.id, exc)
+            replies = {r: Reply(0, str(exc)) for r in recipients}
         except TransportUnavailable as exc:
             log.warning("relay unavailable for message %d: %s", message.id, exc)
             replies = {r: Reply(0, f"relay unavailable: {exc}") for r in recipients}
@@ -204,6 +221,15 @@ class DeliveryWorker:
             outcomes.append(Outcome(message.id, d.recipient, verdict.status, str(reply),
                                     verdict.next_try_at, verdict.bounce))
         return outcomes
+
+    async def _signature(self, signer: CopySigner, message: Outgoing, body: bytes) -> bytes:
+        if message.personalised:
+            return await signer.signature(body)
+        shared = self._signatures.get(message.id)
+        if shared is None:
+            shared = asyncio.ensure_future(signer.signature(body))
+            self._signatures[message.id] = shared
+        return await asyncio.shield(shared)
 
     def _notify(self, message: Outgoing, outcomes: Sequence[Outcome]) -> None:
         for o in outcomes:
