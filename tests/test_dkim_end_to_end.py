@@ -1,0 +1,159 @@
+"""End to end: copies from `ccrlist serve` and `chronicle publish` verify with keygen's record."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email
+import email.policy
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import pytest
+from aiosmtpd.controller import Controller
+from ccrlist_helpers import (
+    DOMAIN,
+    RecordingRelay,
+    add_members,
+    make_settings,
+    message,
+    start_relay,
+    wait_for,
+)
+from click.testing import CliRunner
+from dkim_helpers import keygen, signed_fields, with_key
+
+from ccrconfig.settings import RelaySettings, Settings
+from ccrlist.server import serve
+from echronicle.commands import chronicle
+from subscribers.db import open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.net"]
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[RecordingRelay, Controller]]:
+    recording = RecordingRelay()
+    controller = start_relay(recording)
+    yield recording, controller
+    controller.stop()
+
+
+async def test_list_copies_from_serve_verify(tmp_path: Path,
+                                             relay: tuple[RecordingRelay, Controller],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    recording, controller = relay
+    key = keygen(tmp_path, DOMAIN)
+    settings = with_key(make_settings(tmp_path, controller.port), key)
+    await add_members(settings, MEMBERS)
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    try:
+        port = await asyncio.wait_for(listening, 10)
+        await aiosmtplib.send(message(), sender="alice@example.org",
+                              recipients=[f"ccrlist@{DOMAIN}"], hostname="127.0.0.1",
+                              port=port, timeout=10)
+        await wait_for(lambda: len(recording.recipients()) == 3, what="fan-out")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert "DKIM-signing outgoing mail: d=lists.example.org s=ccr2026" in caplog.text
+    copy = recording.messages[0].content
+    assert copy.startswith(b"DKIM-Signature: ")
+    assert key.verifies(copy)
+    assert {"from", "subject", "list-id", "list-unsubscribe",
+            "list-unsubscribe-post"} <= set(signed_fields(copy))
+    assert not key.verifies(copy.replace(b"[ccrlist] Hello", b"[ccrlist] Hullo"))
+    assert not key.verifies(copy.replace(b"Hi all.", b"Hi all!"))
+
+
+async def test_serve_without_a_key_says_mail_goes_out_unsigned(
+        tmp_path: Path, relay: tuple[RecordingRelay, Controller],
+        caplog: pytest.LogCaptureFixture) -> None:
+    _, controller = relay
+    settings = make_settings(tmp_path, controller.port)
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    await asyncio.wait_for(listening, 10)
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert caplog.text.count("DKIM signing is off") == 1
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.envelopes: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
+        return "250 OK"
+
+
+def _subscribe(settings: Settings) -> dict[str, str]:
+    async def go() -> dict[str, str]:
+        conn = await open_database(settings.database_path)
+        try:
+            store = MemberStore(conn)
+            if await store.get_list(settings.newsletter.list) is None:
+                await store.create_list(settings.newsletter.list, "announce")
+            await store.add(settings.newsletter.list,
+                            [NewMember("ana@example.org", "", "en"),
+                             NewMember("bob@example.net", "", "fr")])
+            return {m.address: m.token for m in await store.members(settings.newsletter.list)}
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_newsletter_copies_verify_each_with_its_own_token(tmp_path: Path,
+                                                          settings: Settings) -> None:
+    key = keygen(tmp_path, settings.domain)
+    settings.issues_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "issues" / "vol12-2.md", settings.issues_dir / "vol12-2.md")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = with_key(dataclasses.replace(
+            settings, relay=RelaySettings(host="127.0.0.1", port=port)), key)
+        tokens = _subscribe(settings)
+        result = CliRunner().invoke(chronicle, ["publish", "vol12-2"], obj=settings)
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert "Sent 2, deferred 0, failed 0" in result.output
+    assert len(recorder.envelopes) == 2
+    for rcpts, content in recorder.envelopes:
+        token = tokens[rcpts[0]]
+        msg = email.message_from_bytes(content, policy=email.policy.default)
+        assert token in str(msg["List-Unsubscribe"])
+        assert key.verifies(content), rcpts
+        assert {"list-unsubscribe", "list-unsubscribe-post"} <= set(signed_fields(content))
+        other = next(t for t in tokens.values() if t != token)
+        assert not key.verifies(content.replace(token.encode(), other.encode()))
+
+
+def test_publish_without_a_key_says_the_issue_goes_out_unsigned(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    settings.issues_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "issues" / "vol12-2.md", settings.issues_dir / "vol12-2.md")
+    _subscribe(settings)
+    result = CliRunner().invoke(chronicle, ["publish", "vol12-2"], obj=settings)
+    assert result.exit_code == 0, result.output
+    assert "Sent 2" in result.output
+    assert caplog.text.count("DKIM signing is off") == 1
+    for path in (settings.outbox_dir / "new").iterdir():
+        assert b"DKIM-Signature" not in path.read_bytes()
