@@ -1,6 +1,7 @@
 """Fan-out benchmark: one post to 10,000 subscribers, delivered to a local sink.
 
     python benchmarks/bench_fanout.py [--members 10000] [--connections 4]
+                                      [--dkim] [--sign-processes N] [--bits 2048]
 
 The sink is Postfix's /usr/sbin/smtp-sink when installed (Debian package
 `postfix`), else an aiosmtpd counting sink in a subprocess. The post is
@@ -11,6 +12,10 @@ message per recipient) and personalised (the default: one message per
 recipient with its own unsubscribe token and a VERP sender). Reports
 recipients/s and messages/s. Goals: batched >= 5,000 recipients/s; VERP and
 personalised >= 1,000 messages/s.
+
+`--dkim` signs every copy with a fresh RSA key (`--bits`): a batched or VERP
+message once, a personalised one once per copy, in the delivery loop or, with
+`--sign-processes N` (N > 0), in N worker processes.
 """
 
 from __future__ import annotations
@@ -36,10 +41,13 @@ sys.path.insert(0, str(ROOT))
 from ccrconfig.settings import (  # noqa: E402
     BounceSettings,
     DeliverySettings,
+    DkimSettings,
     RelaySettings,
     Settings,
 )
 from ccrlist.fanout import Expander  # noqa: E402
+from outbox.dkim_keys import generate_key, private_pem  # noqa: E402
+from outbox.signing import copy_signer  # noqa: E402
 from outbox.transport import make_transport  # noqa: E402
 from outbox.worker import DeliveryWorker  # noqa: E402
 from subscribers.db import open_database  # noqa: E402
@@ -74,11 +82,13 @@ def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"{name} did not start")
 
 
-async def one_run(folder: Path, members: int, port: int, delivery: DeliverySettings) -> dict[
-        str, float]:
+async def one_run(folder: Path, members: int, port: int, delivery: DeliverySettings,
+                  dkim: DkimSettings) -> dict[str, float]:
     settings = dataclasses.replace(Settings(), domain="lists.example.org", data_dir=folder,
                                    relay=RelaySettings("127.0.0.1", port, timeout=30.0),
-                                   delivery=delivery, bounces=BounceSettings(probe_every=0))
+                                   delivery=delivery, bounces=BounceSettings(probe_every=0),
+                                   dkim=dkim)
+    signer = copy_signer(settings)
     conn = await open_database(settings.database_path)
     try:
         await MemberStore(conn).add("ccrlist", [NewMember(f"member{i:05d}@example.net")
@@ -91,12 +101,14 @@ async def one_run(folder: Path, members: int, port: int, delivery: DeliverySetti
         await Expander(posts, settings, lambda: None).expand_pending()
         expanded = time.perf_counter()
         queue = QueueStore(conn)
-        report = await DeliveryWorker(queue, make_transport(settings),
-                                      settings.delivery).run_until_idle()
+        report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                      signer=signer).run_until_idle()
         sent = time.perf_counter()
         counts = await queue.counts()
     finally:
         await conn.close()
+        if signer is not None:
+            signer.close()
     if report.sent != members or counts.sent != members:
         raise SystemExit(f"only {report.sent} of {members} sent ({report})")
     return {"expand": expanded - started, "send": sent - expanded}
@@ -106,6 +118,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--dkim", action="store_true", help="DKIM-sign every copy.")
+    parser.add_argument("--sign-processes", type=int, default=0,
+                        help="With --dkim: processes signing personalised copies.")
+    parser.add_argument("--bits", type=int, default=2048, help="With --dkim: RSA key size.")
     parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink_server:
@@ -115,8 +131,18 @@ def main() -> None:
     sink, name = start_sink(port)
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     try:
+        dkim = DkimSettings()
+        signing = "unsigned"
+        if args.dkim:
+            key_file = tmp / "dkim.pem"
+            key_file.write_bytes(private_pem(generate_key(args.bits)))
+            dkim = DkimSettings(selector="bench", key_file=key_file,
+                                sign_processes=args.sign_processes)
+            signing = (f"DKIM {args.bits}-bit, personalised copies signed "
+                       + (f"in {args.sign_processes} processes" if args.sign_processes
+                          else "in the delivery loop"))
         print(f"sink: {name}; {args.members} members; {args.connections} connections; "
-              f"{len(BODY)} byte post; cpus={os.cpu_count()}")
+              f"{len(BODY)} byte post; {signing}; cpus={os.cpu_count()}")
         modes = {
             "batched (50 rcpt/txn)": DeliverySettings(
                 max_rcpt_per_message=50, connections=args.connections, personalise=False),
@@ -127,7 +153,7 @@ def main() -> None:
         }
         for label, delivery in modes.items():
             folder = tmp / label.split()[0]
-            t = asyncio.run(asyncio.wait_for(one_run(folder, args.members, port, delivery),
+            t = asyncio.run(asyncio.wait_for(one_run(folder, args.members, port, delivery, dkim),
                                              timeout=600))
             one_each = delivery.verp or delivery.personalise
             messages = args.members if one_each else -(-args.members // 50)

@@ -192,9 +192,9 @@ class DkimSettings:
     key_file: Path | None = None
     # The d= domain; empty means the list domain.
     domain: str = ""
-    # Processes that sign personalised copies (one signature each); 0 signs in the
-    # delivery loop itself.
-    sign_processes: int = 0
+    # Processes that sign personalised copies (one signature each, about 7 ms of CPU);
+    # 0 signs in the delivery loop itself, which then serves nothing else meanwhile.
+    sign_processes: int = 2
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ def test_header_folding_and_bare_newlines_still_verify(key: TestKey) -> None:
 # --- settings and bad keys ----------------------------------------------------------------
 
 def test_dkim_settings_defaults_and_empty_key_file() -> None:
-    assert Settings().dkim == DkimSettings("ccrlist", None, "", 0)
+    assert Settings().dkim == DkimSettings("ccrlist", None, "", 2)
     assert copy_signer(Settings()) is None
     s = parse_settings(tomllib.loads('[dkim]\nkey_file = ""\nselector = "s1"\n'), "ccr.toml")
     assert s.dkim.key_file is None and s.dkim.selector == "s1"
