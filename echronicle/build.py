@@ -55,11 +55,21 @@ def write_preview(settings: Settings, issue_id: str) -> list[Path]:
 
 def write_skeleton(settings: Settings, issue_id: str, lang: str, volume: int, number: int,
                    day: date) -> Path:
-    """A new issue file to fill in; never overwrites one that exists."""
+    """A new issue file to fill in, in `lang`; never overwrites one that exists.
+
+    When `<id>.md` exists in another language, this writes its translation
+    `<id>.<lang>.md`, with the volume, number and date the versions must share.
+    """
     path = target(settings.issues_dir, f"{check_id(issue_id)}.md")
     if path.exists():
-        raise IssueError(str(path), None, "this issue file already exists; edit it instead")
-    text = environment().get_template("skeleton.md.j2").render(
-        volume=volume, number=number, date=day.isoformat(), lang=lang)
+        edition = load_edition(settings.issues_dir, issue_id)
+        if edition.has(lang):
+            raise IssueError(str(path), None, f"issue '{issue_id}' already has a version in "
+                             f"'{lang}'; edit it instead")
+        primary = edition.primary
+        path = target(settings.issues_dir, f"{issue_id}.{lang}.md")
+        volume, number, day = primary.volume, primary.number, primary.date
+    text = environment().get_template(f"skeleton.{lang}.md.j2").render(
+        volume=volume, number=number, date=day.isoformat())
     write_file(path, text.encode("utf-8"))
     return path

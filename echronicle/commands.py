@@ -246,7 +246,8 @@ VOLUME_NUMBER = re.compile(r"^[a-z]+([0-9]+)-([0-9]+)")
 @chronicle.command()
 @click.argument("issue_id", metavar="ID")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-              help="Language of the issue; a second language goes in ID.<lang>.md.")
+              help="Language of the issue. If ID.md exists in the other language, writes its "
+                   "translation ID.<lang>.md with the same volume, number and date.")
 @click.pass_context
 def new(ctx: click.Context, issue_id: str, lang: str) -> None:
     """Write a skeleton issue file issues/ID.md for the editor to fill in."""

@@ -152,7 +152,7 @@ def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> N
     (["publish", "../../etc/passwd"], 2, "not a valid issue id"),
     (["preview", "vol99-9"], 2, "there is no issue"),
     (["new", "../x"], 2, "not a valid issue id"),
-    (["new", "vol12-2"], 1, "already exists"),
+    (["new", "vol12-2"], 1, "already has a version in 'en'"),
     (["publish", "vol12-2", "--to", "not an address"], 2, "--to"),
     (["publish", "vol12-2", "--resend", "--to", "a@b.org"], 2, "not both"),
 ])
@@ -190,6 +190,30 @@ def test_new_writes_a_skeleton_that_parses(chron: Settings) -> None:
     assert "volume: 13" in text and "number: 4" in text
     preview = run(chron, "preview", "vol13-4")
     assert preview.exit_code == 0, preview.output
+
+
+def test_new_in_french_then_its_english_translation(chron: Settings) -> None:
+    result = run(chron, "new", "vol13-5", "--lang", "fr")
+    assert result.exit_code == 0, result.output
+    french = (chron.issues_dir / "vol13-5.md").read_text("utf-8")
+    assert "lang: fr" in french and "Titre de ce numéro" in french
+    assert "Headline" not in french
+    result = run(chron, "new", "vol13-5", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    english = (chron.issues_dir / "vol13-5.en.md").read_text("utf-8")
+    assert "lang: en" in english and "Headline of this issue" in english
+    again = run(chron, "new", "vol13-5", "--lang", "fr")
+    assert again.exit_code != 0 and "already has a version in 'fr'" in again.output
+    assert run(chron, "check", "vol13-5").exit_code == 0
+
+
+def test_translation_skeleton_copies_volume_number_and_date(chron: Settings) -> None:
+    (chron.issues_dir / "vol13-6.md").write_text(
+        (chron.issues_dir / "vol12-2.md").read_text("utf-8"), "utf-8")
+    result = run(chron, "new", "vol13-6", "--lang", "fr")
+    assert result.exit_code == 0, result.output
+    french = (chron.issues_dir / "vol13-6.fr.md").read_text("utf-8")
+    assert "volume: 12" in french and "number: 2" in french and "date: 2017-10-03" in french
 
 
 def test_preview_writes_files_and_serves_them(chron: Settings) -> None:
