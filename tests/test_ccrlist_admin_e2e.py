@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -29,7 +29,6 @@ from ccrlist_helpers import (
     message,
     send,
     serving,
-    start_relay,
     wait_for,
 )
 from click.testing import CliRunner
@@ -47,18 +46,6 @@ DAY = 86400.0
 MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.net"]
 REQUEST = f"ccrlist-request@{DOMAIN}"
 OWNERS = ["owner1@example.org", "owner2@example.org"]
-
-
-@pytest.fixture
-def relay() -> RecordingRelay:
-    return RecordingRelay()
-
-
-@pytest.fixture
-def controller(relay: RecordingRelay) -> Iterator[Controller]:
-    c = start_relay(relay)
-    yield c
-    c.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiosmtplib
@@ -26,7 +25,6 @@ from ccrlist_helpers import (
     add_members,
     free_port,
     message,
-    start_relay,
     wait_for,
 )
 
@@ -40,13 +38,6 @@ BATCH, CONNECTIONS = 5, 2
 @pytest.fixture
 def relay() -> RecordingRelay:
     return RecordingRelay(delay=0.08)
-
-
-@pytest.fixture
-def controller(relay: RecordingRelay) -> Iterator[Controller]:
-    c = start_relay(relay)
-    yield c
-    c.stop()
 
 
 def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import mailbox
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from ccrlist_helpers import RecordingRelay, make_settings, start_relay
+from ccrlist_helpers import RecordingRelay, make_settings
 from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_key
 
 from ccrconfig.settings import Settings
@@ -44,18 +44,6 @@ class CountingSigner(DkimSigner):
 @pytest.fixture(scope="module")
 def key(tmp_path_factory: pytest.TempPathFactory) -> TestKey:
     return keygen(tmp_path_factory.mktemp("dkim"), DOMAIN)
-
-
-@pytest.fixture
-def relay() -> RecordingRelay:
-    return RecordingRelay()
-
-
-@pytest.fixture
-def controller(relay: RecordingRelay) -> Iterator[Controller]:
-    c = start_relay(relay)
-    yield c
-    c.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,18 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def relay() -> RecordingRelay:
-    return RecordingRelay()
-
-
-@pytest.fixture
-def controller(relay: RecordingRelay) -> Iterator[Controller]:
-    c = start_relay(relay)
-    yield c
-    c.stop()
 
 
 @pytest.fixture
