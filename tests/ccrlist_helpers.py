@@ -181,3 +181,20 @@ async def send(port: int, raw: bytes, sender: str = "alice@example.org",
         return exc.code, exc.message
     finally:
         smtp.close()
+
+
+def subscribe_newsletter(settings: Settings, people: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Subscribe (address, language) pairs to the newsletter list; their tokens by address."""
+    async def go() -> dict[str, str]:
+        conn = await open_database(settings.database_path)
+        try:
+            store = MemberStore(conn)
+            if await store.get_list(settings.newsletter.list) is None:
+                await store.create_list(settings.newsletter.list, "announce")
+            await store.add(settings.newsletter.list,
+                            [NewMember(a, "", lang) for a, lang in people])  # type: ignore[arg-type]
+            return {m.address: m.token for m in await store.members(settings.newsletter.list)}
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())

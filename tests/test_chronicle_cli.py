@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import email
 import email.policy
@@ -16,14 +15,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from ccrlist_helpers import subscribe_newsletter
 from click.testing import CliRunner, Result
 
 from ccrconfig.settings import RelaySettings, Settings
 from echronicle.commands import chronicle
 from echronicle.serve import make_server
-from subscribers.db import open_database
-from subscribers.members import MemberStore
-from subscribers.models import NewMember
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = [("ana@example.org", "en"), ("bob@example.net", "fr"), ("cy@example.com", "en")]
@@ -66,18 +63,7 @@ def relay() -> Iterator[tuple[Recorder, int]]:
 
 
 def subscribe(settings: Settings) -> dict[str, str]:
-    async def go() -> dict[str, str]:
-        conn = await open_database(settings.database_path)
-        try:
-            store = MemberStore(conn)
-            if await store.get_list(settings.newsletter.list) is None:
-                await store.create_list(settings.newsletter.list, "announce")
-            await store.add(settings.newsletter.list,
-                            [NewMember(a, "", lang) for a, lang in PEOPLE])  # type: ignore[arg-type]
-            return {m.address: m.token for m in await store.members(settings.newsletter.list)}
-        finally:
-            await conn.close()
-    return asyncio.run(go())
+    return subscribe_newsletter(settings, PEOPLE)
 
 
 def test_publish_no_send_builds_the_site(chron: Settings) -> None:

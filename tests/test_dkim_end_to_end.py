@@ -22,6 +22,7 @@ from ccrlist_helpers import (
     make_settings,
     message,
     start_relay,
+    subscribe_newsletter,
     wait_for,
 )
 from click.testing import CliRunner
@@ -30,9 +31,6 @@ from dkim_helpers import keygen, signed_fields, with_key
 from ccrconfig.settings import RelaySettings, Settings
 from ccrlist.server import serve
 from echronicle.commands import chronicle
-from subscribers.db import open_database
-from subscribers.members import MemberStore
-from subscribers.models import NewMember
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.net"]
@@ -99,20 +97,7 @@ class Recorder:
 
 
 def _subscribe(settings: Settings) -> dict[str, str]:
-    async def go() -> dict[str, str]:
-        conn = await open_database(settings.database_path)
-        try:
-            store = MemberStore(conn)
-            if await store.get_list(settings.newsletter.list) is None:
-                await store.create_list(settings.newsletter.list, "announce")
-            await store.add(settings.newsletter.list,
-                            [NewMember("ana@example.org", "", "en"),
-                             NewMember("bob@example.net", "", "fr")])
-            return {m.address: m.token for m in await store.members(settings.newsletter.list)}
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
+    return subscribe_newsletter(settings, [("ana@example.org", "en"), ("bob@example.net", "fr")])
 
 
 def test_newsletter_copies_verify_each_with_its_own_token(tmp_path: Path,
