@@ -16,6 +16,7 @@ from ccrlist.copies import copy_mode
 from ccrlist.failure_notice import failure_notice
 from ccrlist.headers import list_headers, rewrite
 from ccrlist.names import bounce_address, owner_addresses, role_address
+from outbox.personalise import new_slot
 from subscribers.owners import OwnerStore
 from subscribers.posts import Failure, ListCopy, PostStore, StoredPost
 
@@ -62,9 +63,10 @@ class Expander:
     def list_copy(self, post: StoredPost) -> ListCopy:
         """The copy subscribers get, rendered once; personalised ones hold the token slot."""
         mode = copy_mode(post.id, self._settings.delivery, self._settings.bounces)
-        info = list_headers(post.list_name, self._settings, mode.personalised)
+        slot = new_slot()  # the post's own text must never be able to hold the slot
+        info = list_headers(post.list_name, self._settings, mode.personalised, slot)
         return ListCopy(post, rewrite(post.raw, info, post.author, post.dmarc_policy),
-                        mode.personalised, mode.verp)
+                        mode.personalised, mode.verp, slot)
 
     async def report_failures(self) -> int:
         """Queue one notice per list for deliveries that gave up; return how many it covered."""

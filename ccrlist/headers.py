@@ -9,9 +9,10 @@ From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
 (see `reply_to_value`). The author's DKIM signatures that cover a field we
 change no longer verify, so they are removed; the others are kept.
 
-A personalised copy's List-Unsubscribe holds `TOKEN_SLOT` where the member's
-token goes (the worker fills it in at send time); a long field is folded only
-between its URIs, so the slot is never split.
+A personalised copy's List-Unsubscribe holds a token slot (random for each post:
+see `outbox.personalise.new_slot`) where the member's token goes; the worker fills
+it in at send time. A long field is folded only between its URIs, so the slot is
+never split.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class ListHeaders:
     unsubscribe_url: str = ""
 
 
-def list_headers(list_name: str, settings: Settings, personalised: bool = False) -> ListHeaders:
+def list_headers(list_name: str, settings: Settings, personalised: bool = False,
+                 slot: bytes = TOKEN_SLOT) -> ListHeaders:
+    """The list's fields; a personalised copy's one-click URL holds `slot` for the token."""
     fill = {"list": list_name, "domain": settings.domain}
-    url = one_click_url(settings.web.base_url, TOKEN_SLOT.decode("ascii")) if personalised else ""
+    url = one_click_url(settings.web.base_url, slot.decode("ascii")) if personalised else ""
     return ListHeaders(list_name, settings.domain,
                        settings.posting.subject_prefix.format(**fill),
                        settings.posting.archive_url.format(**fill),

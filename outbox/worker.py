@@ -201,7 +201,7 @@ class DeliveryWorker:
         if message.verp:
             sender = verp_sender(sender, recipients[0])
         if message.personalised:
-            body = personalise(body, batch.deliveries[0].token)
+            body = personalise(body, batch.deliveries[0].token, message.token_slot)
         try:
             if self._signer is not None:
                 body = await self._signature(self._signer, message, body) + body

@@ -67,8 +67,9 @@ class ListCopy:
 
     post: StoredPost
     body: bytes
-    personalised: bool = False  # body holds the token slot; one message per recipient
+    personalised: bool = False  # body holds `token_slot`; one message per recipient
     verp: bool = False
+    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"
 
 
 @dataclass(frozen=True)
@@ -166,16 +167,16 @@ class PostStore:
         """
         ids = [item.post.id for item in items]
         marks = ",".join("?" * len(ids))
-        values = ",".join(["(?, 'post', ?, ?, ?, ?, ?, ?)"] * len(items))
+        values = ",".join(["(?, 'post', ?, ?, ?, ?, ?, ?, ?)"] * len(items))
         async with self._lock:
             await self._conn.execute(
                 f"""INSERT INTO outgoing (list_name, source, source_ref, sender, body,
-                                          personalised, verp, created_at)
+                                          personalised, verp, token_slot, created_at)
                     VALUES {values} ON CONFLICT (source, source_ref) DO NOTHING""",
                 [v for item in items
                  for v in (item.post.list_name, item.post.permalink,
                            sender(item.post.list_name), item.body, int(item.personalised),
-                           int(item.verp), utc_now())])
+                           int(item.verp), item.token_slot.decode("ascii"), utc_now())])
         async with self._lock:
             before = self._conn.total_changes
             await self._conn.execute(

@@ -32,6 +32,7 @@ class Outgoing:
     body: bytes
     personalised: bool
     verp: bool
+    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"  # what each recipient's token replaces
 
 
 @dataclass(frozen=True)
@@ -162,13 +163,15 @@ class QueueStore:
 
     async def outgoing(self, outgoing_id: int) -> Outgoing:
         async with self._conn.execute(
-            "SELECT id, list_name, sender, body, personalised, verp FROM outgoing WHERE id = ?",
+            "SELECT id, list_name, sender, body, personalised, verp, token_slot FROM outgoing "
+            "WHERE id = ?",
             (outgoing_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             raise KeyError(outgoing_id)
-        return Outgoing(int(row[0]), row[1], row[2], bytes(row[3]), bool(row[4]), bool(row[5]))
+        return Outgoing(int(row[0]), row[1], row[2], bytes(row[3]), bool(row[4]), bool(row[5]),
+                        str(row[6]).encode("ascii"))
 
     async def due(self, now: float, limit: int) -> list[Due]:
         """Deliveries ready to try, oldest message first, grouped by message."""

