@@ -79,13 +79,15 @@ def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
     if raw.startswith((b"\r\n", b"\n")):
         return [], raw
     head, rest = raw[:end], raw[end:]
-    fields: list[bytes] = []
+    # Lines are gathered per field and joined once: appending to the bytes of a field
+    # folded over many lines would copy it again for every line (quadratic).
+    lines: list[list[bytes]] = []
     for line in head.splitlines(keepends=True):
-        if fields and line[:1] in (b" ", b"\t"):
-            fields[-1] += line
+        if lines and line[:1] in (b" ", b"\t"):
+            lines[-1].append(line)
         else:
-            fields.append(line)
-    return fields, rest
+            lines.append([line])
+    return [b"".join(parts) for parts in lines], rest
 
 
 def field_name(field: bytes) -> str:
