@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import dkim
 import dkim.asyncsupport
+import idna
 from publicsuffixlist import PublicSuffixList
 
 from ccrconfig.settings import AuthSettings, Settings
@@ -44,6 +45,17 @@ MAX_SIGNATURES = 5
 class AuthOutcome:
     dmarc: DmarcOutcome
     header: bytes  # our Authentication-Results field, to prepend to the stored post
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as DNS and DKIM `d=` spell it: an internationalised one in punycode."""
+    domain = domain.lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain  # no DNS name: nothing will align or be found
 
 
 class Authenticator:
@@ -76,7 +88,7 @@ class Authenticator:
 
     async def check(self, raw: bytes, author: str, envelope_from: str, peer_ip: str,
                     helo: str) -> AuthOutcome:
-        from_domain = author.rpartition("@")[2].lower()
+        from_domain = ascii_domain(author.rpartition("@")[2])
         prior = authresults.topmost_ours(raw, self.authserv_id) if self.trusts(peer_ip) \
             else None
         if prior is not None:

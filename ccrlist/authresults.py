@@ -55,11 +55,20 @@ def strip_ours(raw: bytes, authserv_id: str) -> bytes:
 
 
 def topmost_ours(raw: bytes, authserv_id: str) -> tuple[list[DkimCheck], SpfCheck] | None:
-    """DKIM and SPF results from the topmost Authentication-Results of `authserv_id`."""
+    """DKIM and SPF results from the one Authentication-Results of `authserv_id` that our
+    relay added, above its own Received field.
+
+    Fields below the first Received came with the message from outside, whatever
+    they claim. None (check afresh) when there is no such field, or more than one:
+    either could be a forgery.
+    """
     fields, _ = split_fields(raw)
-    for field in fields:
-        if not claims(field, authserv_id):
-            continue
+    first_received = next((i for i, f in enumerate(fields) if field_name(f) == "received"),
+                           len(fields))
+    ours = [field for field in fields[:first_received] if claims(field, authserv_id)]
+    if len(ours) != 1:
+        return None
+    for field in ours:
         value = " ".join(field_value(field).decode("utf-8", "replace").split())
         try:
             results = _PARSER.parse_value(value).results

@@ -242,3 +242,33 @@ async def test_untrusted_peer_cannot_claim_our_results(server: Running,
     relayed = f"Authentication-Results: {DOMAIN}; dkim=pass header.d=reject.example\r\n"
     assert await send(server.port, post(ALICE, extra=relayed), ALICE) == replies.DMARC_FAILED
     assert server.posts() == []
+
+
+@pytest.mark.parametrize("where", ["below the relay's Received", "next to the relay's"])
+async def test_trusted_relay_results_are_not_believed_when_forged(
+        tmp_path: Path, dns: StubDns, where: str) -> None:
+    """A forged header (here hiding behind a leading comment) that came with the message,
+    below the Received field our relay added, or beside the relay's own header: it is not
+    believed, DKIM is checked here, and the unsigned post fails DMARC."""
+    received = "Received: from client.example by relay.example; Tue, 24 Nov 2026\r\n"
+    forged = f"Authentication-Results: (x) {DOMAIN}; dkim=pass header.d=reject.example\r\n"
+    relayed = f"Authentication-Results: {DOMAIN}; dkim=none; spf=none\r\n"
+    head = received if where.startswith("below") else relayed
+    async with running(tmp_path, dns, trusted=("127.0.0.0/8",)) as server:
+        raw = head.encode() + post(ALICE, extra=forged)
+        assert await send(server.port, raw, ALICE) == replies.DMARC_FAILED
+        assert server.posts() == []
+
+
+async def test_internationalised_from_domain_aligns_with_its_punycode_signature(
+        tmp_path: Path, dns: StubDns, key: DkimTestKey) -> None:
+    author = "jo@bücher.example"
+    dns.add("sel._domainkey.xn--bcher-kva.example", "TXT", key.record)
+    dns.add("_dmarc.xn--bcher-kva.example", "TXT", "v=DMARC1; p=reject")
+    async with running(tmp_path, dns) as server:
+        await add_members(server.settings, [author])
+        raw = sign(post(author, name="Jo"), "xn--bcher-kva.example", key)
+        assert await send(server.port, raw, "jo@xn--bcher-kva.example") == replies.ACCEPTED
+        [(_, _, stored, dmarc_policy)] = server.posts()
+        assert dmarc_policy == "reject"
+        assert "dmarc=pass (p=reject) header.from=xn--bcher-kva.example" in our_header(stored)

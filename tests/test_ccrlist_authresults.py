@@ -47,11 +47,14 @@ def test_topmost_ours_is_read() -> None:
            b"Authentication-Results: lists.example.org;\r\n"
            b" dkim=pass (2048-bit key) header.d=Example.ORG header.i=@example.org;\r\n"
            b" dkim=fail header.d=esp.example; spf=pass smtp.mailfrom=jo@Bounce.Example.org\r\n"
+           b"Received: from client.example by relay.example.org\r\n"
            b"Authentication-Results: lists.example.org; dkim=pass header.d=older.example\r\n"
            + BODY)
     dkim, spf = topmost_ours(raw, OURS) or ([], None)
     assert dkim == [DkimCheck("example.org", "pass"), DkimCheck("esp.example", "fail")]
     assert spf == SpfCheck("bounce.example.org", "pass")
+    # Two above the relay's Received: either could be forged, so neither is believed.
+    assert topmost_ours(raw.replace(b"Received: from", b"X-Received: from"), OURS) is None
     assert topmost_ours(BODY.replace(b"Authentication", b"X-Authentication"), OURS) is None
     assert topmost_ours(b"Authentication-Results: lists.example.org; ==\r\n" + BODY,
                         OURS) == ([], SpfCheck("", "none"))
