@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dkim
@@ -35,6 +36,11 @@ from ccrlist.resolver import DnsTemporaryError, Resolver
 from ccrlist.spfcheck import check_spf
 
 log = logging.getLogger("ccrlist.authcheck")
+
+# SPF checks in flight at once (pyspf is synchronous: one thread each), and how many
+# DNS timeouts one check may last in all before it counts as a temporary error.
+SPF_THREADS = 8
+SPF_DEADLINE_QUERIES = 4
 
 # Signatures verified per post: enough for author, mailing list and ESP, and a bound on
 # the work a message stuffed with signatures can cause.
@@ -69,6 +75,11 @@ class Authenticator:
         self._psl = psl or PublicSuffixList()
         self._trusted = [ipaddress.ip_network(r, strict=False)
                          for r in settings.trusted_relays]
+        self._spf_threads = ThreadPoolExecutor(SPF_THREADS, thread_name_prefix="spf")
+
+    def close(self) -> None:
+        """Let the SPF threads go (those still in a lookup finish it first)."""
+        self._spf_threads.shutdown(wait=False, cancel_futures=True)
 
     def org_domain(self, domain: str) -> str:
         """The organisational domain (RFC 7489 3.2), from the offline Public Suffix List."""
@@ -124,7 +135,9 @@ class Authenticator:
         return Discovery(None)
 
     async def _spf(self, peer_ip: str, envelope_from: str, helo: str) -> SpfCheck:
-        return await check_spf(self._need_resolver(), peer_ip, envelope_from, helo)
+        resolver = self._need_resolver()
+        return await check_spf(resolver, peer_ip, envelope_from, helo, self._spf_threads,
+                               SPF_DEADLINE_QUERIES * resolver.timeout)
 
     async def _dkim(self, raw: bytes) -> list[DkimCheck]:
         fields, _ = split_fields(raw)

@@ -25,6 +25,9 @@ class DnsConfigError(Exception):
     """No name servers: none configured and none in the system's configuration."""
 
 
+CACHE_ENTRIES = 10_000
+
+
 class Resolver:
     """Async lookups with answers cached for their TTL; `nameservers` empty means the system's."""
 
@@ -40,7 +43,8 @@ class Resolver:
                 for server in nameservers]
         self._resolver.timeout = timeout
         self._resolver.lifetime = timeout
-        self._resolver.cache = dns.resolver.Cache()
+        # Bounded: hostile mail can name any number of selectors and domains.
+        self._resolver.cache = dns.resolver.LRUCache(CACHE_ENTRIES)
         self.timeout = timeout
 
     async def query(self, name: str | bytes, rdtype: str) -> list[dns.rdata.Rdata]:

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import SMTP
 from ccrconfig.settings import Settings
 from ccrlist import replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
-from ccrlist.authcheck import make_authenticator
+from ccrlist.authcheck import Authenticator, make_authenticator
 from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
@@ -85,6 +85,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
     signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
+    authenticator: Authenticator | None = None
     try:
         for _ in range(6):
             connections.append(await open_database(settings.database_path))
@@ -104,11 +105,12 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                 on_failed=on_failed, signer=signer)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
                             owners=OwnerStore(fanout_db))
+        authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
                               admin=_admin_mail(AdminContext(admin_db, settings,
                                                              on_queued=worker.wake)),
-                              auth=make_authenticator(settings))
+                              auth=authenticator)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),
@@ -146,6 +148,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        if authenticator is not None:
+            authenticator.close()
         if facts is not None:
             facts.close()
         for conn in connections:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import spf
@@ -77,12 +78,24 @@ def _check(bridge: Lookup, ip: str, sender: str, helo: str) -> tuple[str, str]:
     return str(result), _explanation
 
 
-async def check_spf(resolver: Resolver, ip: str, envelope_from: str, helo: str) -> SpfCheck:
-    """SPF for the MAIL FROM identity (the HELO identity for a null sender)."""
+async def check_spf(resolver: Resolver, ip: str, envelope_from: str, helo: str,
+                    threads: Executor, deadline: float) -> SpfCheck:
+    """SPF for the MAIL FROM identity (the HELO identity for a null sender).
+
+    pyspf runs on `threads`, a pool of its own, so slow SPF chains cannot take the
+    threads that other work needs; past `deadline` seconds the result is temperror
+    (the thread finishes its lookups in the background, each bounded by the resolver).
+    """
     sender = envelope_from.strip("<> ")
     domain = (sender.rpartition("@")[2] if sender else helo).lower()
     if not ip or not domain:
         return SpfCheck(domain, "none")
-    bridge = _bridge(resolver, asyncio.get_running_loop())
-    result, _ = await asyncio.to_thread(_check, bridge, ip, sender, helo or domain)
+    loop = asyncio.get_running_loop()
+    bridge = _bridge(resolver, loop)
+    try:
+        result, _ = await asyncio.wait_for(
+            loop.run_in_executor(threads, _check, bridge, ip, sender, helo or domain),
+            deadline)
+    except TimeoutError:
+        return SpfCheck(domain, "temperror")
     return SpfCheck(domain, _RESULTS.get(result.lower(), "permerror"))

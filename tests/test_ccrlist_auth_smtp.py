@@ -272,3 +272,11 @@ async def test_internationalised_from_domain_aligns_with_its_punycode_signature(
         [(_, _, stored, dmarc_policy)] = server.posts()
         assert dmarc_policy == "reject"
         assert "dmarc=pass (p=reject) header.from=xn--bcher-kva.example" in our_header(stored)
+
+
+async def test_non_member_post_costs_no_lookups(server: Running, dns: StubDns) -> None:
+    """Refused for not being a member whatever it proves, so nothing is looked up."""
+    reply = await send(server.port, post("mallory@reject.example", name="M"),
+                       "mallory@reject.example")
+    assert reply.startswith("550 5.7.1 Only subscribers may post")
+    assert dns.queries == [] and server.posts() == []

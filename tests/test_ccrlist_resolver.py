@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from dnsstub import StubDns
@@ -72,5 +74,22 @@ async def test_no_server_listening_is_a_temporary_failure(dns: StubDns) -> None:
 ])
 async def test_spf_through_our_resolver(resolver: Resolver, ip: str, sender: str,
                                         expected: tuple[str, str]) -> None:
-    result = await check_spf(resolver, ip, sender, "example.org")
+    with ThreadPoolExecutor(2) as threads:
+        result = await check_spf(resolver, ip, sender, "example.org", threads, 5.0)
     assert (result.domain, result.result) == expected
+
+
+async def test_spf_past_its_deadline_is_a_temporary_error_and_frees_the_caller(
+        dns: StubDns) -> None:
+    """A chain whose lookups go unanswered: the check gives up at its deadline rather than
+    at the resolver's, and a busy SPF pool makes later checks wait for the deadline, not
+    for the slow chains."""
+    slow = Resolver((dns.address,), timeout=1.0)
+    with ThreadPoolExecutor(1) as threads:
+        first = asyncio.ensure_future(
+            check_spf(slow, "127.0.0.1", "jo@slow.example", "x.example", threads, 0.2))
+        await asyncio.sleep(0.05)  # the slow check takes the pool's one thread first
+        second = await check_spf(slow, "127.0.0.1", "jo@example.org", "x.example", threads,
+                                 0.2)
+        assert (await first).result == "temperror"
+        assert second.result == "temperror"  # the one thread was still in the slow chain
