@@ -41,8 +41,8 @@ def write_private(path: Path, pem: bytes, force: bool) -> None:
 @click.option("--bits", type=click.IntRange(1024, 4096), default=2048, show_default=True,
               help="RSA key size.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the private key (default: [dkim] key_file, "
-                   "else <data_dir>/dkim/<selector>.pem).")
+              help="Where to write the private key (default: [dkim] key_file for the "
+                   "configured selector, else <data_dir>/dkim/<selector>.pem).")
 @click.option("--force", is_flag=True, help="Replace an existing key file.")
 @click.pass_obj
 def keygen(settings: Settings, selector: str | None, bits: int, out: Path | None,
@@ -51,7 +51,10 @@ def keygen(settings: Settings, selector: str | None, bits: int, out: Path | None
     selector = selector or settings.dkim.selector
     if not valid_selector(selector):
         raise click.BadParameter(f"{selector!r} is not a DNS label", param_hint="--selector")
-    path = out or settings.dkim.key_file or settings.data_dir / "dkim" / f"{selector}.pem"
+    # A key for another selector (a rotation) gets a file of its own: writing it over the
+    # live key would break every signature until the new record is published.
+    live = settings.dkim.key_file if selector == settings.dkim.selector else None
+    path = out or live or settings.data_dir / "dkim" / f"{selector}.pem"
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to replace it (mail signed "
                                    "with the old key fails to verify once its record goes)")

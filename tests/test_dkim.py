@@ -98,6 +98,22 @@ def test_keygen_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["dkim.pem"]
 
 
+def test_keygen_for_a_new_selector_leaves_the_live_key_alone(tmp_path: Path) -> None:
+    """Rotation as the README says: a new selector, with --force out of habit."""
+    config = _config(tmp_path, '[dkim]\nkey_file = "keys/dkim.pem"\n')
+    runner = CliRunner()
+    assert runner.invoke(ccrlist, ["--config", str(config), "dkim", "keygen",
+                                   "--bits", "1024"]).exit_code == 0
+    live = tmp_path / "keys" / "dkim.pem"
+    original = live.read_bytes()
+    rotated = runner.invoke(ccrlist, ["--config", str(config), "dkim", "keygen", "--force",
+                                      "--selector", "ccr2027", "--bits", "1024"])
+    assert rotated.exit_code == 0, rotated.output
+    assert live.read_bytes() == original
+    assert (tmp_path / "var" / "dkim" / "ccr2027.pem").is_file()
+    assert 'selector = "ccr2027"' in rotated.stderr
+
+
 def test_keygen_without_a_key_file_setting_says_what_to_set(tmp_path: Path) -> None:
     config = _config(tmp_path)
     result = CliRunner().invoke(ccrlist, ["--config", str(config), "dkim", "keygen",
