@@ -112,6 +112,12 @@ class BounceSettings:
     # When list copies are batched, every Nth post goes out with VERP (a probe); 0 = never.
     probe_every: int = 10
 
+    def __post_init__(self) -> None:
+        if self.probe_every < 0:
+            raise ValueError("'bounces.probe_every' must be 0 (never) or more")
+        if self.threshold < 1:
+            raise ValueError("'bounces.threshold' must be 1 or more")
+
 
 @dataclass(frozen=True)
 class CommandSettings:
@@ -195,6 +201,10 @@ class DkimSettings:
     # Processes that sign personalised copies (one signature each, about 7 ms of CPU);
     # 0 signs in the delivery loop itself, which then serves nothing else meanwhile.
     sign_processes: int = 2
+
+    def __post_init__(self) -> None:
+        if self.sign_processes < 0:
+            raise ValueError("'dkim.sign_processes' must be 0 (sign in the loop) or more")
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,6 @@ def copy_signer(settings: Settings) -> CopySigner | None:
     """
     if settings.dkim.key_file is None:
         return None
-    if settings.dkim.sign_processes < 0:
-        raise DkimKeyError("[dkim] sign_processes must be 0 or more")
     from outbox.dkim_sign import load_signer
 
     return CopySigner(load_signer(settings, settings.dkim.key_file),

@@ -24,7 +24,6 @@ BATCHED = DeliverySettings(personalise=False)
     (3, BATCHED, BounceSettings(probe_every=3), (False, True, "probe")),
     (1, BATCHED, BounceSettings(probe_every=1), (False, True, "probe")),
     (10, BATCHED, BounceSettings(probe_every=0), (False, False, "batched")),
-    (10, BATCHED, BounceSettings(probe_every=-5), (False, False, "batched")),
 ])
 def test_copy_mode(post_id: int, delivery: DeliverySettings, bounces: BounceSettings,
                    expected: tuple[bool, bool, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,16 @@ def test_auth_settings_load_with_per_list_overrides() -> None:
     assert shown["auth.lists"] == "echronicle=off"
     assert shown["auth.nameservers"] == "127.0.0.1:5353, [::1]:53, 192.0.2.1"
     assert dict(describe(Settings()))["auth.lists"] == "(none)"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[bounces]\nprobe_every = -5\n", "'bounces.probe_every' must be 0 (never) or more"),
+    ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be 1 or more"),
+    ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be 0"),
+])
+def test_counts_that_cannot_be_negative_are_refused(tmp_path: Path, text: str,
+                                                    message: str) -> None:
+    path = tmp_path / "ccr.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings(path)
