@@ -229,12 +229,12 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
     """The list copy of `raw`: list fields set, Subject prefixed once, body untouched;
     From rewritten when `dmarc_policy` asks for it, broken DKIM signatures removed."""
     fields, rest = split_fields(raw)
+    named = [(field_name(f), f) for f in fields]  # each name once: this runs for every post
     eol = b"\n" if b"\n" in raw[:4096] and b"\r\n" not in raw[:4096] else b"\r\n"
     munge = needs_from_rewrite(info, dmarc_policy)
-    original_from = next((_verbatim(f) for f in fields if field_name(f) == "from"),
+    original_from = next((_verbatim(f) for n, f in named if n == "from"),
                          None) if munge else None
-    original_reply_to = next((_verbatim(f) for f in fields if field_name(f) == "reply-to"),
-                             None)
+    original_reply_to = next((_verbatim(f) for n, f in named if n == "reply-to"), None)
     reply_to = reply_to_value(info, author, original_from, original_reply_to)
     changed = set(OWNED_FIELDS) | {"authentication-results"}  # ours was added on arrival
     if reply_to is not None:
@@ -242,8 +242,7 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
     kept: list[bytes] = []
     signatures: list[bytes] = []
     has_subject = False
-    for field in fields:
-        name = field_name(field)
+    for name, field in named:
         if name in changed and name != "authentication-results":
             continue
         if not field.endswith((b"\n", b"\r")):
@@ -263,8 +262,9 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
     if not has_subject and info.subject_prefix:
         changed.add("subject")
         kept.append(b"Subject: " + info.subject_prefix.encode("utf-8") + eol)
-    survivors = surviving_signatures(signatures, changed)
-    kept = [f for f in kept if field_name(f) != "dkim-signature" or f in survivors]
+    if signatures:
+        survivors = surviving_signatures(signatures, changed)
+        kept = [f for f in kept if f not in signatures or f in survivors]
     kept.extend(format_field(name, value, eol) for name, value in added_fields(info))
     if reply_to is not None:
         kept.append(b"Reply-To: " + reply_to + eol)
