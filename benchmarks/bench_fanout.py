@@ -102,7 +102,8 @@ async def one_run(folder: Path, members: int, port: int, delivery: DeliverySetti
         expanded = time.perf_counter()
         queue = QueueStore(conn)
         report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                      signer=signer).run_until_idle()
+                                      signer=signer,
+                                      verp_key=b"bench VERP key").run_until_idle()
         sent = time.perf_counter()
         counts = await queue.counts()
     finally:

@@ -10,8 +10,9 @@ from ccrlist.automail import disabled_notice
 from ccrlist.bounce_policy import DAY, bounce_score
 from ccrlist.catalogue import messages
 from ccrlist.dsn import Failure, parse_bounce
+from ccrlist.names import owner_addresses
 from ccrlist.optin import Optin
-from outbox.personalise import unverp
+from outbox.personalise import installation_verp_key, unverp
 from subscribers.addresses import AddressError, normalise_address
 from subscribers.bounces import BounceStore
 from subscribers.members import MemberStore
@@ -21,24 +22,31 @@ log = logging.getLogger("ccrlist.bounces")
 
 
 def attribute(failures: list[Failure], verp_recipient: str | None) -> list[Failure]:
-    """Who bounced: the VERP address is authoritative (forwarding hides the subscriber)."""
-    if verp_recipient is None:
-        return [f for f in failures if f.recipient]
-    if not failures:
+    """Who bounced: only the recipient a signed VERP address names, once per report.
+
+    A report to the plain `-bounces@` address (or to a VERP address we did not sign)
+    proves nothing: anyone can write one naming every member. Real ones still come:
+    copies are personalised, or a VERP probe follows (`[bounces] probe_every`).
+    """
+    if verp_recipient is None or not failures:
         return []
     worst = next((f for f in failures if f.kind == "hard"), failures[0])
     return [Failure(verp_recipient, worst.kind, worst.status, worst.diagnostic)]
 
 
 async def owners_of(optin: Optin, list_name: str) -> tuple[str, ...]:
-    """The list's owners from the database, else `[posting] owners`."""
+    """The list's owners from the database, else `[posting] owners`, else `<list>-owner@`."""
     stored = await OwnerStore(optin.conn).owners(list_name)
-    return tuple(stored) or optin.settings.posting.owners
+    return tuple(stored) or owner_addresses(list_name, optin.settings)
 
 
 async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes) -> int:
     """Record each bounce of a member of `list_name`; returns how many were recorded."""
-    verp = unverp(f"x+{verp_tag}") if verp_tag else None
+    verp = unverp(f"x+{verp_tag}", installation_verp_key(optin.settings)) if verp_tag else None
+    if verp is None:
+        log.info("report to %s-bounces%s not counted: not a VERP address we signed",
+                 list_name, f"+{verp_tag}" if verp_tag else "")
+        return 0
     members, bounces = MemberStore(optin.conn), BounceStore(optin.conn)
     recorded = 0
     for failure in attribute(parse_bounce(raw), verp):

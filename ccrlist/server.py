@@ -25,6 +25,7 @@ from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
 from ccrlist.optin import Optin
+from outbox.personalise import installation_verp_key
 from outbox.signing import copy_signer
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
@@ -102,7 +103,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             bounces.note(list_name, recipient, reply)
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
-                                on_failed=on_failed, signer=signer)
+                                on_failed=on_failed, signer=signer,
+                                verp_key=installation_verp_key(settings))
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
                             owners=OwnerStore(fanout_db))
         authenticator = make_authenticator(settings)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ccrconfig.settings import Settings
 from echronicle.email_render import RenderedEmail
 from echronicle.model import Edition
+from outbox.personalise import installation_verp_key
 from outbox.signing import CopySigner
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
@@ -128,7 +129,8 @@ async def send(settings: Settings, deliveries: Sequence[Delivery],
         before = [await queue.counts(i) for i in outgoing_ids]
         waiting = sum(c.pending + c.deferred for c in before)
         transport = make_transport(settings)
-        worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer)
+        worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
+                                verp_key=installation_verp_key(settings))
         callback = progress(waiting) if progress is not None and waiting else None
         await worker.run_until_idle(callback)
         after = [await queue.counts(i) for i in outgoing_ids]

@@ -108,7 +108,7 @@ class DeliveryWorker:
 
     def __init__(self, queue: QueueStore, transport: Transport, settings: DeliverySettings,
                  clock: Clock = time.time, on_failed: FailureHook | None = None,
-                 signer: CopySigner | None = None) -> None:
+                 signer: CopySigner | None = None, *, verp_key: bytes) -> None:
         self._queue = queue
         self._transport = transport
         self._settings = settings
@@ -116,6 +116,7 @@ class DeliveryWorker:
         self._clock = clock
         self._on_failed = on_failed
         self._signer = signer
+        self._verp_key = verp_key  # signs VERP senders, so bounces to them can be trusted
         self._messages: dict[int, Outgoing] = {}
         # One signature per message that is not personalised, shared by its batches.
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
@@ -199,7 +200,7 @@ class DeliveryWorker:
         sender = message.sender
         body = message.body
         if message.verp:
-            sender = verp_sender(sender, recipients[0])
+            sender = verp_sender(sender, recipients[0], self._verp_key)
         if message.personalised:
             body = personalise(body, batch.deliveries[0].token, message.token_slot)
         try:

@@ -133,6 +133,9 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
         await asyncio.sleep(0.02)
 
 
+VERP_KEY = b"test VERP key"  # for workers made in tests; serve derives its own
+
+
 def message(author: str = "alice@example.org", subject: str = "Hello",
             message_id: str = "<m1@example.org>", body: str = "Hi all.\r\n",
             extra: str = "") -> bytes:

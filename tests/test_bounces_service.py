@@ -15,6 +15,7 @@ from ccrlist.admin_mail import AdminContext, handle_admin_message
 from ccrlist.bounce_service import assess
 from ccrlist.optin import Optin
 from cli import ccrlist
+from outbox.personalise import installation_verp_key, unverp, verp_sender
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
 from subscribers.members import MemberStore
@@ -37,8 +38,20 @@ async def ctx(settings: Settings) -> AsyncIterator[AdminContext]:
     await conn.close()
 
 
-async def bounce(ctx: AdminContext, sample: str, local: str) -> str:
-    return await handle_admin_message(local, "", (SAMPLES / sample).read_bytes(), ctx)
+def signed(local: str, settings: Settings) -> str:
+    """`ccrlist-bounces+jo=example.org` as our worker writes it: with its MAC."""
+    base, plus, tag = local.partition("+")
+    if not plus:
+        return local
+    rlocal, _, rdomain = tag.rpartition("=")
+    sender = verp_sender(f"{base}@x", f"{rlocal}@{rdomain}", installation_verp_key(settings))
+    return sender.rpartition("@")[0]
+
+
+async def bounce(ctx: AdminContext, sample: str, local: str, sign: bool = True) -> str:
+    """Send `sample` to `local`, its VERP tag signed like ours unless `sign` is False."""
+    to = signed(local, ctx.settings) if sign else local
+    return await handle_admin_message(to, "", (SAMPLES / sample).read_bytes(), ctx)
 
 
 def clock_of(ctx: AdminContext) -> FakeClock:
@@ -48,7 +61,7 @@ def clock_of(ctx: AdminContext) -> FakeClock:
 
 @pytest.mark.parametrize(("sample", "local", "address"), [
     ("postfix_user_unknown.eml", "ccrlist-bounces+dead=example.net", "dead@example.net"),
-    ("exim_failed.eml", "ccrlist-bounces", "gone@example.org"),
+    ("exim_failed.eml", "ccrlist-bounces+gone=example.org", "gone@example.org"),
     ("gmail_no_such_user.eml", "ccrlist-bounces+nobody.here=gmail.com",
      "nobody.here@gmail.com"),
     ("microsoft_recipient_not_found.eml", "ccrlist-bounces+former.staff=ccr-member.ca",
@@ -139,10 +152,11 @@ def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.Monk
     assert run("lists", "owners", "list", "ccrlist")[1].startswith("Boss@example.org\n")
 
     async def deliver() -> None:
-        conn = await open_database(load_settings(config).database_path)
+        settings = load_settings(config)
+        conn = await open_database(settings.database_path)
         try:
             await handle_admin_message(
-                "ccrlist-bounces+dead=example.net", "",
+                signed("ccrlist-bounces+dead=example.net", settings), "",
                 (SAMPLES / "postfix_user_unknown.eml").read_bytes(),
                 AdminContext(conn, load_settings(config)))
         finally:
@@ -197,3 +211,28 @@ async def test_resubscribing_after_disable_clears_the_score(ctx: AdminContext) -
     clock_of(ctx).advance(1)
     await bounce(ctx, "postfix_user_unknown.eml", local)
     assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+
+
+@pytest.mark.parametrize(("local", "sign"), [
+    ("ccrlist-bounces", False),  # the plain address: anyone can name anyone in a report
+    ("ccrlist-bounces+dead=example.net", False),  # a VERP address we did not sign
+    ("ccrlist-bounces+dead=example.net.aaaaaaaa", False),  # a made-up MAC
+])
+async def test_reports_that_prove_nothing_are_not_counted(ctx: AdminContext, local: str,
+                                                          sign: bool) -> None:
+    for _ in range(3):
+        assert await bounce(ctx, "postfix_user_unknown.eml", local, sign) == \
+            admin_mail.BOUNCE_RECEIVED
+        clock_of(ctx).advance(DAY)
+    assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
+    assert await BounceStore(ctx.conn).events("ccrlist", "dead@example.net", 0.0) == []
+
+
+def test_a_verp_address_names_its_recipient_only_with_our_mac() -> None:
+    key = b"k"
+    sender = verp_sender("ccrlist-bounces@lists.example.org", "Jo.Doe@example.org", key)
+    local = sender.rpartition("@")[0]
+    assert unverp(local, key) == "Jo.Doe@example.org"
+    assert unverp(local.lower(), key) == "jo.doe@example.org"  # an MTA lower-cased it
+    assert unverp(local, b"another key") is None
+    assert unverp(local.replace("jo.doe", "al.doe", 1).replace("Jo.Doe", "Al.Doe"), key) is None

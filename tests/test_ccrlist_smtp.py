@@ -37,7 +37,7 @@ from ccrconfig.settings import (
 )
 from ccrlist import replies
 from ccrlist.server import serve
-from outbox.personalise import TOKEN_SLOT
+from outbox.personalise import TOKEN_SLOT, installation_verp_key, verp_sender
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.posts import PostStore
@@ -92,8 +92,8 @@ async def test_member_post_reaches_every_member_once(server: Running) -> None:
     tokens = await member_tokens(server.settings)
     for delivered in server.relay.messages:
         [rcpt] = delivered.rcpt_tos
-        local, domain = rcpt.split("@")
-        assert delivered.mail_from == f"ccrlist-bounces+{local}={domain}@{DOMAIN}"
+        assert delivered.mail_from == verp_sender(f"ccrlist-bounces@{DOMAIN}", rcpt,
+                                                  installation_verp_key(server.settings))
         msg = message_from_bytes(delivered.content, policy=policy.default)
         assert msg["List-Id"] == f"<ccrlist.{DOMAIN}>"
         assert msg["Subject"] == "[ccrlist] Hello"
@@ -141,8 +141,9 @@ async def test_batched_copies_and_a_verp_probe_every_nth_post(
         assert full(*await send(running.port, second)) == replies.ACCEPTED  # post 2: a probe
         await wait_for(lambda: len(relay.recipients()) == 6, what="the probe")
         probes = relay.messages[1:]
+        key = installation_verp_key(settings)
         assert sorted(m.mail_from for m in probes) == sorted(
-            f"ccrlist-bounces+{r.replace('@', '=')}@{DOMAIN}" for r in MEMBERS)
+            verp_sender(f"ccrlist-bounces@{DOMAIN}", r, key) for r in MEMBERS)
         assert all(len(m.rcpt_tos) == 1 for m in probes)
         assert all(b"List-Unsubscribe-Post" not in m.content for m in probes)
         assert len({m.content for m in probes}) == 1  # the same copy, only the envelope differs

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 from ccrconfig.settings import RelaySettings, Settings
 from echronicle.commands import chronicle
 from echronicle.serve import make_server
+from outbox.personalise import installation_verp_key, verp_sender
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = [("ana@example.org", "en"), ("bob@example.net", "fr"), ("cy@example.com", "en")]
@@ -88,8 +89,8 @@ def test_publish_sends_each_subscriber_one_copy_with_their_token(
     assert sorted(r for _, rcpts, _ in recorder.envelopes for r in rcpts) == sorted(tokens)
     for sender, rcpts, content in recorder.envelopes:
         assert len(rcpts) == 1
-        local, domain = rcpts[0].split("@")
-        assert sender == f"echronicle-bounces+{local}={domain}@lists.example.org"  # VERP
+        assert sender == verp_sender("echronicle-bounces@lists.example.org", rcpts[0],
+                                     installation_verp_key(settings))  # signed VERP
         msg = email.message_from_bytes(content, policy=email.policy.default)
         token = tokens[rcpts[0]]
         assert msg["List-Unsubscribe"] == (f"<https://lists.example.org/u/{token}>, "

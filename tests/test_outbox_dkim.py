@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from ccrlist_helpers import RecordingRelay, make_settings
+from ccrlist_helpers import VERP_KEY, RecordingRelay, make_settings
 from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_key
 
 from ccrconfig.settings import Settings
@@ -68,7 +68,7 @@ def counting(signer: CopySigner) -> tuple[CopySigner, list[bytes]]:
 async def deliver(settings: Settings, queue: QueueStore, signer: CopySigner) -> int:
     with signer:
         report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                      signer=signer).run_until_idle()
+                                      signer=signer, verp_key=VERP_KEY).run_until_idle()
     return report.sent
 
 
@@ -150,7 +150,7 @@ async def test_a_message_that_cannot_be_signed_is_deferred_not_sent_unsigned(
                         body=broken, recipients=[Recipient("jo@example.org")])
     with loaded(settings) as signer:
         report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                      signer=signer).run_until_idle()
+                                      signer=signer, verp_key=VERP_KEY).run_until_idle()
     assert (report.sent, report.deferred, report.failed) == (0, 1, 0)
     assert relay.messages == []
     counts = await queue.counts()
@@ -164,7 +164,8 @@ async def test_without_a_signer_nothing_is_added(tmp_path: Path, conn: Connectio
     queue = QueueStore(conn)
     await queue.enqueue(list_name="ccrlist", source="post", source_ref="p1", sender=SENDER,
                         body=SHARED, recipients=[Recipient("jo@example.org")])
-    await DeliveryWorker(queue, make_transport(settings), settings.delivery).run_until_idle()
+    await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                         verp_key=VERP_KEY).run_until_idle()
     assert [m.content for m in relay.messages] == [SHARED]
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from ccrlist_helpers import RecordingRelay, free_port, make_settings, start_relay
+from ccrlist_helpers import VERP_KEY, RecordingRelay, free_port, make_settings, start_relay
 
 from ccrconfig.settings import DeliverySettings
+from outbox.personalise import verp_sender
 from outbox.retry import RetryPolicy, backoff, decide
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
@@ -57,7 +58,7 @@ async def test_batches_of_max_rcpt_over_reused_connections(tmp_path: Path, conn:
     queue, clock = QueueStore(conn), Clock()
     await enqueue(queue, people(120), clock)
     report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                  clock).run_until_idle()
+                                  clock, verp_key=VERP_KEY).run_until_idle()
     assert report.sent == 120
     assert sorted(len(m.rcpt_tos) for m in relay.messages) == [20, 50, 50]
     assert sorted(relay.recipients()) == people(120)
@@ -65,7 +66,7 @@ async def test_batches_of_max_rcpt_over_reused_connections(tmp_path: Path, conn:
     assert (await queue.counts()).sent == 120
     # Running again sends nothing more.
     again = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                 clock).run_until_idle()
+                                 clock, verp_key=VERP_KEY).run_until_idle()
     assert again.sent == 0 and len(relay.messages) == 3
 
 
@@ -77,7 +78,8 @@ async def test_stop_lets_batches_in_flight_finish_and_starts_no_more(
     queue, clock = QueueStore(conn), Clock()
     await enqueue(queue, people(100), clock)
     stop = asyncio.Event()
-    worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock)
+    worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                            verp_key=VERP_KEY)
     task = asyncio.ensure_future(worker.run_until_idle(stop=stop))
     for _ in range(1000):  # until both connections have a batch at the relay
         if relay.held == 2:
@@ -99,10 +101,10 @@ async def test_verp_sends_one_message_per_recipient(tmp_path: Path, conn: Connec
     queue, clock = QueueStore(conn), Clock()
     await enqueue(queue, ["jo@example.org", "li@example.net"], clock, verp=True)
     await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                         clock).run_until_idle()
+                         clock, verp_key=VERP_KEY).run_until_idle()
     assert sorted((m.mail_from, tuple(m.rcpt_tos)) for m in relay.messages) == [
-        ("ccrlist-bounces+jo=example.org@lists.example.org", ("jo@example.org",)),
-        ("ccrlist-bounces+li=example.net@lists.example.org", ("li@example.net",)),
+        (verp_sender(SENDER, "jo@example.org", VERP_KEY), ("jo@example.org",)),
+        (verp_sender(SENDER, "li@example.net", VERP_KEY), ("li@example.net",)),
     ]
 
 
@@ -115,7 +117,7 @@ async def test_4xx_deferred_then_sent_and_5xx_failed_with_bounce(
                           "m0001@example.org": "550 5.1.1 unknown user"}
     failed: list[tuple[str, str, str]] = []
     worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
-                            on_failed=lambda *a: failed.append(a))
+                            on_failed=lambda *a: failed.append(a), verp_key=VERP_KEY)
     await enqueue(queue, people(3), clock)
     report = await worker.run_until_idle()
     assert (report.sent, report.deferred, report.failed) == (1, 1, 1)
@@ -141,7 +143,8 @@ async def test_relay_trouble_defers_every_recipient(tmp_path: Path, conn: Connec
         settings = make_settings(tmp_path, port)
         queue, clock = QueueStore(conn), Clock()
         await enqueue(queue, people(3), clock)
-        worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock)
+        worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                                verp_key=VERP_KEY)
         report = await worker.run_until_idle()
         assert (report.sent, report.deferred) == (0, 3)
         assert relay.messages == []
@@ -156,7 +159,7 @@ async def test_gives_up_after_max_age_and_tells_the_owner(tmp_path: Path,
     queue, clock = QueueStore(conn), Clock()
     failed: list[tuple[str, str, str]] = []
     worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
-                            on_failed=lambda *a: failed.append(a))
+                            on_failed=lambda *a: failed.append(a), verp_key=VERP_KEY)
     await enqueue(queue, ["jo@example.org"], clock)
     for _ in range(10):
         await worker.run_until_idle()
@@ -173,7 +176,7 @@ async def test_maildir_fallback_one_file_per_recipient(tmp_path: Path, conn: Con
     queue, clock = QueueStore(conn), Clock()
     await enqueue(queue, people(3), clock)
     report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
-                                  clock).run_until_idle()
+                                  clock, verp_key=VERP_KEY).run_until_idle()
     assert report.sent == 3
     box = mailbox.Maildir(settings.outbox_dir, create=False)
     delivered = sorted(str(m["Delivered-To"]) for m in box)
