@@ -96,8 +96,16 @@ class WebSettings:
     # Subscription requests allowed per address per day and per client IP per hour.
     requests_per_address: int = 3
     requests_per_ip: int = 20
-    # Proxies whose X-Forwarded-For header names the real client IP.
+    # Proxies (IPs or CIDRs) whose X-Forwarded-For header names the real client IP.
     trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"'web.trusted_proxies': {proxy!r} is not an IP address "
+                                 "or network") from None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from multidict import CIMultiDict
 
 from ccrconfig.settings import Settings, WebSettings
 from subscribers.db import Connection, open_database
@@ -52,10 +53,11 @@ def csrf_of(html: str) -> str:
 
 
 async def subscribe(client: TestClient, address: str, lang: str = "en",  # type: ignore[type-arg]
-                    list_name: str = "ccrlist", name: str = "") -> tuple[int, str]:
+                    list_name: str = "ccrlist", name: str = "",
+                    headers: CIMultiDict[str] | None = None) -> tuple[int, str]:
     page = await client.get(f"/subscribe/{list_name}")
     token = csrf_of(await page.text())
-    resp = await client.post(f"/subscribe/{list_name}",
+    resp = await client.post(f"/subscribe/{list_name}", headers=headers,
                              data={"email": address, "name": name, "lang": lang, "csrf": token})
     return resp.status, await resp.text()
 
@@ -167,6 +169,30 @@ async def test_rate_limits(client: TestClient, conn: Connection, clock: FakeCloc
     assert "Too many requests" in html
     clock.advance(3601)
     assert (await subscribe(client, "more@example.org"))[0] == 200
+
+
+async def test_ip_limit_behind_a_proxy_that_adds_its_own_line(
+        conn: Connection, web_settings: Settings, clock: FakeClock) -> None:
+    """The client forges a new first X-Forwarded-For line each time; the proxy's line counts."""
+    s = dataclasses.replace(web_settings, web=dataclasses.replace(
+        web_settings.web, requests_per_ip=3, trusted_proxies=("127.0.0.0/8",)))
+    app = make_app(conn, s, load_or_create_secret(s.data_dir), clock)
+    async with TestClient(TestServer(app)) as client:
+        statuses = []
+        for i in range(4):
+            forged = CIMultiDict([("X-Forwarded-For", f"192.0.2.{i}"),
+                                  ("X-Forwarded-For", "198.51.100.7")])
+            statuses.append((await subscribe(client, f"a{i}@example.org", headers=forged))[0])
+        assert statuses == [200, 200, 200, 429]
+        # One IPv6 client walking through its /64 is one client too.
+        statuses = []
+        for i in range(4):
+            hop = CIMultiDict([("X-Forwarded-For", f"2001:db8:0:1::{i + 1:x}")])
+            statuses.append((await subscribe(client, f"b{i}@example.org", headers=hop))[0])
+        assert statuses == [200, 200, 200, 429]
+        # Someone else behind the same proxy is not held back.
+        other = CIMultiDict([("X-Forwarded-For", "198.51.100.8")])
+        assert (await subscribe(client, "c@example.org", headers=other))[0] == 200
 
 
 async def test_bad_address_and_unknown_list(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -78,6 +78,10 @@ def test_settings_tables_load_strictly() -> None:
         parse_settings({"web": {"prot": 1}}, "t.toml")
     with pytest.raises(SettingsError, match=r"'bounces\.threshold' must be an integer"):
         parse_settings({"bounces": {"threshold": "3"}}, "t.toml")
+    assert parse_settings({"web": {"trusted_proxies": ["10.0.0.0/8", "::1"]}},
+                          "t.toml").web.trusted_proxies == ("10.0.0.0/8", "::1")
+    with pytest.raises(SettingsError, match=r"'web\.trusted_proxies': 'proxy\.lan' is not"):
+        parse_settings({"web": {"trusted_proxies": ["proxy.lan"]}}, "t.toml")
 
 
 @pytest.mark.parametrize("table", [WebSettings, BounceSettings, CommandSettings])

@@ -21,6 +21,8 @@ from web.security import (
     csrf_token,
     new_nonce,
     origin_ok,
+    proxy_networks,
+    rate_bucket,
 )
 
 HTML = "text/html"
@@ -40,6 +42,7 @@ class Handlers:
         self._pages = pages
         self._clock = clock
         self._optin = Optin(conn, settings, clock)
+        self._proxies = proxy_networks(settings.web.trusted_proxies)
 
     def _page(self, body: str, status: int = 200) -> web.Response:
         return web.Response(text=body, status=status, content_type=HTML, charset="utf-8")
@@ -100,10 +103,10 @@ class Handlers:
                                    error=t.bad_address)
         now = self._clock()
         limits = RateStore(self._conn)
-        ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"),
-                       self._settings.web.trusted_proxies)
-        if not await limits.allow(f"subscribe-ip:{ip}", self._settings.web.requests_per_ip,
-                                  HOUR, now):
+        ip = client_ip(request.remote, request.headers.getall("X-Forwarded-For", []),
+                       self._proxies)
+        if not await limits.allow(f"subscribe-ip:{rate_bucket(ip)}",
+                                  self._settings.web.requests_per_ip, HOUR, now):
             return self._page(self._pages.message(t, t.subscribe_title.format(list=list_name),
                                                   t.too_many, alert=True), 429)
         # Over the per-address limit, answer as usual but send nothing: no mail bombing,

@@ -8,6 +8,7 @@ import ipaddress
 import os
 import secrets
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,14 +84,71 @@ def origin_ok(origin: str | None, base_url: str, request_origin: str) -> bool:
     return origin.lower() in allowed
 
 
-def client_ip(remote: str | None, forwarded_for: str | None,
-              trusted_proxies: tuple[str, ...]) -> str:
-    """The client's IP: X-Forwarded-For's last hop, but only when our peer is a trusted proxy."""
-    peer = remote or "unknown"
-    if forwarded_for and peer in trusted_proxies:
-        last = forwarded_for.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return peer
-    return peer
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Clients share an IPv6 /64 (one home or one host); counting per /128 lets one client
+# rotate through billions of addresses.
+IPV6_BUCKET_BITS = 64
+
+
+def proxy_networks(entries: Iterable[str]) -> tuple[ProxyNetwork, ...]:
+    """`[web] trusted_proxies` (IPs or CIDRs, already validated by the settings) as networks.
+
+    An IPv4-mapped entry (`::ffff:10.0.0.1`) becomes the IPv4 network it names, since
+    peers and hops are compared in their IPv4 form.
+    """
+    networks: list[ProxyNetwork] = []
+    for entry in entries:
+        network = ipaddress.ip_network(entry, strict=False)
+        mapped = (network.network_address.ipv4_mapped
+                  if isinstance(network, ipaddress.IPv6Network) else None)
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False)
+        networks.append(network)
+    return tuple(networks)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP from a peer or a forwarded hop: `1.2.3.4`, `1.2.3.4:80`, `[::1]:80` or `::1`."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        found = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped
+    return found
+
+
+def client_ip(remote: str | None, forwarded_for: Sequence[str],
+              trusted: Sequence[ProxyNetwork]) -> str:
+    """The client's IP: walk X-Forwarded-For from the right past our trusted proxies.
+
+    `forwarded_for` is every X-Forwarded-For line, in order; a proxy may add a line of
+    its own instead of extending the client's. Hops left of the first untrusted one
+    were written by the client and are ignored.
+    """
+    current = _address(remote or "")
+    if current is None:
+        return remote or "unknown"
+    hops = [hop for line in forwarded_for for hop in line.split(",")]
+    while hops and any(current in network for network in trusted):
+        hop = _address(hops.pop())
+        if hop is None:
+            break  # a trusted proxy forwarded nonsense: the proxy is all we know
+        current = hop
+    return str(current)
+
+
+def rate_bucket(ip: str) -> str:
+    """The key a client's requests are counted under: its IPv4 address or its IPv6 /64."""
+    try:
+        found = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(found, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{found}/{IPV6_BUCKET_BITS}", strict=False))
+    return str(found)
