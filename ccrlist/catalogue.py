@@ -26,6 +26,7 @@ class Messages:
     too_many: str
     unknown_list: str
     form_expired: str
+    bad_form: str
     confirm_title: str
     confirm_subscribe_prompt: str
     confirm_unsubscribe_prompt: str
@@ -73,6 +74,8 @@ EN = Messages(
     unknown_list="There is no list by that name.",
     form_expired="This form has expired or was sent from another site. "
                  "Please reload the page and try again.",
+    bad_form="Your browser sent a form that could not be read. "
+             "Please reload the page and try again.",
     confirm_title="Please confirm",
     confirm_subscribe_prompt="Confirm that {address} joins {list}.",
     confirm_unsubscribe_prompt="Confirm that {address} leaves {list}.",
@@ -136,6 +139,8 @@ FR = Messages(
     unknown_list="Il n'existe aucune liste de ce nom.",
     form_expired="Ce formulaire a expiré ou provient d'un autre site. "
                  "Veuillez recharger la page et réessayer.",
+    bad_form="Votre navigateur a envoyé un formulaire illisible. "
+             "Veuillez recharger la page et réessayer.",
     confirm_title="Veuillez confirmer",
     confirm_subscribe_prompt="Confirmez l'abonnement de {address} à {list}.",
     confirm_unsubscribe_prompt="Confirmez le désabonnement de {address} de {list}.",

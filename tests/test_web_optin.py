@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from multidict import CIMultiDict
 
 from ccrconfig.settings import Settings, WebSettings
 from subscribers.db import Connection, open_database
@@ -54,7 +53,7 @@ def csrf_of(html: str) -> str:
 
 async def subscribe(client: TestClient, address: str, lang: str = "en",  # type: ignore[type-arg]
                     list_name: str = "ccrlist", name: str = "",
-                    headers: CIMultiDict[str] | None = None) -> tuple[int, str]:
+                    headers: list[tuple[str, str]] | None = None) -> tuple[int, str]:
     page = await client.get(f"/subscribe/{list_name}")
     token = csrf_of(await page.text())
     resp = await client.post(f"/subscribe/{list_name}", headers=headers,
@@ -180,19 +179,47 @@ async def test_ip_limit_behind_a_proxy_that_adds_its_own_line(
     async with TestClient(TestServer(app)) as client:
         statuses = []
         for i in range(4):
-            forged = CIMultiDict([("X-Forwarded-For", f"192.0.2.{i}"),
-                                  ("X-Forwarded-For", "198.51.100.7")])
+            forged = [("X-Forwarded-For", f"192.0.2.{i}"), ("X-Forwarded-For", "198.51.100.7")]
             statuses.append((await subscribe(client, f"a{i}@example.org", headers=forged))[0])
         assert statuses == [200, 200, 200, 429]
         # One IPv6 client walking through its /64 is one client too.
         statuses = []
         for i in range(4):
-            hop = CIMultiDict([("X-Forwarded-For", f"2001:db8:0:1::{i + 1:x}")])
+            hop = [("X-Forwarded-For", f"2001:db8:0:1::{i + 1:x}")]
             statuses.append((await subscribe(client, f"b{i}@example.org", headers=hop))[0])
         assert statuses == [200, 200, 200, 429]
         # Someone else behind the same proxy is not held back.
-        other = CIMultiDict([("X-Forwarded-For", "198.51.100.8")])
+        other = [("X-Forwarded-For", "198.51.100.8")]
         assert (await subscribe(client, "c@example.org", headers=other))[0] == 200
+
+
+MALFORMED_BODIES = [
+    ("multipart/form-data; boundary=xx", b"--xx\r\nbroken"),
+    ("multipart/form-data", b"email=a%40example.org"),
+    ("application/x-www-form-urlencoded; charset=nonesuch", b"email=a%40example.org"),
+    ("multipart/form-data; boundary=xx",
+     b'--xx\r\nContent-Disposition: form-data; name="email"\r\n'
+     b"Content-Type: text/plain; charset=nonesuch\r\n\r\na@example.org\r\n--xx--\r\n"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED_BODIES,
+                         ids=["broken-multipart", "no-boundary", "unknown-charset",
+                              "unknown-part-charset"])
+async def test_malformed_form_is_400(client: TestClient, conn: Connection,  # type: ignore[type-arg]
+                                     content_type: str, body: bytes) -> None:
+    await subscribe(client, "mal@example.org", lang="fr")
+    [(msg, _)] = await queued(conn)
+    token = confirm_token(msg)
+    await client.get("/subscribe/ccrlist")  # a CSRF cookie, as a browser would have
+    for path in ("/subscribe/ccrlist", f"/confirm/{token}"):
+        resp = await client.post(path, data=body, headers={"Content-Type": content_type,
+                                                           "Accept-Language": "fr"})
+        assert resp.status == 400, path
+        assert "formulaire illisible" in await resp.text()
+        assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert await status_of(conn, "ccrlist", "mal@example.org") == "pending"
+    assert len(await queued(conn)) == 1
 
 
 async def test_bad_address_and_unknown_list(client: TestClient) -> None:  # type: ignore[type-arg]

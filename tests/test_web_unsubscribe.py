@@ -73,6 +73,19 @@ async def test_post_needs_the_one_click_body(client: TestClient, conn: Connectio
     assert await status_of(conn, "echronicle", "jo@example.org") == "active"
 
 
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("multipart/form-data; boundary=xx", b"--xx\r\nbroken"),
+    ("multipart/form-data", b"List-Unsubscribe=One-Click"),
+    ("application/x-www-form-urlencoded; charset=nonesuch", b"List-Unsubscribe=One-Click"),
+], ids=["broken-multipart", "no-boundary", "unknown-charset"])
+async def test_malformed_one_click_body_is_400(client: TestClient, conn: Connection,  # type: ignore[type-arg]
+                                               content_type: str, body: bytes) -> None:
+    token = await token_of(conn, "jo@example.org")
+    resp = await client.post(f"/u/{token}", data=body, headers={"Content-Type": content_type})
+    assert resp.status == 400
+    assert await status_of(conn, "echronicle", "jo@example.org") == "active"
+
+
 async def test_unknown_token(client: TestClient) -> None:  # type: ignore[type-arg]
     unknown = "A" * 24
     assert (await client.get(f"/u/{unknown}")).status == 404

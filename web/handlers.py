@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ccrconfig.settings import Settings
 from ccrlist.catalogue import Messages, messages
@@ -31,6 +34,18 @@ DAY = 86400.0
 ONE_CLICK = "One-Click"
 
 
+Form = Mapping[str, object]
+
+
+async def read_form(request: web.Request) -> Form | None:
+    """The POSTed form, or None when the body cannot be read (its errors are the client's)."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, HttpProcessingError):
+        # Broken multipart, a missing boundary, an unknown charset: bad input, not our fault.
+        return None
+
+
 class Handlers:
     """Route handlers sharing one connection, the settings, the secret and a clock."""
 
@@ -55,14 +70,18 @@ class Handlers:
         response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/",
                             secure=self._settings.web.base_url.startswith("https:"))
 
-    async def _csrf_passes(self, request: web.Request) -> bool:
-        form = await request.post()
+    async def _csrf_passes(self, request: web.Request, form: Form) -> bool:
         field = form.get(CSRF_FIELD)
         request_origin = f"{request.scheme}://{request.host}"
         return (origin_ok(request.headers.get("Origin"), self._settings.web.base_url,
                           request_origin)
                 and csrf_ok(self._secret, request.cookies.get(CSRF_COOKIE),
                             field if isinstance(field, str) else None, request.path))
+
+    def _bad_form(self, request: web.Request, list_name: str | None = None) -> web.Response:
+        t = messages(pick_lang(request.query.get("lang"), request.headers.get("Accept-Language")))
+        title = t.subscribe_title.format(list=list_name) if list_name else t.confirm_title
+        return self._page(self._pages.message(t, title, t.bad_form, alert=True), 400)
 
     def _form_page(self, request: web.Request, t: Messages, list_name: str, status: int = 200,
                    email: str = "", name: str = "", error: str = "") -> web.Response:
@@ -84,14 +103,16 @@ class Handlers:
 
     async def subscribe_post(self, request: web.Request) -> web.Response:
         list_name = request.match_info["list"]
-        form = await request.post()
+        form = await read_form(request)
+        if form is None:
+            return self._bad_form(request, list_name)
         raw_lang = form.get("lang")
         lang = pick_lang(raw_lang if isinstance(raw_lang, str) else None,
                          request.headers.get("Accept-Language"))
         t = messages(lang)
         if await MemberStore(self._conn).get_list(list_name) is None:
             return self._page(self._pages.message(t, t.not_found_title, t.unknown_list), 404)
-        if not await self._csrf_passes(request):
+        if not await self._csrf_passes(request, form):
             return self._form_page(request, t, list_name, 403, error=t.form_expired)
         raw_email, raw_name = form.get("email"), form.get("name")
         try:
@@ -139,7 +160,10 @@ class Handlers:
         if state != "valid" or found is None:
             return self._token_problem(state, found.lang if found else None, request)
         t = messages(found.lang)
-        if not await self._csrf_passes(request):
+        form = await read_form(request)
+        if form is None:
+            return self._bad_form(request)
+        if not await self._csrf_passes(request, form):
             return self._page(self._pages.message(t, t.confirm_title, t.form_expired, True), 403)
         state, found = await self._optin.apply(token)
         if state != "valid" or found is None:  # lost a race with another use of the token
@@ -171,8 +195,8 @@ class Handlers:
 
     async def unsubscribe_post(self, request: web.Request) -> web.Response:
         """RFC 8058: the URL's token is the capability; no cookie, login, CSRF token or redirect."""
-        form = await request.post()
-        if form.get("List-Unsubscribe") != ONE_CLICK:
+        form = await read_form(request)
+        if form is None or form.get("List-Unsubscribe") != ONE_CLICK:
             return web.Response(text="expected List-Unsubscribe=One-Click\n", status=400)
         member = await TokenMembers(self._conn).unsubscribe(request.match_info["token"],
                                                             self._clock())
