@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator
@@ -12,8 +13,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ccrconfig.settings import Settings, WebSettings
 from subscribers.db import Connection, open_database
+from subscribers.members import MemberStore
+from subscribers.models import NewMember
 from tests.webkit import FakeClock, confirm_token, queued, status_of
-from web.app import make_app
+from web.app import BACKGROUND, make_app
+from web.background import Background, Job
 from web.security import load_or_create_secret
 
 DAY = 86400.0
@@ -51,6 +55,11 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+async def settle(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Let the work left after the last page was answered finish."""
+    await client.app[BACKGROUND].drain()
+
+
 async def subscribe(client: TestClient, address: str, lang: str = "en",  # type: ignore[type-arg]
                     list_name: str = "ccrlist", name: str = "",
                     headers: list[tuple[str, str]] | None = None) -> tuple[int, str]:
@@ -58,6 +67,7 @@ async def subscribe(client: TestClient, address: str, lang: str = "en",  # type:
     token = csrf_of(await page.text())
     resp = await client.post(f"/subscribe/{list_name}", headers=headers,
                              data={"email": address, "name": name, "lang": lang, "csrf": token})
+    await settle(client)
     return resp.status, await resp.text()
 
 
@@ -133,6 +143,7 @@ async def test_csrf_required(client: TestClient, conn: Connection) -> None:  # t
                              headers={"Origin": str(client.make_url("")).rstrip("/")},
                              data={"email": "x@example.org", "csrf": token})
     assert ours.status == 200
+    await settle(client)
     assert len(await queued(conn)) == 1
     # The confirmation POST needs the cookie-bound field too.
     await subscribe(client, "y@example.org")
@@ -154,6 +165,87 @@ async def test_same_answer_for_known_and_unknown(client: TestClient,  # type: ig
     assert strip.sub("A", known) == strip.sub("A", unknown)
     # The active member got no second confirmation.
     assert [r for _, r in await queued(conn)] == [["known@example.org"], ["nobody@example.org"]]
+
+
+class HeldBackground(Background):
+    """Keeps the jobs until released, to show what was done before the page was answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[Job, str]] = []
+
+    def spawn(self, job: Job, what: str) -> None:
+        self.held.append((job, what))
+
+    async def release(self) -> None:
+        for job, what in self.held:
+            super().spawn(job, what)
+        self.held.clear()
+        await self.drain()
+
+
+async def table_counts(conn: Connection) -> dict[str, int]:
+    counts = {}
+    for table in ("people", "memberships", "confirmations", "outgoing", "deliveries"):
+        async with conn.execute(f"SELECT count(*) FROM {table}") as cur:
+            row = await cur.fetchone()
+        counts[table] = int(row[0]) if row else 0
+    async with conn.execute(
+            "SELECT count(*) FROM rate_events WHERE bucket NOT LIKE 'subscribe-ip:%'") as cur:
+        row = await cur.fetchone()
+    counts["rate_events"] = int(row[0]) if row else 0
+    return counts
+
+
+async def test_page_is_answered_before_any_work_that_depends_on_the_address(
+        conn: Connection, web_settings: Settings, clock: FakeClock) -> None:
+    """Member or not, the same thing is done before the answer: nothing but the IP count."""
+    await MemberStore(conn).add("ccrlist", [NewMember("known@example.org")])
+    held = HeldBackground()
+    app = make_app(conn, web_settings, load_or_create_secret(web_settings.data_dir), clock,
+                   background=held)
+    async with TestClient(TestServer(app)) as client:
+        before = await table_counts(conn)
+        answers = []
+        for address in ("known@example.org", "nobody@example.org"):
+            status, html = await subscribe(client, address)
+            answers.append((status, re.sub(r"(known|nobody)@example\.org", "A", html)))
+            assert await table_counts(conn) == before, address
+        assert answers[0] == answers[1] and answers[0][0] == 200
+        assert [what for _, what in held.held] == ["subscribe request for ccrlist"] * 2
+        await held.release()
+    assert [r for _, r in await queued(conn)] == [["nobody@example.org"]]
+    assert await status_of(conn, "ccrlist", "nobody@example.org") == "pending"
+    assert await status_of(conn, "ccrlist", "known@example.org") == "active"
+
+
+async def test_concurrent_requests_share_the_connection_safely(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    """Requests and the work they leave behind overlap; their transactions must not."""
+    page = await client.get("/subscribe/ccrlist")
+    token = csrf_of(await page.text())
+
+    async def post(i: int) -> int:
+        resp = await client.post("/subscribe/ccrlist",
+                                 data={"email": f"c{i}@example.org", "csrf": token})
+        return resp.status
+
+    assert await asyncio.gather(*(post(i) for i in range(5))) == [200] * 5
+    await settle(client)
+    assert len(await queued(conn)) == 5
+
+
+async def test_background_errors_are_logged_not_raised(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def broken() -> None:
+        raise RuntimeError("database is locked")
+
+    background = Background()
+    background.spawn(broken(), "subscribe request for ccrlist")
+    await background.drain()
+    [record] = [r for r in caplog.records if r.name == "web.background"]
+    assert "subscribe request for ccrlist failed" in record.getMessage()
+    assert record.exc_info is not None and "database is locked" in str(record.exc_info[1])
 
 
 async def test_rate_limits(client: TestClient, conn: Connection, clock: FakeClock) -> None:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from aiohttp import web
 from ccrconfig.settings import Settings
 from ccrlist.optin import Clock
 from subscribers.db import Connection, open_database
+from web.background import Background
 from web.handlers import Handlers
 from web.pages import Pages, make_environment
 from web.security import SECURITY_HEADERS, load_or_create_secret
@@ -17,6 +18,7 @@ from web.security import SECURITY_HEADERS, load_or_create_secret
 TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
 LIST = r"{list:[a-z0-9][a-z0-9._-]{0,63}}"
 MAX_FORM_BYTES = 16 * 1024
+BACKGROUND = web.AppKey("background", Background)
 
 
 async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -24,11 +26,20 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
         response.headers.setdefault(name, value)
 
 
+async def _finish_background(app: web.Application) -> None:
+    await app[BACKGROUND].drain()
+
+
 def make_app(conn: Connection, settings: Settings, secret: bytes,
-             clock: Clock = time.time) -> web.Application:
-    """The web app over an open, migrated connection."""
+             clock: Clock = time.time, background: Background | None = None) -> web.Application:
+    """The web app over an open, migrated connection.
+
+    Work left for after a page is answered runs on `background` (a new one by default,
+    kept as `app[BACKGROUND]`) and is finished when the app is cleaned up.
+    """
     app = web.Application(client_max_size=MAX_FORM_BYTES)
-    h = Handlers(conn, settings, secret, Pages(make_environment()), clock)
+    app[BACKGROUND] = background or Background()
+    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND])
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
@@ -36,6 +47,7 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
     app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
     app.on_response_prepare.append(_add_security_headers)
+    app.on_cleanup.append(_finish_background)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -13,8 +14,10 @@ from ccrlist.optin import Clock, Optin
 from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
 from subscribers.db import Connection
 from subscribers.members import MemberStore
+from subscribers.models import Lang
 from subscribers.ratelimits import RateStore
 from subscribers.unsubscribe import TokenMembers
+from web.background import Background
 from web.pages import Pages, pick_lang
 from web.security import (
     CSRF_COOKIE,
@@ -50,8 +53,12 @@ class Handlers:
     """Route handlers sharing one connection, the settings, the secret and a clock."""
 
     def __init__(self, conn: Connection, settings: Settings, secret: bytes, pages: Pages,
-                 clock: Clock) -> None:
+                 clock: Clock, background: Background) -> None:
         self._conn = conn
+        self._background = background
+        # The connection is shared: one write transaction at a time, or a BEGIN from one
+        # request would land inside another's (and background jobs overlap requests).
+        self._writing = asyncio.Lock()
         self._settings = settings
         self._secret = secret
         self._pages = pages
@@ -122,22 +129,31 @@ class Handlers:
             return self._form_page(request, t, list_name, 400,
                                    email=raw_email if isinstance(raw_email, str) else "",
                                    error=t.bad_address)
-        now = self._clock()
-        limits = RateStore(self._conn)
         ip = client_ip(request.remote, request.headers.getall("X-Forwarded-For", []),
                        self._proxies)
-        if not await limits.allow(f"subscribe-ip:{rate_bucket(ip)}",
-                                  self._settings.web.requests_per_ip, HOUR, now):
+        async with self._writing:
+            allowed = await RateStore(self._conn).allow(
+                f"subscribe-ip:{rate_bucket(ip)}", self._settings.web.requests_per_ip, HOUR,
+                self._clock())
+        if not allowed:
             return self._page(self._pages.message(t, t.subscribe_title.format(list=list_name),
                                                   t.too_many, alert=True), 429)
-        # Over the per-address limit, answer as usual but send nothing: no mail bombing,
-        # and the page still says nothing about the address.
-        if await limits.allow(f"subscribe-address:{address_key(address)}",
-                              self._settings.web.requests_per_address, DAY, now):
-            await self._optin.request(list_name, address, "subscribe", name=name, lang=lang)
+        # Whether a confirmation goes out depends on the address (a member, over its limit),
+        # and so does the work; answer first so the page's timing tells nothing.
+        self._background.spawn(self._request_subscription(list_name, address, name, lang),
+                               f"subscribe request for {list_name}")
         sent = t.subscribe_sent.format(address=address, list=list_name,
                                        days=f"{self._settings.web.token_days:g}")
         return self._page(self._pages.message(t, t.subscribe_title.format(list=list_name), sent))
+
+    async def _request_subscription(self, list_name: str, address: str, name: str,
+                                    lang: Lang) -> None:
+        # Over the per-address limit, send nothing: no mail bombing.
+        async with self._writing:
+            if await RateStore(self._conn).allow(
+                    f"subscribe-address:{address_key(address)}",
+                    self._settings.web.requests_per_address, DAY, self._clock()):
+                await self._optin.request(list_name, address, "subscribe", name=name, lang=lang)
 
     async def confirm_page(self, request: web.Request) -> web.Response:
         state, found = await self._optin.lookup(request.match_info["token"])
@@ -165,7 +181,8 @@ class Handlers:
             return self._bad_form(request)
         if not await self._csrf_passes(request, form):
             return self._page(self._pages.message(t, t.confirm_title, t.form_expired, True), 403)
-        state, found = await self._optin.apply(token)
+        async with self._writing:
+            state, found = await self._optin.apply(token)
         if state != "valid" or found is None:  # lost a race with another use of the token
             return self._token_problem(state, found.lang if found else None, request)
         done = (t.confirmed_subscribe if found.action == "subscribe"
@@ -198,8 +215,9 @@ class Handlers:
         form = await read_form(request)
         if form is None or form.get("List-Unsubscribe") != ONE_CLICK:
             return web.Response(text="expected List-Unsubscribe=One-Click\n", status=400)
-        member = await TokenMembers(self._conn).unsubscribe(request.match_info["token"],
-                                                            self._clock())
+        async with self._writing:
+            member = await TokenMembers(self._conn).unsubscribe(request.match_info["token"],
+                                                                self._clock())
         if member is None:
             return self._token_problem("unknown", None, request)
         t = messages(member.lang)
