@@ -48,8 +48,9 @@ class ConfirmationStore:
                      lang: Lang, now: float, ttl_seconds: float) -> str:
         """Record a request and return its token; a subscribe also makes the membership pending.
 
-        An existing person's name and language change only when the request is
-        confirmed, so a stranger filling in the form cannot rename anyone.
+        The name and language stay with the request until it is confirmed, for a new
+        person too (who is stored with neither), so a stranger filling in the form
+        cannot rename anyone or choose their language.
         """
         token = secrets.token_urlsafe(24)
         stamp = _iso(now)
@@ -57,9 +58,9 @@ class ConfirmationStore:
         try:
             if action == "subscribe":
                 await self._conn.execute(
-                    """INSERT INTO people (address, address_key, name, lang, created_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING""",
-                    (address, address_key(address), name, lang, stamp, stamp))
+                    """INSERT INTO people (address, address_key, created_at, updated_at)
+                       VALUES (?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING""",
+                    (address, address_key(address), stamp, stamp))
                 await self._conn.execute(
                     """INSERT INTO memberships (list_name, person_id, status, token)
                        SELECT ?, id, 'pending', ? FROM people WHERE address_key = ?

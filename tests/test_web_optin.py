@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ccrconfig.settings import Settings, WebSettings
+from ccrlist.optin import Optin
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
@@ -95,6 +96,40 @@ async def test_double_opt_in_flow(client: TestClient, conn: Connection) -> None:
     again = await client.post(f"/confirm/{token}", data={"csrf": csrf_of(body)})
     assert again.status == 410
     assert "already been used" in await again.text()
+
+
+async def person(conn: Connection, address: str) -> tuple[str, str]:
+    async with conn.execute("SELECT name, lang FROM people WHERE address_key = ?",
+                            (address.casefold(),)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+async def test_a_stranger_cannot_name_a_new_address(client: TestClient, conn: Connection,  # type: ignore[type-arg]
+                                                    web_settings: Settings,
+                                                    clock: FakeClock) -> None:
+    """Name and language wait in the request until confirmed, for a new address too."""
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    await subscribe(client, "owner@example.org", name=hostile, lang="fr")
+    assert await person(conn, "owner@example.org") == ("", "en")
+    # The owner ignores that request and joins by email, giving no name or language.
+    optin = Optin(conn, web_settings, clock)
+    assert await optin.request("ccrlist", "owner@example.org", "subscribe") == "sent"
+    own_token = confirm_token((await queued(conn))[-1][0])
+    state, _ = await optin.apply(own_token)
+    assert state == "valid"
+    assert await status_of(conn, "ccrlist", "owner@example.org") == "active"
+    assert await person(conn, "owner@example.org") == ("", "en")
+
+
+async def test_name_and_language_are_stored_on_confirmation(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await subscribe(client, "luc@example.ca", name="Luc Tremblay", lang="fr")
+    token = confirm_token((await queued(conn))[0][0])
+    page = await client.get(f"/confirm/{token}")
+    await client.post(f"/confirm/{token}", data={"csrf": csrf_of(await page.text())})
+    assert await person(conn, "luc@example.ca") == ("Luc Tremblay", "fr")
 
 
 async def test_expired_and_forged_tokens(client: TestClient, conn: Connection,  # type: ignore[type-arg]
