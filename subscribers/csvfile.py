@@ -1,4 +1,9 @@
-"""Read and write member CSV files (`email,name,lang`): pure, line-numbered errors."""
+"""Read and write member CSV files (`email,name,lang`): pure, line-numbered errors.
+
+Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, and
+names come from strangers on the web form. Such cells are written with a leading
+apostrophe, which spreadsheets show as text; reading drops it again.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,19 @@ from subscribers.addresses import AddressError, normalise_address, normalise_nam
 from subscribers.models import LANGS, Lang, Member, NewMember
 
 HEADER = ("email", "name", "lang")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str) -> str:
+    """`value` as a spreadsheet shows it as text; `restore_cell` undoes it exactly."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
+
+
+def restore_cell(cell: str) -> str:
+    """Drop the apostrophe `neutralise_cell` added (or one typed before a formula start)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START):
+        return cell[1:]
+    return cell
 
 
 @dataclass(frozen=True)
@@ -29,7 +47,7 @@ def parse_members_csv(text: str) -> tuple[list[NewMember], list[RowError]]:
         for record in reader:
             # A quoted field may span lines: report the line the row starts on.
             start, line = line, reader.line_num + 1
-            cells = [c.strip() for c in record]
+            cells = [restore_cell(c.strip()) for c in record]
             if not any(cells):
                 continue
             if start == 1 and cells and cells[0].lower() == "email":
@@ -56,10 +74,11 @@ def _row(cells: list[str]) -> NewMember:
 
 
 def format_members_csv(members: Iterable[Member]) -> str:
-    """Members as CSV with a header row; `parse_members_csv` reads it back unchanged."""
+    """Members as CSV with a header row, formulas neutralised; `parse_members_csv` reads it
+    back unchanged."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for m in members:
-        writer.writerow((m.address, m.name, m.lang))
+        writer.writerow((neutralise_cell(m.address), neutralise_cell(m.name), m.lang))
     return out.getvalue()

@@ -86,6 +86,19 @@ def test_import_export_round_trip(run, tmp_path: Path) -> None:  # type: ignore[
     assert "0 added, 0 updated, 2 unchanged" in third.output
 
 
+def test_export_neutralises_formulas(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    assert run(ccrlist, "members", "add", "jo@example.org", "--name", hostile).exit_code == 0
+    exported = run(ccrlist, "members", "export")
+    assert exported.exit_code == 0
+    assert exported.output == ('email,name,lang\n'
+                               'jo@example.org,"\'=HYPERLINK(""http://evil.example"",""x"")",en\n')
+    back = tmp_path / "back.csv"
+    back.write_text(exported.output, encoding="utf-8")
+    again = run(ccrlist, "members", "import", str(back))
+    assert "0 added, 0 updated, 1 unchanged" in again.output
+
+
 def test_import_missing_or_binary_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run(ccrlist, "members", "import", str(tmp_path / "none.csv")).exit_code == 2
     binary = tmp_path / "bin.csv"
