@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 
+from ccrconfig.secret import load_or_create_secret
 from ccrconfig.settings import Settings
 
 # Rendered once into personalised messages, replaced by each recipient's token.
@@ -36,8 +37,6 @@ def verp_key(secret: bytes) -> bytes:
 
 def installation_verp_key(settings: Settings) -> bytes:
     """`verp_key` of the secret in `data_dir` (created, mode 0600, on first use)."""
-    from web.security import load_or_create_secret
-
     return verp_key(load_or_create_secret(settings.data_dir))
 
 

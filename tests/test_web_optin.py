@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from ccrconfig.secret import load_or_create_secret
 from ccrconfig.settings import Settings, WebSettings
 from ccrlist.optin import Optin
 from subscribers.db import Connection, open_database
@@ -19,7 +20,6 @@ from subscribers.models import NewMember
 from tests.webkit import FakeClock, confirm_token, queued, status_of
 from web.app import BACKGROUND, make_app
 from web.background import Background, Job
-from web.security import load_or_create_secret
 
 DAY = 86400.0
 

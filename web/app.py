@@ -7,13 +7,14 @@ import time
 
 from aiohttp import web
 
+from ccrconfig.secret import load_or_create_secret
 from ccrconfig.settings import Settings
 from ccrlist.optin import Clock
 from subscribers.db import Connection, open_database
 from web.background import Background
 from web.handlers import Handlers
 from web.pages import Pages, make_environment
-from web.security import SECURITY_HEADERS, load_or_create_secret
+from web.security import SECURITY_HEADERS
 
 TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
 LIST = r"{list:[a-z0-9][a-z0-9._-]{0,63}}"

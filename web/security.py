@@ -5,15 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
-import stat
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from urllib.parse import urlsplit
 
-SECRET_FILE = "web-secret"
-SECRET_BYTES = 32
 CSRF_COOKIE = "ccr_csrf"
 CSRF_FIELD = "csrf"
 
@@ -30,33 +25,6 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "interest-cohort=()",
 }
-
-
-class SecretFileError(Exception):
-    """The secret file exists but is unreadable, malformed or readable by others."""
-
-
-def load_or_create_secret(data_dir: Path) -> bytes:
-    """Read `data_dir/web-secret`, creating it with mode 0600 on first start."""
-    path = data_dir / SECRET_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(secrets.token_hex(SECRET_BYTES) + "\n")
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise SecretFileError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
-    try:
-        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError) as exc:
-        raise SecretFileError(f"{path}: cannot read the secret: {exc}") from None
-    if len(secret) < 16:
-        raise SecretFileError(f"{path}: the secret is too short")
-    return secret
 
 
 def new_nonce() -> str:
