@@ -8,6 +8,8 @@ import email.policy
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.policy import Policy
 from typing import Literal
 
 Kind = Literal["hard", "soft"]
@@ -17,6 +19,9 @@ _SMTP_CODE = re.compile(r"\b([45])\d\d[ -]")
 # Permanent codes that do not mean the address is dead: a full mailbox, or a policy
 # rejection that is about our server or the content (spam filters, reputation).
 _SOFT_PERMANENT = ("5.2.2", "5.7.")
+# Real mail nests a few levels (a report holding a message holding an alternative);
+# thousands of levels exhaust Python's stack in the parser and in walk().
+MAX_MIME_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,42 @@ def _text_of(msg: Message) -> str:
         if part.get_content_type() == "text/plain":
             raw = part.get_payload(decode=True)
             if isinstance(raw, bytes):
-                return raw.decode(part.get_content_charset() or "utf-8", "replace")
+                return _decode(raw, part.get_content_charset() or "utf-8")
     return ""
+
+
+def _decode(raw: bytes, charset: str) -> str:
+    """Text in the declared charset, else UTF-8: a charset may be unknown, contain NUL,
+    or name a codec that is not a text encoding (`base64`)."""
+    try:
+        return raw.decode(charset, "replace")
+    except (LookupError, ValueError):
+        return raw.decode("utf-8", "replace")
+
+
+def _depth(msg: Message) -> int:
+    """How deep the MIME tree goes, counted without recursion."""
+    deepest, stack = 0, [(msg, 1)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_MIME_DEPTH:
+            break
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend((p, depth + 1) for p in payload if isinstance(p, Message))
+    return deepest
+
+
+def parse_message(raw: bytes, policy: Policy) -> Message:
+    """The whole message, or only its headers when its MIME tree is too deep to walk."""
+    try:
+        msg = email.message_from_bytes(raw, policy=policy)
+        if _depth(msg) <= MAX_MIME_DEPTH:
+            return msg
+    except RecursionError:
+        pass
+    return BytesParser(policy=policy).parsebytes(raw, headersonly=True)
 
 
 def _from_text(text: str) -> tuple[Kind, str, str] | None:
@@ -105,7 +144,7 @@ def parse_bounce(raw: bytes) -> list[Failure]:
     A plain-text bounce with no recipient we can name gives one Failure with an
     empty recipient: the caller knows who it was from the VERP address.
     """
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    msg = parse_message(raw, email.policy.compat32)
     for part in msg.walk():
         if part.get_content_type() == "message/delivery-status":
             return _from_report(part)
@@ -130,6 +169,6 @@ def _looks_like_bounce(msg: Message) -> bool:
 
 def as_email(raw: bytes) -> EmailMessage:
     """Parse with the modern policy (for headers of admin messages)."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = parse_message(raw, email.policy.default)
     assert isinstance(msg, EmailMessage)
     return msg

@@ -8,7 +8,7 @@ import pytest
 
 from ccrlist.bounce_policy import DAY, bounce_score
 from ccrlist.bounce_service import attribute
-from ccrlist.dsn import Failure, classify, parse_bounce
+from ccrlist.dsn import MAX_MIME_DEPTH, Failure, as_email, classify, parse_bounce
 from subscribers.bounces import BounceEvent
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"
@@ -35,6 +35,34 @@ def test_plain_text_bounce_without_recipient() -> None:
            b"Sorry, I wasn't able to deliver your message.\r\n"
            b"550 5.1.1 mailbox unavailable\r\n")
     assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
+
+
+def nested(levels: int, inner: bytes = b"Content-Type: text/plain\r\n\r\nhello\r\n") -> bytes:
+    """A message `levels` multiparts deep, each holding only the next."""
+    head = b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n"
+    return head + b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n"
+                           % (i, i) for i in range(levels)) + inner
+
+
+@pytest.mark.parametrize("charset", [b"nonesuch", b'"ut\x00f8"', b"base64", b"idna"])
+def test_plain_text_bounce_in_a_charset_we_cannot_use(charset: bytes) -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n"
+           b"Content-Type: text/plain; charset=" + charset + b"\r\n\r\n"
+           b"550 5.1.1 mailbox unavailable\r\n")
+    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
+
+
+def test_mime_nested_thousands_deep_is_read_as_headers_only() -> None:
+    raw = nested(3000)
+    assert len(raw) > 150_000
+    assert parse_bounce(raw) == []
+    assert as_email(raw)["Subject"] == "failure notice"
+    assert as_email(raw).get_body(("plain",)) is None
+
+
+def test_mime_nested_a_little_is_read_whole() -> None:
+    raw = nested(MAX_MIME_DEPTH - 2, b"Content-Type: text/plain\r\n\r\n550 5.1.1 gone\r\n")
+    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 gone")]
 
 
 def test_ordinary_mail_is_not_a_bounce() -> None:
