@@ -4,12 +4,15 @@ and -bounces. The SMTP handler calls `handle_admin_message` and sends back its r
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.message import EmailMessage
 
 from ccrconfig.settings import Settings
+from ccrlist import replies
 from ccrlist.automail import build_mail, help_text
 from ccrlist.bounce_service import owners_of, process_bounce
 from ccrlist.catalogue import messages
@@ -17,9 +20,10 @@ from ccrlist.dsn import as_email
 from ccrlist.mailcmd import (
     AdminAddress,
     find_command,
+    from_address,
     is_automatic,
+    message_id,
     parse_admin_local,
-    reply_address,
 )
 from ccrlist.names import role_address
 from ccrlist.optin import DAY, Clock, Optin
@@ -38,6 +42,10 @@ NO_OWNERS = "550 5.1.1 This list has no owner address configured"
 OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
 BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
 LOOP_HEADER = "X-CCR-Loop"
+# What the standard library raises on mail it cannot read; anything else stays a 451.
+UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
+
+log = logging.getLogger("ccrlist.admin")
 
 
 def _noop() -> None:
@@ -56,10 +64,23 @@ class AdminContext:
 
 async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
                                ctx: AdminContext) -> str:
-    """Act on one message to an admin address and return the SMTP reply for DATA."""
+    """Act on one message to an admin address and return the SMTP reply for DATA.
+
+    Mail we cannot read gets a permanent refusal: a 4xx would have the sender retry for days.
+    """
     target = parse_admin_local(local_part)
     if target is None or await MemberStore(ctx.conn).get_list(target.list_name) is None:
         return NO_SUCH_ADDRESS
+    try:
+        return await _handle(target, envelope_from, raw, ctx)
+    except UNREADABLE:
+        log.warning("unreadable mail to %s from <%s>; refused", local_part, envelope_from,
+                    exc_info=True)
+        return replies.UNREADABLE_ADMIN_MAIL
+
+
+async def _handle(target: AdminAddress, envelope_from: str, raw: bytes,
+                  ctx: AdminContext) -> str:
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     if target.role == "bounces":
         if await process_bounce(optin, target.list_name, target.tag, raw):
@@ -71,22 +92,23 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
     if is_automatic(msg, envelope_from):
         return NOT_ANSWERED
     try:
-        address = normalise_address(reply_address(msg, envelope_from))
+        address = normalise_address(from_address(msg) or envelope_from)
     except AddressError:
         return NOT_ANSWERED
     if target.role == "confirm":
-        return await _confirm(optin, target, address, ctx)
+        return await _confirm(optin, target, ctx)
+    # Everything read from the message is read before anything is committed.
+    command = {"join": "subscribe", "leave": "unsubscribe"}.get(
+        target.role, find_command(str(msg.get("Subject", "")), _body(msg)) or "help")
+    in_reply_to = message_id(msg)
     if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
                                            ctx.settings.commands.replies_per_day, DAY,
                                            ctx.clock()):
         return REQUEST_RECEIVED  # over the daily limit: stay quiet rather than mail-bomb
-    command = {"join": "subscribe", "leave": "unsubscribe"}.get(
-        target.role, find_command(str(msg.get("Subject", "")), _body(msg)) or "help")
-    message_id = str(msg.get("Message-ID", "")) or None
     if command in ("subscribe", "unsubscribe"):
         outcome = await optin.request(target.list_name, address,
                                       "subscribe" if command == "subscribe" else "unsubscribe",
-                                      auto="auto-replied", in_reply_to=message_id)
+                                      auto="auto-replied", in_reply_to=in_reply_to)
         if outcome == "sent":
             ctx.on_queued()
             return REQUEST_RECEIVED
@@ -102,12 +124,12 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
     else:
         subject = t.mail_help_subject.format(**values)
         body = help_text(t, target.list_name, ctx.settings.domain, ctx.settings.web.base_url)
-    await _reply(optin, target.list_name, address, subject, body, t.lang, message_id)
+    await _reply(optin, target.list_name, address, subject, body, t.lang, in_reply_to)
     ctx.on_queued()
     return REQUEST_RECEIVED
 
 
-async def _confirm(optin: Optin, target: AdminAddress, address: str, ctx: AdminContext) -> str:
+async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
     state, found = await optin.apply(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
         return BAD_TOKEN

@@ -27,6 +27,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw|sv)\s*:\s*)+", re.IGNORECASE)
 _MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "listserv",
                     "majordomo")
 _MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
+_MSGID = re.compile(r"<[!-;=?-~]{1,240}@[!-;=?-~]{1,240}>", re.ASCII)  # printable, no < >
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,27 @@ def is_automatic(msg: EmailMessage, envelope_from: str) -> bool:
         or local.startswith("owner-")
 
 
-def reply_address(msg: EmailMessage, envelope_from: str) -> str:
-    """Who asked: the single From address when there is one, else the envelope sender."""
-    pairs = getaddresses([str(v) for v in msg.get_all("From", [])])
-    addresses = [addr for _, addr in pairs if addr]
-    return addresses[0] if len(addresses) == 1 else envelope_from
+def _values(msg: EmailMessage, name: str) -> list[str] | None:
+    """Every value of header `name`, or None when the header registry cannot read one.
+
+    It refuses an encoded CR/LF in a display name (ValueError), and CPython's header parser
+    trips on some malformed values (IndexError on `<@b=?`, AttributeError on `a:b;a@:=?`).
+    """
+    try:
+        return [str(v) for v in msg.get_all(name, [])]
+    except (ValueError, IndexError, AttributeError):
+        return None
+
+
+def from_address(msg: EmailMessage) -> str | None:
+    """The single address in From, or None when there is none, several, or it cannot be read."""
+    addresses = [addr for _, addr in getaddresses(_values(msg, "From") or []) if addr]
+    return addresses[0] if len(addresses) == 1 else None
+
+
+def message_id(msg: EmailMessage) -> str | None:
+    """The Message-ID to quote in a reply's In-Reply-To, or None when it is missing or is not
+    a plain `<left@right>`: a decoded CR/LF in it would break the reply's headers."""
+    values = _values(msg, "Message-ID") or []
+    value = values[0].strip() if len(values) == 1 else ""
+    return value if _MSGID.fullmatch(value) else None

@@ -29,6 +29,9 @@ DMARC_FAILED = ("550 5.7.1 This message claims to come from a domain whose DMARC
                 "send it from a server that signs for that domain")
 DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authentication "
                 "(DNS lookup failed); please try again later")
+UNREADABLE_ADMIN_MAIL = ("550 5.6.0 We could not read this message (its headers or MIME "
+                        "structure are malformed), so nothing was done; please send a "
+                        "plain message")
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 

@@ -191,6 +191,26 @@ async def test_replies_rate_limited_per_address_per_day(server: Running) -> None
     assert len(received_by(server.relay, "dana@example.net")) == 3
 
 
+async def test_hostile_admin_mail_is_answered_once_and_for_all(server: Running) -> None:
+    """Each of these used to raise inside the handler, so the sender got 451 and retried."""
+    crlf_id = (b"From: dana@example.net\r\nTo: " + REQUEST.encode() + b"\r\n"
+               b"Subject: subscribe\r\nMessage-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\n")
+    reply = await send(server.port, crlf_id, sender="dana@example.net", rcpt=REQUEST)
+    assert full(reply) == admin_mail.REQUEST_RECEIVED
+    confirmation = await nth_received(server.relay, "dana@example.net", 1)
+    assert "In-Reply-To" not in confirmation and "X" not in confirmation
+    bounces = f"ccrlist-bounces@{DOMAIN}"
+    deep = (b"From: MAILER-DAEMON@example.org\r\nSubject: failure notice\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(3000)) + b"Content-Type: text/plain\r\n\r\n550 5.1.1 x\r\n")
+    assert full(await send(server.port, deep, sender="", rcpt=bounces)) == (
+        admin_mail.BOUNCE_RECEIVED)
+    charset = (b"From: MAILER-DAEMON@example.org\r\nSubject: failure notice\r\n"
+               b"Content-Type: text/plain; charset=nonesuch\r\n\r\n550 5.1.1 x\r\n")
+    assert full(await send(server.port, charset, sender="", rcpt=bounces)) == (
+        admin_mail.BOUNCE_RECEIVED)
+
+
 @pytest.mark.parametrize(("sender", "extra"), [
     ("", ""),
     ("dana@example.net", "Auto-Submitted: auto-replied\r\n"),

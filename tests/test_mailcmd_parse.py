@@ -12,9 +12,10 @@ from ccrlist.mailcmd import (
     AdminAddress,
     admin_target,
     find_command,
+    from_address,
     is_automatic,
+    message_id,
     parse_admin_local,
-    reply_address,
 )
 
 
@@ -84,7 +85,30 @@ def test_is_automatic(headers: str, sender: str, automatic: bool) -> None:
     assert is_automatic(_msg(headers), sender) is automatic
 
 
-def test_reply_address_prefers_single_from() -> None:
-    assert reply_address(_msg("From: Jo <jo@example.org>"), "srs@fwd.org") == "jo@example.org"
-    assert reply_address(_msg("From: a@x.org, b@y.org"), "env@z.org") == "env@z.org"
-    assert reply_address(_msg("Subject: none"), "env@z.org") == "env@z.org"
+@pytest.mark.parametrize(("headers", "expected"), [
+    ("From: Jo <jo@example.org>", "jo@example.org"),
+    ("From: a@x.org, b@y.org", None),
+    ("From: a@x.org\nFrom: b@y.org", None),
+    ("Subject: none", None),
+    ("From: =?utf-8?q?Jo=0D=0ABcc:_x@y.org?= <jo@example.org>", None),  # CR/LF in the name
+    ("From: =?=?\"<@>\"@", None),  # IndexError in CPython's header parser
+    ("From: a:b;a@:=?utf-8?q?", None),  # AttributeError there
+])
+def test_from_address(headers: str, expected: str | None) -> None:
+    assert from_address(_msg(headers)) == expected
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ("Message-ID: <m-1.2@example.org>", "<m-1.2@example.org>"),
+    ("Message-ID:   <m@example.org>  ", "<m@example.org>"),
+    ("Subject: no id", None),
+    ("Message-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=", None),  # decodes to a CR/LF
+    ("Message-ID: <a b@example.org>", None),
+    ("Message-ID: <caf=C3=A9@example.org>", "<caf=C3=A9@example.org>"),
+    ("Message-ID: <café@example.org>", None),
+    ("Message-ID: <@b=?", None),  # IndexError in CPython's header parser
+    ("Message-ID: <a@b>\nMessage-ID: <c@d>", None),
+    ("Message-ID: <" + "x" * 300 + "@example.org>", None),
+])
+def test_message_id_safe_to_quote(headers: str, expected: str | None) -> None:
+    assert message_id(_msg(headers)) == expected

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ccrconfig.settings import CommandSettings, Settings
-from ccrlist import admin_mail
+from ccrlist import admin_mail, replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
-from subscribers.db import open_database
+from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
 from subscribers.owners import OwnerStore
@@ -128,3 +128,51 @@ async def test_owner_forwarding(ctx: AdminContext) -> None:
     looped = b"X-CCR-Loop: ccrlist-owner@lists.example.org\r\n" + mail("again")
     assert await handle_admin_message("ccrlist-owner", "jo@example.org", looped,
                                       ctx) == admin_mail.OWNER_LOOP
+
+
+async def count(conn: Connection, sql: str) -> int:
+    async with conn.execute(sql) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> None:
+    raw = (b"From: Jo <jo@example.org>\r\nSubject: subscribe\r\n"
+           b"Message-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\n")
+    for _ in range(2):  # a retry is a new request, never a half-done one
+        reply = await handle_admin_message("ccrlist-request", "jo@example.org", raw, ctx)
+        assert reply == admin_mail.REQUEST_RECEIVED
+    assert await count(ctx.conn, "SELECT count(*) FROM confirmations") == 2
+    assert await count(ctx.conn,
+                       "SELECT count(*) FROM rate_events WHERE bucket LIKE 'reply:%'") == 2
+    sent = await queued(ctx.conn)
+    assert len(sent) == 2
+    assert all("In-Reply-To" not in m and "X" not in m for m, _ in sent)
+
+
+@pytest.mark.parametrize(("local", "raw"), [
+    # An encoded CR/LF in the display name, to each address that reads From.
+    ("ccrlist-request",
+     b"From: =?utf-8?q?Jo=0D=0AX:_y?= <jo@example.org>\r\nSubject: help\r\n\r\n"),
+    ("ccrlist-join", b"From: =?utf-8?q?Jo=0D=0AX:_y?= <jo@example.org>\r\n\r\n"),
+    # Malformed values CPython's header parser raises on.
+    ("ccrlist-request", b"From: jo@example.org\r\nMessage-ID: <@b=?\r\nSubject: help\r\n\r\n"),
+    ("ccrlist-request", b"From: =?=?\"<@>\"@\r\nSubject: help\r\n\r\n"),
+    # A body in a charset nobody has, and MIME nested 3,000 deep.
+    ("ccrlist-request", b"From: jo@example.org\r\nContent-Type: text/plain; charset=nonesuch"
+                        b"\r\n\r\nhelp\r\n"),
+    ("ccrlist-request", b"From: jo@example.org\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(3000)) + b"Content-Type: text/plain\r\n\r\nhelp\r\n"),
+    ("ccrlist-bounces", b"From: MAILER-DAEMON@example.org\r\nSubject: failure notice\r\n"
+                        b"Content-Type: text/plain; charset=\"ut\x00f8\"\r\n\r\n"
+                        b"550 5.1.1 jo@example.org: unknown\r\n"),
+    ("ccrlist-owner", b"From: =?utf-8?q?Jo=0D=0AX:_y?= <jo@example.org>\r\n"
+                      b"Message-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\nhello\r\n"),
+])
+async def test_hostile_admin_mail_gets_a_final_answer(ctx: AdminContext, local: str,
+                                                      raw: bytes) -> None:
+    await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
+    reply = await handle_admin_message(local, "jo@example.org", raw, ctx)
+    assert reply[0] in "25" and reply != replies.INTERNAL_ERROR
