@@ -130,8 +130,12 @@ async def _handle(target: AdminAddress, envelope_from: str, raw: bytes,
 
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
-    state, found = await optin.apply(target.tag)
+    """Use the token only if it belongs to the list whose confirm address was written to."""
+    state, found = await optin.lookup(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
+        return BAD_TOKEN
+    state, found = await optin.apply(target.tag)
+    if state != "valid" or found is None:  # used by someone else in between
         return BAD_TOKEN
     if await RateStore(ctx.conn).allow(f"reply:{address_key(found.address)}",
                                        ctx.settings.commands.replies_per_day, DAY, ctx.clock()):

@@ -60,6 +60,25 @@ async def test_subscribe_by_mail_confirmed_by_reply(ctx: AdminContext) -> None:
     assert again == admin_mail.BAD_TOKEN
 
 
+async def test_confirmation_sent_to_another_list_is_refused_and_left_unused(
+        ctx: AdminContext) -> None:
+    await MemberStore(ctx.conn).create_list("other", "subscribers")
+    await handle_admin_message("ccrlist-request", "jo@example.org", mail("subscribe"), ctx)
+    [(confirmation, _)] = await queued(ctx.conn)
+    token = confirm_token(confirmation)
+    wrong = await handle_admin_message(f"other-confirm+{token}", "jo@example.org",
+                                       mail("Re: Confirm"), ctx)
+    assert wrong == admin_mail.BAD_TOKEN
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
+    assert await status_of(ctx.conn, "other", "jo@example.org") is None
+    assert len(await queued(ctx.conn)) == 1  # no welcome
+    right = await handle_admin_message(f"ccrlist-confirm+{token}", "jo@example.org",
+                                       mail("Re: Confirm"), ctx)
+    assert right == admin_mail.REQUEST_RECEIVED
+    assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
+    assert "is now subscribed" in text_of((await queued(ctx.conn))[-1][0])
+
+
 async def test_leave_needs_confirmation(ctx: AdminContext) -> None:
     await MemberStore(ctx.conn).add("ccrlist", [NewMember("jo@example.org", "Jo", "fr")])
     await handle_admin_message("ccrlist-leave", "jo@example.org", mail("bye"), ctx)
