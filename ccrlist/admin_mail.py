@@ -41,6 +41,10 @@ FORWARDED = "250 2.0.0 Message forwarded to the list owners"
 NO_OWNERS = "550 5.1.1 This list has no owner address configured"
 OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
 BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
+NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
+                   "not its envelope sender")
+NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
+              "(write 'help' for help)")
 LOOP_HEADER = "X-CCR-Loop"
 # What the standard library raises on mail it cannot read; anything else stays a 451.
 UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
@@ -92,14 +96,23 @@ async def _handle(target: AdminAddress, envelope_from: str, raw: bytes,
     if is_automatic(msg, envelope_from):
         return NOT_ANSWERED
     try:
-        address = normalise_address(from_address(msg) or envelope_from)
+        address = normalise_address(envelope_from)
     except AddressError:
         return NOT_ANSWERED
-    if target.role == "confirm":
+    if target.role == "confirm":  # answered at the token's address, whoever writes
         return await _confirm(optin, target, ctx)
+    if not _from_is(msg, address):
+        # Spam forges From; answering it would mail a stranger (backscatter, RFC 3834).
+        log.info("mail to %s-%s from <%s> has another From; not answered",
+                 target.list_name, target.role, address)
+        return NOT_FROM_SENDER
     # Everything read from the message is read before anything is committed.
     command = {"join": "subscribe", "leave": "unsubscribe"}.get(
-        target.role, find_command(str(msg.get("Subject", "")), _body(msg)) or "help")
+        target.role, find_command(str(msg.get("Subject", "")), _body(msg)))
+    if command is None:
+        log.info("mail to %s-%s from <%s> holds no command; not answered",
+                 target.list_name, target.role, address)
+        return NO_COMMAND
     in_reply_to = message_id(msg)
     if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
                                            ctx.settings.commands.replies_per_day, DAY,
@@ -161,6 +174,16 @@ async def _reply(optin: Optin, list_name: str, to: str, subject: str, body: str,
                       in_reply_to=in_reply_to)
     await optin.queue_notice(list_name, f"reply:{hashlib.sha256(mail).hexdigest()[:32]}",
                              mail, (to,))
+
+
+def _from_is(msg: EmailMessage, sender: str) -> bool:
+    """True when the message's single From address is `sender`, ignoring case."""
+    author = from_address(msg)
+    try:
+        return author is not None and address_key(normalise_address(author)) == address_key(
+            sender)
+    except AddressError:
+        return False
 
 
 def _body(msg: EmailMessage) -> str:

@@ -235,6 +235,25 @@ async def test_automatic_messages_never_answered(server: Running, sender: str,
     assert [m.rcpt_tos for m in server.relay.messages] == [["eve@example.net"]]
 
 
+async def test_no_backscatter_to_a_forged_from(server: Running) -> None:
+    """Spam with a forged From and mail holding no command get no answer from us."""
+    for local, subject in (("ccrlist-request", "subscribe"), ("ccrlist-join", "join"),
+                           ("ccrlist-request", "help")):
+        rcpt = f"{local}@{DOMAIN}"
+        reply = await send(server.port, mail("victim@example.net", rcpt, subject),
+                           sender="bulk@spammer.example", rcpt=rcpt)
+        assert full(reply) == admin_mail.NOT_FROM_SENDER
+    spam = mail("dana@example.net", REQUEST, "Cheap pills", "Buy now")
+    assert full(await send(server.port, spam, sender="dana@example.net", rcpt=REQUEST)) == (
+        admin_mail.NO_COMMAND)
+    assert await status(server.settings, "victim@example.net") is None
+    # A person's request after them is answered: any answer to those would have gone first.
+    await send(server.port, mail("eve@example.net", REQUEST, "help"),
+               sender="eve@example.net", rcpt=REQUEST)
+    await nth_received(server.relay, "eve@example.net", 1)
+    assert [m.rcpt_tos for m in server.relay.messages] == [["eve@example.net"]]
+
+
 async def test_owner_mail_forwarded_to_the_list_owners(server: Running,
                                                        tmp_path: Path) -> None:
     toml = tmp_path / "ccr.toml"

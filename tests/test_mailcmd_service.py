@@ -90,11 +90,53 @@ async def test_leave_needs_confirmation(ctx: AdminContext) -> None:
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "unsubscribed"
 
 
-async def test_help_and_unknown_commands_get_help(ctx: AdminContext) -> None:
-    await handle_admin_message("ccrlist-request", "jo@example.org", mail("what?", "hi"), ctx)
+async def test_help_answered_but_mail_without_a_command_is_not(ctx: AdminContext) -> None:
+    quiet = await handle_admin_message("ccrlist-request", "jo@example.org",
+                                       mail("what?", "hi, cheap pills"), ctx)
+    assert quiet == admin_mail.NO_COMMAND
+    assert await queued(ctx.conn) == []
+    assert await count(ctx.conn, "SELECT count(*) FROM rate_events") == 0
+    await handle_admin_message("ccrlist-request", "jo@example.org", mail("what?", "help"), ctx)
     [(help_mail, _)] = await queued(ctx.conn)
     assert "ccrlist-join@lists.example.org" in text_of(help_mail)
     assert "subscribe/ccrlist" in text_of(help_mail)
+
+
+@pytest.mark.parametrize(("local", "subject"), [
+    ("ccrlist-request", "subscribe"), ("ccrlist-request", "help"),
+    ("ccrlist-request", "unsubscribe"), ("ccrlist-join", ""), ("ccrlist-leave", ""),
+])
+async def test_forged_from_is_neither_acted_on_nor_answered(ctx: AdminContext, local: str,
+                                                           subject: str) -> None:
+    await MemberStore(ctx.conn).add("ccrlist", [NewMember("member@example.net", "M", "en")])
+    for victim in ("victim@example.net", "member@example.net"):
+        forged = mail(subject, sender=victim)
+        reply = await handle_admin_message(local, "bulk@spammer.example", forged, ctx)
+        assert reply == admin_mail.NOT_FROM_SENDER
+    assert await queued(ctx.conn) == []
+    assert await count(ctx.conn, "SELECT count(*) FROM confirmations") == 0
+    assert await count(ctx.conn, "SELECT count(*) FROM rate_events") == 0
+    assert await status_of(ctx.conn, "ccrlist", "victim@example.net") is None
+    # Mail with no single readable From is not answered either.
+    no_from = b"To: ccrlist-request@lists.example.org\r\nSubject: help\r\n\r\n"
+    assert await handle_admin_message(local, "jo@example.org", no_from,
+                                      ctx) == admin_mail.NOT_FROM_SENDER
+    # Case does not matter; the answer goes to that one address.
+    same = mail(subject or "help", sender="Jo@EXAMPLE.org")
+    assert await handle_admin_message(local, "jo@example.org", same,
+                                      ctx) == admin_mail.REQUEST_RECEIVED
+    [(answer, rcpts)] = await queued(ctx.conn)
+    assert rcpts == ["jo@example.org"] and answer["To"] == "jo@example.org"
+
+
+async def test_owner_forwarding_does_not_need_from_to_match(ctx: AdminContext) -> None:
+    await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
+    forwarded = await handle_admin_message("ccrlist-owner", "bulk@spammer.example",
+                                           mail("Hello owners", sender="victim@example.net"),
+                                           ctx)
+    assert forwarded == admin_mail.FORWARDED
+    [(copy, rcpts)] = await queued(ctx.conn, "owner")
+    assert rcpts == ["owner1@example.org"] and copy["From"] == "Jo <victim@example.net>"
 
 
 @pytest.mark.parametrize(("sender", "extra"), [
