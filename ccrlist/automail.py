@@ -5,6 +5,7 @@ Pure: the caller passes the time; the result is the message as bytes for the out
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -17,11 +18,24 @@ from subscribers.confirmations import Action
 
 AutoKind = Literal["auto-generated", "auto-replied"]
 
+_MSGID = re.compile(r"<[!-;=?-~]{1,240}@[!-;=?-~]{1,240}>", re.ASCII)  # printable, no < >
+
+
+def quotable_msgid(value: str) -> str | None:
+    """`value` if it is a plain `<left@right>` safe to put in In-Reply-To, else None: a
+    Message-ID decoded from a stranger's header may hold CR/LF or anything else."""
+    value = value.strip()
+    return value if _MSGID.fullmatch(value) else None
+
 
 def build_mail(*, list_name: str, domain: str, to: tuple[str, ...], subject: str, body: str,
                lang: str, now: float, auto: AutoKind, reply_to: str | None = None,
                in_reply_to: str | None = None) -> bytes:
-    """A plain-text message from `<list>-request@`, marked as automatic so nobody answers it."""
+    """A plain-text message from `<list>-request@`, marked as automatic so nobody answers it.
+
+    An `in_reply_to` that is not a plain message ID is left out, so the reply can always be
+    built: callers commit their changes before building it.
+    """
     msg = EmailMessage(policy=SMTP)
     msg["From"] = role_address(list_name, domain, "request")
     msg["To"] = ", ".join(to)
@@ -30,6 +44,7 @@ def build_mail(*, list_name: str, domain: str, to: tuple[str, ...], subject: str
     msg["Message-ID"] = make_msgid(domain=domain)
     if reply_to:
         msg["Reply-To"] = reply_to
+    in_reply_to = quotable_msgid(in_reply_to or "")
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to

@@ -9,6 +9,8 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Literal
 
+from ccrlist.automail import quotable_msgid
+
 Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
 Command = Literal["subscribe", "unsubscribe", "help"]
 
@@ -27,7 +29,6 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw|sv)\s*:\s*)+", re.IGNORECASE)
 _MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "listserv",
                     "majordomo")
 _MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
-_MSGID = re.compile(r"<[!-;=?-~]{1,240}@[!-;=?-~]{1,240}>", re.ASCII)  # printable, no < >
 
 
 @dataclass(frozen=True)
@@ -125,5 +126,4 @@ def message_id(msg: EmailMessage) -> str | None:
     """The Message-ID to quote in a reply's In-Reply-To, or None when it is missing or is not
     a plain `<left@right>`: a decoded CR/LF in it would break the reply's headers."""
     values = _values(msg, "Message-ID") or []
-    value = values[0].strip() if len(values) == 1 else ""
-    return value if _MSGID.fullmatch(value) else None
+    return quotable_msgid(values[0]) if len(values) == 1 else None

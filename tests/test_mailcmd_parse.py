@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from ccrlist.automail import build_mail
 from ccrlist.mailcmd import (
     AdminAddress,
     admin_target,
@@ -112,3 +113,20 @@ def test_from_address(headers: str, expected: str | None) -> None:
 ])
 def test_message_id_safe_to_quote(headers: str, expected: str | None) -> None:
     assert message_id(_msg(headers)) == expected
+
+
+@pytest.mark.parametrize(("in_reply_to", "quoted"), [
+    ("<m-1@example.org>", "<m-1@example.org>"),
+    ("<a@b>\r\nX-Injected: y", None),
+    ("<a@b>\nBcc: x@y.org", None),
+    ("not an id", None),
+    (None, None),
+])
+def test_reply_quotes_only_a_plain_message_id(in_reply_to: str | None,
+                                              quoted: str | None) -> None:
+    raw = build_mail(list_name="ccrlist", domain="lists.example.org", to=("jo@example.org",),
+                     subject="ccrlist: help", body="Help.\n", lang="en", now=0.0,
+                     auto="auto-replied", in_reply_to=in_reply_to)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["In-Reply-To"] == quoted and msg["References"] == quoted
+    assert "X-Injected" not in msg and "Bcc" not in msg
