@@ -19,6 +19,8 @@ from ccrlist.catalogue import messages
 from ccrlist.dsn import as_email
 from ccrlist.mailcmd import (
     AdminAddress,
+    Command,
+    Role,
     find_command,
     from_address,
     is_automatic,
@@ -49,6 +51,8 @@ LOOP_HEADER = "X-CCR-Loop"
 # What the standard library raises on mail it cannot read; anything else stays a 451.
 UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
 
+_IMPLIED: dict[Role, Command] = {"join": "subscribe", "leave": "unsubscribe"}
+
 log = logging.getLogger("ccrlist.admin")
 
 
@@ -75,45 +79,70 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
     target = parse_admin_local(local_part)
     if target is None or await MemberStore(ctx.conn).get_list(target.list_name) is None:
         return NO_SUCH_ADDRESS
+    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
-        return await _handle(target, envelope_from, raw, ctx)
+        if target.role == "bounces":  # process_bounce parses before it writes anything
+            if await process_bounce(optin, target.list_name, target.tag, raw):
+                ctx.on_queued()
+            return BOUNCE_RECEIVED
+        reading = read_message(raw, envelope_from, target.role)
     except UNREADABLE:
         log.warning("unreadable mail to %s from <%s>; refused", local_part, envelope_from,
                     exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
-
-
-async def _handle(target: AdminAddress, envelope_from: str, raw: bytes,
-                  ctx: AdminContext) -> str:
-    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
-    if target.role == "bounces":
-        if await process_bounce(optin, target.list_name, target.tag, raw):
-            ctx.on_queued()
-        return BOUNCE_RECEIVED
     if target.role == "owner":
-        return await _forward_to_owners(optin, target.list_name, raw, ctx)
-    msg = as_email(raw)
-    if is_automatic(msg, envelope_from):
-        return NOT_ANSWERED
-    try:
-        address = normalise_address(envelope_from)
-    except AddressError:
+        return await _forward_to_owners(optin, target.list_name, raw, reading, ctx)
+    if reading.automatic or reading.sender is None:
         return NOT_ANSWERED
     if target.role == "confirm":  # answered at the token's address, whoever writes
         return await _confirm(optin, target, ctx)
-    if not _from_is(msg, address):
+    if not reading.from_is_sender:
         # Spam forges From; answering it would mail a stranger (backscatter, RFC 3834).
-        log.info("mail to %s-%s from <%s> has another From; not answered",
-                 target.list_name, target.role, address)
+        log.info("mail to %s from <%s> has another From; not answered", local_part,
+                 reading.sender)
         return NOT_FROM_SENDER
-    # Everything read from the message is read before anything is committed.
-    command = {"join": "subscribe", "leave": "unsubscribe"}.get(
-        target.role, find_command(str(msg.get("Subject", "")), _body(msg)))
-    if command is None:
-        log.info("mail to %s-%s from <%s> holds no command; not answered",
-                 target.list_name, target.role, address)
+    if reading.command is None:
+        log.info("mail to %s from <%s> holds no command; not answered", local_part,
+                 reading.sender)
         return NO_COMMAND
-    in_reply_to = message_id(msg)
+    return await _answer(optin, target, reading.sender, reading.command, reading.in_reply_to,
+                         ctx)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an admin message says, all read before anything is done about it."""
+
+    automatic: bool
+    sender: str | None  # the envelope sender, normalised; None if it is not an address
+    from_is_sender: bool
+    command: Command | None
+    in_reply_to: str | None
+    loop_marks: tuple[str, ...]  # the X-CCR-Loop values
+
+
+def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
+    """Read `raw` for an admin address (pure); raises what the email package raises."""
+    msg = as_email(raw)
+    try:
+        sender: str | None = normalise_address(envelope_from)
+    except AddressError:
+        sender = None
+    command = _IMPLIED.get(role)
+    if role == "request":
+        command = find_command(str(msg.get("Subject", "")), _body(msg))
+    return Reading(
+        automatic=is_automatic(msg, envelope_from),
+        sender=sender,
+        from_is_sender=sender is not None and _from_is(msg, sender),
+        command=command,
+        in_reply_to=message_id(msg),
+        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])))
+
+
+async def _answer(optin: Optin, target: AdminAddress, address: str, command: Command,
+                  in_reply_to: str | None, ctx: AdminContext) -> str:
+    """Carry out a command from `address` and answer it, within the daily reply limit."""
     if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
                                            ctx.settings.commands.replies_per_day, DAY,
                                            ctx.clock()):
@@ -196,12 +225,11 @@ def _body(msg: EmailMessage) -> str:
         return ""
 
 
-async def _forward_to_owners(optin: Optin, list_name: str, raw: bytes,
+async def _forward_to_owners(optin: Optin, list_name: str, raw: bytes, reading: Reading,
                              ctx: AdminContext) -> str:
     """Pass the message on unchanged but for a loop-detection header."""
     here = role_address(list_name, optin.settings.domain, "owner")
-    if any(str(v).strip().lower() == here.lower()
-           for v in as_email(raw).get_all(LOOP_HEADER, [])):
+    if here.lower() in reading.loop_marks:
         return OWNER_LOOP
     owners = tuple(o for o in await owners_of(optin, list_name) if o.lower() != here.lower())
     if not owners:
