@@ -52,9 +52,19 @@ def test_plain_text_bounce_in_a_charset_we_cannot_use(charset: bytes) -> None:
     assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
 
 
-def test_mime_nested_thousands_deep_is_read_as_headers_only() -> None:
-    raw = nested(3000)
-    assert len(raw) > 150_000
+def rfc822_nested(levels: int) -> bytes:
+    """Messages inside messages: nesting that needs no boundary."""
+    return (b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n"
+            + b"Content-Type: message/rfc822\r\n\r\n" * levels
+            + b"Content-Type: text/plain\r\n\r\n550 5.1.1 gone\r\n")
+
+
+@pytest.mark.parametrize("raw", [
+    nested(3000),  # refused unparsed: too many boundaries
+    rfc822_nested(3000),  # the parser runs out of stack
+    rfc822_nested(MAX_MIME_DEPTH + 5),  # parsed, but deeper than the limit
+], ids=["multipart-3000", "rfc822-3000", "rfc822-past-limit"])
+def test_mime_nested_too_deep_is_read_as_headers_only(raw: bytes) -> None:
     assert parse_bounce(raw) == []
     assert as_email(raw)["Subject"] == "failure notice"
     assert as_email(raw).get_body(("plain",)) is None
