@@ -68,7 +68,9 @@ EN = Messages(
     label_lang="Language",
     button_subscribe="Subscribe",
     subscribe_sent="Thank you. If {address} can be subscribed to {list}, a message is on its "
-                   "way to it. Please click the link in that message within {days} days.",
+                   "way to it. Please click the link in that message within {days} days. "
+                   "If none comes, a confirmation message sent in the last {days} days "
+                   "works too: after a few requests a day we send no more.",
     bad_address="This email address is not valid. Please check it and try again.",
     too_many="Too many requests. Please try again later.",
     unknown_list="There is no list by that name.",
@@ -133,7 +135,10 @@ FR = Messages(
     label_lang="Langue",
     button_subscribe="M'abonner",
     subscribe_sent="Merci. Si {address} peut être abonnée à {list}, un message lui a été "
-                   "envoyé. Veuillez suivre le lien qu'il contient d'ici {days} jours.",
+                   "envoyé. Veuillez suivre le lien qu'il contient d'ici {days} jours. "
+                   "Si rien n'arrive, un message de confirmation reçu ces {days} derniers "
+                   "jours fonctionne aussi : après quelques demandes par jour, nous "
+                   "n'envoyons plus rien.",
     bad_address="Cette adresse courriel n'est pas valide. Veuillez la vérifier et réessayer.",
     too_many="Trop de demandes. Veuillez réessayer plus tard.",
     unknown_list="Il n'existe aucune liste de ce nom.",
