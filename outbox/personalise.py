@@ -66,4 +66,6 @@ def unverp(local_part: str, key: bytes) -> str | None:
     if not (plus and dot and eq and rlocal and rdomain):
         return None
     recipient = f"{rlocal}@{rdomain}"
-    return recipient if hmac.compare_digest(mac.lower(), verp_mac(key, recipient)) else None
+    # As bytes: compare_digest refuses non-ASCII text, and the MAC here came from outside.
+    ours = verp_mac(key, recipient).encode("ascii")
+    return recipient if hmac.compare_digest(mac.lower().encode("utf-8"), ours) else None

@@ -235,4 +235,5 @@ def test_a_verp_address_names_its_recipient_only_with_our_mac() -> None:
     assert unverp(local, key) == "Jo.Doe@example.org"
     assert unverp(local.lower(), key) == "jo.doe@example.org"  # an MTA lower-cased it
     assert unverp(local, b"another key") is None
+    assert unverp("ccrlist-bounces+jo.doe=example.org.ééééé", key) is None  # no TypeError
     assert unverp(local.replace("jo.doe", "al.doe", 1).replace("Jo.Doe", "Al.Doe"), key) is None
