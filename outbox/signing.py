@@ -50,11 +50,15 @@ class CopySigner:
         if not self.processes:
             return self.signer.signature(message)
         loop = asyncio.get_running_loop()
+        pool = self._executor()
         try:
-            return await loop.run_in_executor(self._executor(), self.signer.signature, message)
+            return await loop.run_in_executor(pool, self.signer.signature, message)
         except BrokenProcessPool as exc:
-            # A worker process died (killed, out of memory): start afresh next time.
-            self._shutdown()
+            # A worker process died (killed, out of memory): start afresh next time. Only
+            # this broken pool goes: a fresh one that another signature already started
+            # must not be shut down (its waiting signatures would be cancelled).
+            if self._pool is pool:
+                self._shutdown()
             raise SigningFailed(f"signing process died: {exc}") from exc
 
     def _executor(self) -> ProcessPoolExecutor:

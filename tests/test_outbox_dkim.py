@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import mailbox
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_ke
 from ccrconfig.settings import Settings
 from outbox.dkim_sign import DkimSigner
 from outbox.personalise import TOKEN_SLOT
-from outbox.signing import CopySigner, copy_signer
+from outbox.signing import CopySigner, SigningFailed, copy_signer
 from outbox.transport import make_transport
 from outbox.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
@@ -176,3 +179,29 @@ def test_copy_signer_describes_itself(key: TestKey) -> None:
     settings = dataclasses.replace(settings, dkim=dataclasses.replace(settings.dkim,
                                                                       domain="ccrweb.ca"))
     assert loaded(settings).signer.domain == "ccrweb.ca"
+
+
+async def test_a_dead_signing_process_does_not_take_a_fresh_pool_down(
+        tmp_path: Path, key: TestKey) -> None:
+    """A signature failing on a pool whose process died must leave alone the new pool that
+    another signature already started (shutting it down would cancel the signatures on it)."""
+    settings = with_key(make_settings(tmp_path, None), key, 1)
+    signer = loaded(settings)
+    try:
+        await signer.signature(PERSONAL)
+        broken = signer._pool
+        assert broken is not None
+        for process in list(broken._processes.values()):
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(10)
+        failing = asyncio.ensure_future(signer.signature(PERSONAL))
+        await asyncio.sleep(0)  # it has handed its work to the broken pool
+        signer._pool = None
+        fresh = signer._executor()  # as a concurrent signature would, after the breakage
+        with pytest.raises(SigningFailed):
+            await asyncio.wait_for(failing, 30)
+        assert signer._pool is fresh
+        assert (await signer.signature(PERSONAL)).startswith(b"DKIM-Signature:")
+    finally:
+        signer.close()
