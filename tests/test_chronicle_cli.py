@@ -6,16 +6,13 @@ import dataclasses
 import email
 import email.policy
 import shutil
-import socket
 import threading
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from ccrlist_helpers import subscribe_newsletter
+from ccrlist_helpers import RecordingRelay, subscribe_newsletter
 from click.testing import CliRunner, Result
 
 from ccrconfig.settings import RelaySettings, Settings
@@ -38,31 +35,6 @@ def run(settings: Settings, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(chronicle, list(args), obj=settings, input=input)
 
 
-class Recorder:
-    """An upstream relay that keeps every envelope it is given."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def relay() -> Iterator[tuple[Recorder, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield recorder, port
-    finally:
-        controller.stop()
-
-
 def subscribe(settings: Settings) -> dict[str, str]:
     return subscribe_newsletter(settings, PEOPLE)
 
@@ -77,17 +49,18 @@ def test_publish_no_send_builds_the_site(chron: Settings) -> None:
 
 
 def test_publish_sends_each_subscriber_one_copy_with_their_token(
-        chron: Settings, relay: tuple[Recorder, int]) -> None:
-    recorder, port = relay
-    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1", port=port))
+        chron: Settings, relay: RecordingRelay, controller: Controller) -> None:
+    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1",
+                                                              port=controller.port))
     tokens = subscribe(settings)
     assert len(set(tokens.values())) == 3 and all(tokens.values())
 
     first = run(settings, "publish", "vol12-2")
     assert first.exit_code == 0, first.output
     assert "Sent 3, deferred 0, failed 0" in first.output
-    assert sorted(r for _, rcpts, _ in recorder.envelopes for r in rcpts) == sorted(tokens)
-    for sender, rcpts, content in recorder.envelopes:
+    assert sorted(relay.recipients()) == sorted(tokens)
+    for delivered in relay.messages:
+        sender, rcpts, content = delivered.mail_from, delivered.rcpt_tos, delivered.content
         assert len(rcpts) == 1
         assert sender == verp_sender("echronicle-bounces@lists.example.org", rcpts[0],
                                      installation_verp_key(settings))  # signed VERP
@@ -103,27 +76,27 @@ def test_publish_sends_each_subscriber_one_copy_with_their_token(
     again = run(settings, "publish", "vol12-2")
     assert again.exit_code == 0, again.output
     assert "Already sent" in again.output
-    assert len(recorder.envelopes) == 3
+    assert len(relay.messages) == 3
 
 
 def test_resend_asks_first_and_test_copy_goes_to_one_address(
-        chron: Settings, relay: tuple[Recorder, int]) -> None:
-    recorder, port = relay
-    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1", port=port))
+        chron: Settings, relay: RecordingRelay, controller: Controller) -> None:
+    settings = dataclasses.replace(chron, relay=RelaySettings(host="127.0.0.1",
+                                                              port=controller.port))
     subscribe(settings)
     refused = run(settings, "publish", "vol12-2", "--resend", input="n\n")
     assert refused.exit_code == 1 and "Aborted" in refused.output
-    assert recorder.envelopes == []
+    assert relay.messages == []
 
     test_copy = run(settings, "publish", "vol12-2", "--to", "editor@example.org")
     assert test_copy.exit_code == 0, test_copy.output
-    assert [rcpts for _, rcpts, _ in recorder.envelopes] == [["editor@example.org"]]
-    msg = email.message_from_bytes(recorder.envelopes[0][2], policy=email.policy.default)
+    assert [m.rcpt_tos for m in relay.messages] == [["editor@example.org"]]
+    msg = email.message_from_bytes(relay.messages[0].content, policy=email.policy.default)
     assert msg["Message-ID"].startswith("<vol12-2.en.test-")
 
     resent = run(settings, "publish", "vol12-2", "--resend", "--yes")
     assert resent.exit_code == 0, resent.output
-    assert len(recorder.envelopes) == 4
+    assert len(relay.messages) == 4
 
 
 def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> None:

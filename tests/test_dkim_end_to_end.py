@@ -7,10 +7,8 @@ import dataclasses
 import email
 import email.policy
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import pytest
@@ -87,15 +85,6 @@ async def test_serve_without_a_key_says_mail_goes_out_unsigned(
     assert caplog.text.count("DKIM signing is off") == 1
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.envelopes: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
-        return "250 OK"
-
-
 def _subscribe(settings: Settings) -> dict[str, str]:
     return subscribe_newsletter(settings, [("ana@example.org", "en"), ("bob@example.net", "fr")])
 
@@ -105,23 +94,19 @@ def test_newsletter_copies_verify_each_with_its_own_token(tmp_path: Path,
     key = keygen(tmp_path, settings.domain)
     settings.issues_dir.mkdir(parents=True)
     shutil.copy(ROOT / "issues" / "vol12-2.md", settings.issues_dir / "vol12-2.md")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
+    relay = RecordingRelay()
+    controller = start_relay(relay)
     try:
         settings = with_key(dataclasses.replace(
-            settings, relay=RelaySettings(host="127.0.0.1", port=port)), key)
+            settings, relay=RelaySettings(host="127.0.0.1", port=controller.port)), key)
         tokens = _subscribe(settings)
         result = CliRunner().invoke(chronicle, ["publish", "vol12-2"], obj=settings)
     finally:
         controller.stop()
     assert result.exit_code == 0, result.output
     assert "Sent 2, deferred 0, failed 0" in result.output
-    assert len(recorder.envelopes) == 2
-    for rcpts, content in recorder.envelopes:
+    assert len(relay.messages) == 2
+    for rcpts, content in ((m.rcpt_tos, m.content) for m in relay.messages):
         token = tokens[rcpts[0]]
         msg = email.message_from_bytes(content, policy=email.policy.default)
         assert token in str(msg["List-Unsubscribe"])
