@@ -15,7 +15,6 @@ TTL as any resolver would. Prints the median rate of each and the ratio.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -27,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_ingest import DOMAIN, FILLER, ccrlist_config, load, wait_listening
+from bench_ingest import DOMAIN, FILLER, ccrlist_config, measure_serve
 from sinks import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,24 +71,12 @@ def run_round(folder: Path, auth: str, clients: int, messages: int, tag: str,
     folder.mkdir()
     port = free_port()
     config = ccrlist_config(folder, port, auth, author=AUTHOR)
-    with (folder / "serve.log").open("wb") as log:
-        server = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
-                                   str(config), "serve"], stderr=log)
     head, rest = template.split(b"\r\n\r\n", 1)
 
     def make(message_id: str, i: int) -> bytes:
         return head + f"\r\nMessage-ID: {message_id}\r\n\r\n".encode() + rest
 
-    try:
-        wait_listening(port, server)
-        try:
-            rate = asyncio.run(load(port, clients, messages, tag, make, AUTHOR))
-        except RuntimeError:
-            sys.stderr.write((folder / "serve.log").read_text()[-3000:])
-            raise
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    rate, _ = measure_serve(folder, config, port, clients, messages, tag, make, AUTHOR)
     with sqlite3.connect(folder / "var" / "ccr.sqlite3") as conn:
         counts = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE CAST(raw AS TEXT) LIKE "

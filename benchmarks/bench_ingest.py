@@ -115,6 +115,29 @@ def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n',
     return config
 
 
+def measure_serve(folder: Path, config: Path, port: int, clients: int, messages: int,
+                  tag: str, make: MakePost = member_post,
+                  sender: str = AUTHOR) -> tuple[float, int]:
+    """Run `ccrlist serve` with `config`, put the load on it, stop it: (rate, exit code).
+
+    Its standard error goes to `folder/serve.log`, shown when the load fails.
+    """
+    with (folder / "serve.log").open("wb") as log:
+        server = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                                   str(config), "serve"], stderr=log)
+    try:
+        wait_listening(port, server)
+        try:
+            rate = asyncio.run(load(port, clients, messages, tag, make, sender))
+        except RuntimeError:
+            sys.stderr.write((folder / "serve.log").read_text()[-3000:])
+            raise
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return rate, server.returncode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -142,25 +165,14 @@ def main() -> None:
             folder.mkdir()
             port = free_port()
             config = ccrlist_config(folder, port)
-            with (folder / "serve.log").open("wb") as log:
-                server = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
-                                           str(config), "serve"], stderr=log)
-            try:
-                wait_listening(port, server)
-                try:
-                    ours.append(asyncio.run(load(port, args.clients, args.messages,
-                                                 f"c{round_no}")))
-                except RuntimeError:
-                    sys.stderr.write((folder / "serve.log").read_text()[-3000:])
-                    raise
-            finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+            rate, returncode = measure_serve(folder, config, port, args.clients, args.messages,
+                                             f"c{round_no}")
+            ours.append(rate)
             import sqlite3
             with sqlite3.connect(folder / "var" / "ccr.sqlite3") as conn:
                 stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
             expected = args.messages // args.clients * args.clients
-            if server.returncode != 0 or stored != expected:
+            if returncode != 0 or stored != expected:
                 sys.stderr.write((folder / "serve.log").read_text()[-3000:])
                 raise SystemExit(f"ccrlist stored {stored} posts, expected {expected}")
             print(f"round {round_no + 1}: bare sink {bare[-1]:.0f}/s, "
