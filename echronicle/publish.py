@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ccrconfig.settings import Settings
+from ccrlist.names import bounce_address
 from echronicle.email_render import RenderedEmail
 from echronicle.model import Edition
 from outbox.personalise import installation_verp_key
@@ -49,10 +50,6 @@ class SendSummary:
     failed: int  # by this run
     pending: int  # not yet tried (e.g. the relay was unreachable)
     transport: str
-
-
-def bounce_address(settings: Settings) -> str:
-    return f"{settings.newsletter.list}-bounces@{settings.domain}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,8 @@ async def send(settings: Settings, deliveries: Sequence[Delivery],
         for delivery in deliveries:
             result = await queue.enqueue(
                 list_name=settings.newsletter.list, source=SOURCE,
-                source_ref=delivery.source_ref, sender=bounce_address(settings),
+                source_ref=delivery.source_ref,
+                sender=bounce_address(settings.newsletter.list, settings.domain),
                 body=emails[delivery.lang].message, recipients=delivery.recipients,
                 personalised=True, verp=True,  # one copy each, so VERP costs nothing
             )
