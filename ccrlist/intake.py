@@ -124,10 +124,11 @@ class ListHandler:
             raw = self._auth.inbound(raw, peer)  # forged Authentication-Results go first
         post = parse_post(list_name, mail_from, raw)
         facts = await self._facts(post)
-        auth = await self._authenticate(post, facts, peer, helo)
-        if auth is not None:
-            facts = dataclasses.replace(facts, auth=auth.dmarc)
         verdict = moderate(post, facts, self._settings)
+        auth = await self._authenticate(post, verdict, peer, helo)
+        if auth is not None:
+            verdict = moderate(post, dataclasses.replace(facts, auth=auth.dmarc),
+                               self._settings)
         status = _STORED.get(verdict.action)
         if status is not None:
             fresh = await self._writer.store(NewPost(
@@ -144,17 +145,15 @@ class ListHandler:
         return replies.reply_for(
             verdict, role_address(list_name, self._settings.domain, "request"))
 
-    async def _authenticate(self, post: Post, facts: Facts, peer: str,
+    async def _authenticate(self, post: Post, unchecked: Verdict, peer: str,
                             helo: str) -> AuthOutcome | None:
-        """DKIM, SPF and DMARC results, unless the list does not check or no rule needs them.
+        """DKIM, SPF and DMARC results, unless the list does not check or they cannot matter.
 
-        A non-member's post to a subscribers list that refuses non-members is refused
-        whatever it proves, so it costs no lookups (a flood of them, none).
+        Authentication can only make a verdict stricter, so a post the rules already
+        refuse, discard or know as a duplicate (`unchecked`, decided without it) costs
+        no lookups: a flood of non-member or looping mail, none.
         """
-        refused_anyway = (facts.policy == "subscribers" and not facts.author_is_member
-                          and self._settings.posting.nonmember_action == "reject")
-        if (self._auth is None or facts.message_id_seen or post.author_problem
-                or post.bare_line_ending or refused_anyway
+        if (self._auth is None or unchecked.action not in ("accept", "hold")
                 or self._settings.auth.policy_for(post.list_name) == "off"):
             return None
         return await self._auth.check(post.raw, post.author, post.envelope_from, peer, helo)
