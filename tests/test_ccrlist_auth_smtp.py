@@ -280,3 +280,7 @@ async def test_non_member_post_costs_no_lookups(server: Running, dns: StubDns) -
                        "mallory@reject.example")
     assert reply.startswith("550 5.7.1 Only subscribers may post")
     assert dns.queries == [] and server.posts() == []
+    # A member's auto-reply is discarded whatever it proves: no lookups either.
+    auto = post(ALICE, extra="Auto-Submitted: auto-replied\r\n")
+    assert (await send(server.port, auto, ALICE)).startswith("250")
+    assert dns.queries == [] and [p[0] for p in server.posts()] == ["discarded"]
