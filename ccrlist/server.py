@@ -14,7 +14,6 @@ import signal
 import weakref
 from collections.abc import Callable
 
-from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
 from ccrconfig.settings import Settings
@@ -25,6 +24,7 @@ from ccrlist.bounce_service import BounceAssessor
 from ccrlist.fanout import Expander
 from ccrlist.intake import AdminMail, ListHandler, PostWriter
 from ccrlist.optin import Optin
+from ccrlist.protocol import ListLMTP, ListSMTP
 from outbox.personalise import installation_verp_key
 from outbox.signing import copy_signer
 from outbox.transport import make_transport
@@ -43,7 +43,7 @@ DRAIN_SECONDS = 20.0
 
 def _protocol_factory(settings: Settings, handler: ListHandler,
                       sessions: weakref.WeakSet[SMTP]) -> Callable[[], SMTP]:
-    cls = LMTP if settings.server.protocol == "lmtp" else SMTP
+    cls = ListLMTP if settings.server.protocol == "lmtp" else ListSMTP
 
     def make() -> SMTP:
         session = cls(handler, data_size_limit=settings.limits.max_message_bytes,
