@@ -71,11 +71,11 @@ def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
 
 def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
     """Header fields (each with its folded lines and line ends) and the rest, verbatim."""
-    end = len(raw)
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        at = raw.find(sep)
-        if at != -1 and at < end:
-            end = at + len(sep) // 2
+    crlf = raw.find(b"\r\n\r\n")
+    end = len(raw) if crlf == -1 else crlf + 2
+    lf = raw.find(b"\n\n", 0, end)  # a bare-LF blank line before it; never scans the body
+    if lf != -1:
+        end = lf + 1
     if raw.startswith((b"\r\n", b"\n")):
         return [], raw
     head, rest = raw[:end], raw[end:]
@@ -100,6 +100,8 @@ def field_value(field: bytes) -> bytes:
 
 def decoded_subject(value: bytes) -> str:
     text = value.decode("utf-8", "surrogateescape")
+    if "=?" not in text:
+        return " ".join(text.split())  # no encoded words (most subjects): as decode_header
     try:
         return str(make_header(decode_header(" ".join(text.split()))))
     except (ValueError, LookupError, UnicodeError):

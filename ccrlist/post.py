@@ -28,6 +28,12 @@ SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%
                             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
+# `a@b.c` or `Name <a@b.c>` with a simple address; the caller has checked for one '@'
+# and none of _NEEDS_FULL_PARSE, so the name holds no second address.
+_SIMPLE_FROM = re.compile(
+    rf"\s*(?:[^<>]*<({SIMPLE_ADDRESS.pattern})>|({SIMPLE_ADDRESS.pattern}))\s*")
+
+
 def has_bare_line_ending(raw: bytes) -> bool:
     """A CR not followed by LF, or an LF not preceded by CR (counting is fast in C)."""
     pairs = raw.count(b"\r\n")
@@ -77,6 +83,10 @@ def find_author(values: list[str]) -> tuple[str, str]:
     if value.count("@") == 1 and not any(c in value for c in _NEEDS_FULL_PARSE):
         # The common `Name <a@b>` with nothing quoted, commented or encoded: one '@' means
         # one address and no address in the name; the header registry costs 0.2 ms a post.
+        simple = _SIMPLE_FROM.fullmatch(value)
+        if simple is not None:
+            local, _, domain = (simple.group(1) or simple.group(2)).rpartition("@")
+            return f"{local}@{domain.lower()}", ""
         _, addr = parseaddr(value)
         local, _, domain = addr.rpartition("@")
         if SIMPLE_ADDRESS.fullmatch(addr):

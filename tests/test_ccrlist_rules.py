@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import email.policy
 
 import pytest
 
 from ccrconfig.settings import AuthSettings, NewsletterSettings, PostingSettings, Settings
 from ccrlist import replies
 from ccrlist.dmarc import DmarcOutcome
-from ccrlist.post import parse_post
+from ccrlist.post import find_author, parse_post
 from ccrlist.rules import Facts, Verdict, moderate
 
 SETTINGS = dataclasses.replace(
@@ -193,3 +194,18 @@ def test_a_header_folded_over_many_lines_is_read_in_one_pass() -> None:
     folded = "X-Long: start\n" + " more\n" * 170_000
     post = parse_post("ccrlist", "alice@example.org", raw(BASIC + folded))
     assert post.author == "alice@example.org" and post.message_id == "<1@x>"
+
+
+@pytest.mark.parametrize("value", [
+    "alice@Example.ORG",
+    "  Alice Smith <Alice.Smith+ccr@Example.org>  ",
+    "Jo O'Neil <jo@ex-ample.org>",
+    "<bob@example.org>",
+    "Zo\u00eb <zoe@example.org>",
+])
+def test_the_short_way_for_plain_from_agrees_with_the_header_parser(value: str) -> None:
+    """Plain From values skip the header registry; the registry gives the same address."""
+    header = email.policy.default.header_factory("From", value)
+    [address] = header.addresses
+    local, _, domain = address.addr_spec.rpartition("@")
+    assert find_author([value]) == (f"{local}@{domain.lower()}", "")
