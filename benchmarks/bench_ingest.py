@@ -2,12 +2,17 @@
 
     python benchmarks/bench_ingest.py [--clients 20] [--messages 3000] [--rounds 3]
 
-Both servers run in their own subprocess on loopback and face the same load:
+Each server runs in its own subprocess on loopback and faces the same load:
 `--clients` concurrent asyncio SMTP sessions (connections reused), each message
 5 KB with its own Message-ID, posted by a list member. ccrlist commits every
 post durably (WAL, synchronous=FULL) before its 250; the sink stores nothing.
 The list member is on `nomail`, so the figure is ingest, not fan-out.
 Prints the median rate of each and the ratio (goal: >= 0.7).
+
+A second sink reads MAIL FROM and RCPT TO paths the way ccrlist does
+(`ccrlist.protocol` skips aiosmtpd's slow header parser for plain paths). The
+ratio against it is like for like: what storing and judging posts costs, without
+the parser work ccrlist saves.
 """
 
 from __future__ import annotations
@@ -138,29 +143,37 @@ def measure_serve(folder: Path, config: Path, port: int, clients: int, messages:
     return rate, server.returncode
 
 
+def measure_sink(clients: int, messages: int, tag: str, *flags: str) -> float:
+    """Posts/s of a sink subprocess (`run_sink`) under the load."""
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, __file__, "--sink-server", str(port), *flags])
+    try:
+        wait_listening(port, sink)
+        return asyncio.run(load(port, clients, messages, tag))
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--plain-paths", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink_server:
-        run_sink(args.sink_server)
+        run_sink(args.sink_server, args.plain_paths)
         return
     bare: list[float] = []
+    plain: list[float] = []
     ours: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         for round_no in range(args.rounds):
-            sink_port = free_port()
-            sink = subprocess.Popen([sys.executable, __file__, "--sink-server", str(sink_port)])
-            try:
-                wait_listening(sink_port, sink)
-                bare.append(asyncio.run(load(sink_port, args.clients, args.messages,
-                                             f"s{round_no}")))
-            finally:
-                sink.send_signal(signal.SIGTERM)
-                sink.wait(timeout=20)
+            bare.append(measure_sink(args.clients, args.messages, f"s{round_no}"))
+            plain.append(measure_sink(args.clients, args.messages, f"p{round_no}",
+                                      "--plain-paths"))
             folder = Path(tmp) / f"round{round_no}"
             folder.mkdir()
             port = free_port()
@@ -175,14 +188,16 @@ def main() -> None:
             if returncode != 0 or stored != expected:
                 sys.stderr.write((folder / "serve.log").read_text()[-3000:])
                 raise SystemExit(f"ccrlist stored {stored} posts, expected {expected}")
-            print(f"round {round_no + 1}: bare sink {bare[-1]:.0f}/s, "
-                  f"ccrlist {ours[-1]:.0f}/s", flush=True)
-    b, o = statistics.median(bare), statistics.median(ours)
+            print(f"round {round_no + 1}: bare sink {bare[-1]:.0f}/s, sink with plain paths "
+                  f"{plain[-1]:.0f}/s, ccrlist {ours[-1]:.0f}/s", flush=True)
+    b, p, o = statistics.median(bare), statistics.median(plain), statistics.median(ours)
     print(f"clients={args.clients} messages/round={args.messages} cpus={os.cpu_count()}")
-    print(f"bare aiosmtpd sink: {b:.0f} posts/s (median of {args.rounds})")
-    print(f"ccrlist ingest:     {o:.0f} posts/s (median of {args.rounds}), "
+    print(f"bare aiosmtpd sink:           {b:.0f} posts/s (median of {args.rounds})")
+    print(f"sink reading paths as we do:  {p:.0f} posts/s (median of {args.rounds})")
+    print(f"ccrlist ingest:               {o:.0f} posts/s (median of {args.rounds}), "
           "each committed before its 250")
-    print(f"ratio: {o / b:.2f}x (goal >= 0.70)")
+    print(f"ratio: {o / b:.2f}x the bare sink (goal >= 0.70); "
+          f"{o / p:.2f}x the sink reading paths as we do")
 
 
 if __name__ == "__main__":

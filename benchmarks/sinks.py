@@ -13,9 +13,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_sink(port: int) -> None:
-    """aiosmtpd answering 250 to everything and storing nothing, until SIGTERM."""
+def run_sink(port: int, plain_paths: bool = False) -> None:
+    """aiosmtpd answering 250 to everything and storing nothing, until SIGTERM.
+
+    With `plain_paths`, its sessions read MAIL FROM and RCPT TO the way ccrlist's do
+    (`ccrlist.protocol`): the like-for-like baseline for the ingest benchmark.
+    """
     from aiosmtpd.smtp import SMTP
+
+    session = SMTP
+    if plain_paths:  # imported only then: the bare sink loads nothing of ours
+        from ccrlist.protocol import ListSMTP
+        session = ListSMTP
 
     class Sink:
         async def handle_RCPT(self, server: object, session: object, envelope: object,
@@ -28,7 +37,7 @@ def run_sink(port: int) -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(Sink(), enable_SMTPUTF8=True),
+        server = await loop.create_server(lambda: session(Sink(), enable_SMTPUTF8=True),
                                           "127.0.0.1", port)
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
