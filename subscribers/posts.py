@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -83,6 +84,7 @@ class Failure:
     last_reply: str
 
 
+@functools.lru_cache(maxsize=256)  # the facts and the store ask for each post's in turn
 def permalink_for(list_name: str, message_id: str) -> str:
     """A stable archive id: the same list and Message-ID always give the same permalink."""
     digest = hashlib.sha256(f"{list_name}\0{message_id}".encode()).digest()
@@ -167,6 +169,7 @@ class PostStore:
         """
         ids = [item.post.id for item in items]
         marks = ",".join("?" * len(ids))
+        created = utc_now()
         values = ",".join(["(?, 'post', ?, ?, ?, ?, ?, ?, ?)"] * len(items))
         async with self._lock:
             await self._conn.execute(
@@ -176,7 +179,7 @@ class PostStore:
                 [v for item in items
                  for v in (item.post.list_name, item.post.permalink,
                            sender(item.post.list_name), item.body, int(item.personalised),
-                           int(item.verp), item.token_slot.decode("ascii"), utc_now())])
+                           int(item.verp), item.token_slot.decode("ascii"), created)])
         async with self._lock:
             before = self._conn.total_changes
             await self._conn.execute(
