@@ -62,10 +62,12 @@ def _noop() -> None:
 
 @dataclass(frozen=True)
 class AdminContext:
-    """What admin mail needs: a connection, the settings, a clock, and a worker wake-up."""
+    """What admin mail needs: a connection, the settings, the key VERP senders are signed
+    with (`installation_verp_key`, read once at start), a clock, and a worker wake-up."""
 
     conn: Connection
     settings: Settings
+    verp_key: bytes
     clock: Clock = time.time
     on_queued: Callable[[], None] = field(default=_noop)
 
@@ -82,7 +84,8 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
         if target.role == "bounces":  # process_bounce parses before it writes anything
-            if await process_bounce(optin, target.list_name, target.tag, raw):
+            if await process_bounce(optin, target.list_name, target.tag, raw,
+                                    ctx.verp_key):
                 ctx.on_queued()
             return BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)

@@ -12,7 +12,7 @@ from ccrlist.catalogue import messages
 from ccrlist.dsn import Failure, parse_bounce
 from ccrlist.names import owner_addresses
 from ccrlist.optin import Optin
-from outbox.personalise import installation_verp_key, unverp
+from outbox.personalise import unverp
 from subscribers.addresses import AddressError, normalise_address
 from subscribers.bounces import BounceStore
 from subscribers.members import MemberStore
@@ -40,9 +40,13 @@ async def owners_of(optin: Optin, list_name: str) -> tuple[str, ...]:
     return tuple(stored) or owner_addresses(list_name, optin.settings)
 
 
-async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes) -> int:
-    """Record each bounce of a member of `list_name`; returns how many were recorded."""
-    verp = unverp(f"x+{verp_tag}", installation_verp_key(optin.settings)) if verp_tag else None
+async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes,
+                         verp_key: bytes) -> int:
+    """Record each bounce of a member of `list_name`; returns how many were recorded.
+
+    `verp_key` checks the tag's signature (`outbox.personalise.installation_verp_key`).
+    """
+    verp = unverp(f"x+{verp_tag}", verp_key) if verp_tag else None
     if verp is None:
         log.info("report to %s-bounces%s not counted: not a VERP address we signed",
                  list_name, f"+{verp_tag}" if verp_tag else "")

@@ -95,6 +95,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
+        verp_key = installation_verp_key(settings)
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
         bounces = BounceAssessor(Optin(admin_db, settings))
 
@@ -104,13 +105,13 @@ async def serve(settings: Settings, stop: asyncio.Event,
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=on_failed, signer=signer,
-                                verp_key=installation_verp_key(settings))
+                                verp_key=verp_key)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
                             owners=OwnerStore(fanout_db))
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
-                              admin=_admin_mail(AdminContext(admin_db, settings,
+                              admin=_admin_mail(AdminContext(admin_db, settings, verp_key,
                                                              on_queued=worker.wake)),
                               auth=authenticator)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()

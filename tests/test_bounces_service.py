@@ -34,7 +34,7 @@ async def ctx(settings: Settings) -> AsyncIterator[AdminContext]:
     conn = await open_database(settings.database_path)
     await MemberStore(conn).add("ccrlist", [NewMember(a) for a in MEMBERS])
     await OwnerStore(conn).add("ccrlist", "owner@example.org")
-    yield AdminContext(conn, settings, FakeClock())
+    yield AdminContext(conn, settings, installation_verp_key(settings), FakeClock())
     await conn.close()
 
 
@@ -158,7 +158,7 @@ def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.Monk
             await handle_admin_message(
                 signed("ccrlist-bounces+dead=example.net", settings), "",
                 (SAMPLES / "postfix_user_unknown.eml").read_bytes(),
-                AdminContext(conn, load_settings(config)))
+                AdminContext(conn, settings, installation_verp_key(settings)))
         finally:
             await conn.close()
 

@@ -10,6 +10,7 @@ import pytest
 from ccrconfig.settings import CommandSettings, Settings
 from ccrlist import admin_mail, replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
+from outbox.personalise import installation_verp_key
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
@@ -23,7 +24,7 @@ DAY = 86400.0
 async def ctx(settings: Settings) -> AsyncIterator[AdminContext]:
     s = dataclasses.replace(settings, commands=CommandSettings(replies_per_day=3))
     conn = await open_database(s.database_path)
-    yield AdminContext(conn, s, FakeClock())
+    yield AdminContext(conn, s, installation_verp_key(s), FakeClock())
     await conn.close()
 
 
