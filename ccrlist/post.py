@@ -58,8 +58,14 @@ class Post:
     bare_line_ending: bool
 
 
-def header_fields(raw: bytes) -> dict[str, list[str]]:
-    """Each header field's unfolded values by lower-case name, in order.
+# The fields the rules read; a real post's other 20 or so (Received, DKIM-Signature,
+# ...) are not decoded.
+RULE_FIELDS = frozenset({"from", "message-id", "subject", "list-id", "x-loop",
+                         "auto-submitted", "precedence"})
+
+
+def header_fields(raw: bytes, wanted: frozenset[str] = RULE_FIELDS) -> dict[str, list[str]]:
+    """The unfolded values of the `wanted` header fields by lower-case name, in order.
 
     The same field split as the list copy's rewrite (`headers.split_fields`), so the
     rules judge exactly the fields subscribers will see. Raw UTF-8 is allowed (RFC 6532).
@@ -69,9 +75,11 @@ def header_fields(raw: bytes) -> dict[str, list[str]]:
     for field in fields:
         if b":" not in field:
             continue  # not a field; the rewrite copies it through as it is
-        value = field_value(field).decode("utf-8", "replace")
-        found.setdefault(field_name(field), []).append(
-            value.replace("\r", "").replace("\n", "").strip())
+        name = field_name(field)
+        if name in wanted:
+            value = field_value(field).decode("utf-8", "replace")
+            found.setdefault(name, []).append(
+                value.replace("\r", "").replace("\n", "").strip())
     return found
 
 
