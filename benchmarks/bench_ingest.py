@@ -1,10 +1,14 @@
 """Ingest benchmark: posts/s accepted by `ccrlist serve` versus a bare aiosmtpd sink.
 
     python benchmarks/bench_ingest.py [--clients 20] [--messages 3000] [--rounds 3]
+                                      [--client asyncio|smtp-source]
 
 Each server runs in its own subprocess on loopback and faces the same load:
-`--clients` concurrent asyncio SMTP sessions (connections reused), each message
-5 KB with its own Message-ID, posted by a list member. ccrlist commits every
+`--clients` concurrent SMTP sessions (connections reused), each message 5 KB
+with its own Message-ID, posted by a list member. The client is a lean asyncio
+one in Python, or Postfix's `smtp-source` (Debian package `postfix`), the client
+`../shared/BENCHMARKS.md` measured its baselines with; the C client leaves the
+servers more of the two cores. ccrlist commits every
 post durably (WAL, synchronous=FULL) before its 250; the sink stores nothing.
 The list member is on `nomail`, so the figure is ingest, not fan-out.
 Prints the median rate of each and the ratio (goal: >= 0.7).
@@ -22,6 +26,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -104,6 +109,20 @@ async def load(port: int, clients: int, messages: int, tag: str,
     return per_client * clients / (time.perf_counter() - start)
 
 
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+
+
+def source_load(port: int, clients: int, messages: int) -> float:
+    """Posts/s that Postfix's `smtp-source` gets through, connections reused."""
+    start = time.perf_counter()
+    done = subprocess.run([SMTP_SOURCE, "-d", "-s", str(clients), "-m", str(messages),
+                           "-l", "5120", "-f", AUTHOR, "-t", f"ccrlist@{DOMAIN}",
+                           f"127.0.0.1:{port}"], capture_output=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"smtp-source failed: {done.stderr.decode(errors='replace')}")
+    return messages / (time.perf_counter() - start)
+
+
 def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n',
                    author: str = AUTHOR) -> Path:
     """A config for `ccrlist serve`; `auth` is the body of its [auth] table (no real DNS)."""
@@ -114,15 +133,14 @@ def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n',
     subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(config), "members",
                     "add", author], check=True, capture_output=True)
     db = folder / "var" / "ccr.sqlite3"
-    import sqlite3
     with sqlite3.connect(db) as conn:  # nomail: measure ingest, not fan-out
         conn.execute("UPDATE memberships SET delivery_mode = 'nomail'")
     return config
 
 
 def measure_serve(folder: Path, config: Path, port: int, clients: int, messages: int,
-                  tag: str, make: MakePost = member_post,
-                  sender: str = AUTHOR) -> tuple[float, int]:
+                  tag: str, make: MakePost = member_post, sender: str = AUTHOR,
+                  client_kind: str = "asyncio") -> tuple[float, int]:
     """Run `ccrlist serve` with `config`, put the load on it, stop it: (rate, exit code).
 
     Its standard error goes to `folder/serve.log`, shown when the load fails.
@@ -133,7 +151,8 @@ def measure_serve(folder: Path, config: Path, port: int, clients: int, messages:
     try:
         wait_listening(port, server)
         try:
-            rate = asyncio.run(load(port, clients, messages, tag, make, sender))
+            rate = (source_load(port, clients, messages) if client_kind == "smtp-source"
+                    else asyncio.run(load(port, clients, messages, tag, make, sender)))
         except RuntimeError:
             sys.stderr.write((folder / "serve.log").read_text()[-3000:])
             raise
@@ -143,12 +162,15 @@ def measure_serve(folder: Path, config: Path, port: int, clients: int, messages:
     return rate, server.returncode
 
 
-def measure_sink(clients: int, messages: int, tag: str, *flags: str) -> float:
+def measure_sink(clients: int, messages: int, tag: str, client_kind: str,
+                 *flags: str) -> float:
     """Posts/s of a sink subprocess (`run_sink`) under the load."""
     port = free_port()
     sink = subprocess.Popen([sys.executable, __file__, "--sink-server", str(port), *flags])
     try:
         wait_listening(port, sink)
+        if client_kind == "smtp-source":
+            return source_load(port, clients, messages)
         return asyncio.run(load(port, clients, messages, tag))
     finally:
         sink.send_signal(signal.SIGTERM)
@@ -160,38 +182,42 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--client", choices=("asyncio", "smtp-source"), default="asyncio")
     parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--plain-paths", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink_server:
         run_sink(args.sink_server, args.plain_paths)
         return
+    if args.client == "smtp-source" and not Path(SMTP_SOURCE).exists():
+        raise SystemExit(f"{SMTP_SOURCE} not found: install the Debian package postfix")
     bare: list[float] = []
     plain: list[float] = []
     ours: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         for round_no in range(args.rounds):
-            bare.append(measure_sink(args.clients, args.messages, f"s{round_no}"))
-            plain.append(measure_sink(args.clients, args.messages, f"p{round_no}",
+            bare.append(measure_sink(args.clients, args.messages, f"s{round_no}", args.client))
+            plain.append(measure_sink(args.clients, args.messages, f"p{round_no}", args.client,
                                       "--plain-paths"))
             folder = Path(tmp) / f"round{round_no}"
             folder.mkdir()
             port = free_port()
             config = ccrlist_config(folder, port)
             rate, returncode = measure_serve(folder, config, port, args.clients, args.messages,
-                                             f"c{round_no}")
+                                             f"c{round_no}", client_kind=args.client)
             ours.append(rate)
-            import sqlite3
             with sqlite3.connect(folder / "var" / "ccr.sqlite3") as conn:
                 stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
-            expected = args.messages // args.clients * args.clients
+            expected = (args.messages if args.client == "smtp-source"
+                        else args.messages // args.clients * args.clients)
             if returncode != 0 or stored != expected:
                 sys.stderr.write((folder / "serve.log").read_text()[-3000:])
                 raise SystemExit(f"ccrlist stored {stored} posts, expected {expected}")
             print(f"round {round_no + 1}: bare sink {bare[-1]:.0f}/s, sink with plain paths "
                   f"{plain[-1]:.0f}/s, ccrlist {ours[-1]:.0f}/s", flush=True)
     b, p, o = statistics.median(bare), statistics.median(plain), statistics.median(ours)
-    print(f"clients={args.clients} messages/round={args.messages} cpus={os.cpu_count()}")
+    print(f"client={args.client} sessions={args.clients} messages/round={args.messages} "
+          f"cpus={os.cpu_count()}")
     print(f"bare aiosmtpd sink:           {b:.0f} posts/s (median of {args.rounds})")
     print(f"sink reading paths as we do:  {p:.0f} posts/s (median of {args.rounds})")
     print(f"ccrlist ingest:               {o:.0f} posts/s (median of {args.rounds}), "
