@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import smtplib
+from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -116,13 +117,25 @@ class _Recorder:
         return "250 OK"
 
 
+class _CountingSMTP(ListSMTP):
+    """Counts the paths aiosmtpd hands to `_getaddr`: if a new aiosmtpd stopped calling
+    it, the short way would silently never run."""
+
+    paths: ClassVar[list[str]] = []
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        self.paths.append(arg)
+        return super()._getaddr(arg)
+
+
 class _ListController(Controller):
     def factory(self) -> ListSMTP:
-        return ListSMTP(self.handler, hostname="lists.example.org")
+        return _CountingSMTP(self.handler, hostname="lists.example.org")
 
 
 def test_a_real_session_reads_paths_and_parameters() -> None:
     recorder = _Recorder()
+    _CountingSMTP.paths.clear()
     port = free_port()
     controller = _ListController(recorder, hostname="127.0.0.1", port=port)
     controller.start()
@@ -138,6 +151,10 @@ def test_a_real_session_reads_paths_and_parameters() -> None:
             assert client.docmd("MAIL FROM:<a@b@c.d>")[0] == 553
     finally:
         controller.stop()
+    mail, rcpt = _CountingSMTP.paths[:2]  # smtplib adds size=N before our option
+    assert mail.startswith("<Jo@Example.org> ") and mail.endswith(" BODY=8BITMIME")
+    assert rcpt == "<ccrlist@lists.example.org>"
+    assert plain_path(mail, 0) and plain_path(rcpt, 0)
     [(mail_from, rcpt_tos, options)] = recorder.seen
     assert (mail_from, rcpt_tos) == ("Jo@Example.org", ["ccrlist@lists.example.org"])
     assert "BODY=8BITMIME" in options
