@@ -219,7 +219,12 @@ def _from_is(msg: EmailMessage, sender: str) -> bool:
 
 
 def _body(msg: EmailMessage) -> str:
-    part = msg.get_body(("plain",))
+    try:
+        part = msg.get_body(("plain",))
+    except (AttributeError, TypeError):
+        # CPython's get_body walks malformed multipart/related trees into a str and fails
+        # there; such a message has no text body we could read a command from.
+        return ""
     if part is None:
         return ""
     try:

@@ -105,9 +105,8 @@ def _depth(msg: Message) -> int:
         deepest = max(deepest, depth)
         if depth > MAX_MIME_DEPTH:
             break
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend((p, depth + 1) for p in payload if isinstance(p, Message))
+        if part.is_multipart():  # get_payload() of a leaf would decode it, and can raise
+            stack.extend((p, depth + 1) for p in part.get_payload() if isinstance(p, Message))
     return deepest
 
 

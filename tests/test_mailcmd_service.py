@@ -10,7 +10,7 @@ import pytest
 from ccrconfig.settings import CommandSettings, Settings
 from ccrlist import admin_mail, replies
 from ccrlist.admin_mail import AdminContext, handle_admin_message
-from outbox.personalise import installation_verp_key
+from outbox.personalise import installation_verp_key, verp_sender
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
@@ -227,14 +227,32 @@ async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> 
     ("ccrlist-request", b"From: jo@example.org\r\n" + b"".join(
         b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
         for i in range(3000)) + b"Content-Type: text/plain\r\n\r\nhelp\r\n"),
-    ("ccrlist-bounces", b"From: MAILER-DAEMON@example.org\r\nSubject: failure notice\r\n"
-                        b"Content-Type: text/plain; charset=\"ut\x00f8\"\r\n\r\n"
-                        b"550 5.1.1 jo@example.org: unknown\r\n"),
+    ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\n"
+                               b"Subject: failure notice\r\nContent-Type: text/plain; "
+                               b"charset=\"ut\x00f8\"\r\n\r\n"
+                               b"550 5.1.1 jo@example.org: unknown\r\n"),
     ("ccrlist-owner", b"From: =?utf-8?q?Jo=0D=0AX:_y?= <jo@example.org>\r\n"
                       b"Message-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\nhello\r\n"),
+    # Found by fuzzing. A multipart/related part whose boundary never comes: CPython's
+    # get_body walks into its text and fails.
+    ("ccrlist-request", b"From: jo@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; "
+                        b"boundary=a\r\n\r\n--a\r\nContent-Type: multipart/related; "
+                        b"boundary=b\r\n\r\n--c--\r\n"),
+    # 8-bit text under a charset with a NUL in it, or given in RFC 2231 form: decoding
+    # the part raised ValueError and TypeError.
+    ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\n"
+                               b"Content-Type: text/plain; charset=\"ut\x00f8\"\r\n\r\n"
+                               b"\xe9t\xe9 550 5.1.1 jo@example.org\r\n"),
+    ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\n"
+                               b"Content-Type: text/plain; charset*=utf-8''%ff\r\n\r\n"
+                               b"\xe9t\xe9 550 5.1.1 jo@example.org\r\n"),
+    ("ccrlist-request", b"From: jo@example.org\r\nSubject: help\r\nContent-Type: text/plain; "
+                        b"charset*=utf-8''%ff\r\n\r\n\xe9t\xe9\r\n"),
 ])
 async def test_hostile_admin_mail_gets_a_final_answer(ctx: AdminContext, local: str,
                                                       raw: bytes) -> None:
     await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
+    if local.endswith("+SIGNED"):  # a VERP address of ours, so that the report is parsed
+        local = verp_sender("ccrlist-bounces@x", "jo@example.org", ctx.verp_key).split("@")[0]
     reply = await handle_admin_message(local, "jo@example.org", raw, ctx)
     assert reply[0] in "25" and reply != replies.INTERNAL_ERROR
