@@ -84,8 +84,18 @@ def _text_of(msg: Message) -> str:
         if part.get_content_type() == "text/plain":
             raw = part.get_payload(decode=True)
             if isinstance(raw, bytes):
-                return _decode(raw, part.get_content_charset() or "utf-8")
+                return _decode(raw, _charset(part))
     return ""
+
+
+def _charset(part: Message) -> str:
+    """The declared charset, else "utf-8"; also when the parameter cannot be read."""
+    try:
+        return part.get_content_charset() or "utf-8"
+    except (ValueError, TypeError):
+        # A NUL in the charset name, or RFC 2231 pieces (`charset*0`, `charset*`) that
+        # CPython's decode_params cannot sort.
+        return "utf-8"
 
 
 def _decode(raw: bytes, charset: str) -> str:

@@ -28,7 +28,8 @@ RELATED = (b"From: Jo <jo@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
 # Pieces that matter to the grammar of headers, MIME and encoded words.
 PIECES = [b"=?utf-8?q?", b"=?", b"?=", b"\x00", b"\xff", b"\xe9", b"\r\n ", b"\"", b"<", b">",
           b"@", b"(", b")", b"\\", b";", b":", b",", b"=?x?b?====?=", b"charset*=''%ff",
-          b"charset*=utf-8''%ff", b"boundary=", b"--", b"\r\n\r\n",
+          b"charset*=utf-8''%ff", b"charset*0=a; charset*=utf-8''b", b"boundary=", b"--",
+          b"\r\n\r\n",
           b"Content-Type: message/rfc822\r\n", b"Content-Type: multipart/mixed; boundary=a\r\n",
           b"Content-Type: multipart/related; boundary=b\r\n",
           b"Content-Transfer-Encoding: base64\r\n", b"=?unknown-8bit?q?a?="]

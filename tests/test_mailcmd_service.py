@@ -248,6 +248,10 @@ async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> 
                                b"\xe9t\xe9 550 5.1.1 jo@example.org\r\n"),
     ("ccrlist-request", b"From: jo@example.org\r\nSubject: help\r\nContent-Type: text/plain; "
                         b"charset*=utf-8''%ff\r\n\r\n\xe9t\xe9\r\n"),
+    # RFC 2231 pieces with and without a number: CPython cannot sort them (TypeError).
+    ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\n"
+                               b"Content-Type: text/plain; charset*0=us-ascii; "
+                               b"charset*=utf-8''x\r\n\r\n550 5.1.1 jo@example.org\r\n"),
 ])
 async def test_hostile_admin_mail_gets_a_final_answer(ctx: AdminContext, local: str,
                                                       raw: bytes) -> None:
