@@ -48,14 +48,26 @@ class Expander:
         """Expand every accepted post not yet in the outbox; return how many."""
         done = 0
         while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
-            items = [self.list_copy(post) for post in batch]
-            added = await self._posts.expand(
-                items, lambda name: bounce_address(name, self._settings.domain), self._clock())
-            log.info("queued %d post(s), %d deliveries: %s", len(batch), added,
-                     ", ".join(post.permalink for post in batch))
+            items = []
+            for post in batch:
+                try:
+                    items.append(self.list_copy(post))
+                except Exception as exc:
+                    # A post we cannot render must not stop every later one: it waits
+                    # for a moderator, who can approve it again once we are fixed.
+                    log.exception("cannot make the list copy of %s; held", post.permalink)
+                    await self._posts.hold_unexpanded(
+                        post.id, f"the list copy could not be made ({type(exc).__name__}); "
+                        "see the server log")
+            if items:
+                added = await self._posts.expand(
+                    items, lambda name: bounce_address(name, self._settings.domain),
+                    self._clock())
+                log.info("queued %d post(s), %d deliveries: %s", len(items), added,
+                         ", ".join(item.post.permalink for item in items))
+                if added:
+                    self._on_queued()
             done += len(batch)
-            if added:
-                self._on_queued()
             if len(batch) < EXPAND_BATCH:
                 break  # the rest arrived meanwhile: let it gather (run_forever settles)
         return done

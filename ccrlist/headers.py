@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import email.policy
 from dataclasses import dataclass
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.headerregistry import Address
 from typing import Literal
@@ -98,14 +99,24 @@ def field_value(field: bytes) -> bytes:
     return field.split(b":", 1)[1] if b":" in field else b""
 
 
-def decoded_subject(value: bytes) -> str:
-    text = value.decode("utf-8", "surrogateescape")
+def readable(value: str) -> str:
+    """A header value with its RFC 2047 words decoded, on one line, for people and for
+    comparing subjects; as it came when the words cannot be decoded.
+
+    Senders' software gets encoded words wrong (bad base64, a charset name that is not
+    ASCII), and the email package raises for each: that must never fail a post.
+    """
+    text = " ".join(value.split())
     if "=?" not in text:
-        return " ".join(text.split())  # no encoded words (most subjects): as decode_header
+        return text  # most values: what decode_header would give, without its cost
     try:
-        return str(make_header(decode_header(" ".join(text.split()))))
-    except (ValueError, LookupError, UnicodeError):
+        return str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError, MessageError):
         return text
+
+
+def decoded_subject(value: bytes) -> str:
+    return readable(value.decode("utf-8", "surrogateescape"))
 
 
 def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:

@@ -6,16 +6,14 @@ Parsing never raises: anything odd about the message is recorded on the `Post`
 
 from __future__ import annotations
 
-import contextlib
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from ccrlist.headers import field_name, field_value, split_fields
+from ccrlist.headers import field_name, field_value, readable, split_fields
 from subscribers.addresses import AddressError, normalise_address
 
 # Characters that call for the full RFC 5322 parser when they appear in a From value.
@@ -119,14 +117,6 @@ def find_author(values: list[str]) -> tuple[str, str]:
         return normalise_address(address.addr_spec), ""
     except AddressError as exc:
         return "", f"the From address is not valid: {exc}"
-
-
-def readable(value: str) -> str:
-    """A header value with RFC 2047 words decoded, for people (the archive, `held list`)."""
-    if "=?" in value:
-        with contextlib.suppress(ValueError, LookupError, UnicodeError):
-            value = str(make_header(decode_header(value)))
-    return " ".join(value.split())
 
 
 def fallback_message_id(raw: bytes) -> str:

@@ -246,6 +246,13 @@ class PostStore:
         assert found is not None
         return found
 
+    async def hold_unexpanded(self, post_id: int, reason: str) -> None:
+        """Move an accepted post that could not be expanded to the moderation queue."""
+        async with transaction(self._conn, self._lock):
+            await self._conn.execute(
+                "UPDATE posts SET status = 'held', reason = ? "
+                "WHERE id = ? AND status = 'accepted' AND expanded = 0", (reason, post_id))
+
     async def counts(self) -> dict[str, int]:
         """Posts by status, plus 'unexpanded': accepted posts not yet in the outbox."""
         async with self._conn.execute(

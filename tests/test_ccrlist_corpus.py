@@ -75,6 +75,11 @@ CORPUS: dict[str, bytes] = {
                          b"x\r\n", "many"),
     "nul-byte": mail("Subject: nul\n", b"a\x00b\r\n", "nul"),
     "dot-lines": mail("Subject: dots\n", b".\r\n..\r\n.leading\r\n", "dots"),
+    # Encoded words the email package raises on: bad base64, a charset name that is
+    # not ASCII. Posts like these got 451 for days (found by fuzzing).
+    "bad-encoded-subject": mail("Subject: =?utf-8?b?SGVsb?= list\n", b"x\r\n", "bad-ew"),
+    "non-ascii-charset-subject": mail("Subject: =?ut\u00e9f-8?q?caf=C3=A9?=\n", b"x\r\n",
+                                      "charset-ew"),
 }
 
 

@@ -52,6 +52,20 @@ def test_subject_prefix_added_once(line: str | None, expected: str) -> None:
     assert subject_of(twice) == expected
 
 
+@pytest.mark.parametrize("value", [
+    b"=?utf-8?b?SGVsb?= list",  # base64 one character short
+    "=?ut\u00e9f-8?q?caf=C3=A9?=".encode(),  # a charset name that is not ASCII
+    b"=?utf-8?q?R=C3=A9union?= \xff\xfe",  # an encoded word and raw bytes that are not UTF-8
+])
+def test_subjects_the_email_package_cannot_decode_are_prefixed_as_they_came(
+        value: bytes) -> None:
+    """The email package raises on these; a rewrite that raised would stop the expansion
+    of every later post (found by fuzzing)."""
+    once = rewrite(b"Subject: " + value + b"\r\n\r\nbody\r\n", INFO, "alice@example.org")
+    assert once.startswith(b"Subject: [ccrlist] " + value + b"\r\n")
+    assert rewrite(once, INFO, "alice@example.org").count(b"[ccrlist]") == 1
+
+
 @pytest.mark.parametrize("body", [
     b"plain\r\n",
     b"trailing spaces   \r\n\r\n\r\n",

@@ -15,7 +15,7 @@ from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
 from subscribers.owners import OwnerStore
-from subscribers.posts import NewPost, PostStore, permalink_for
+from subscribers.posts import ListCopy, NewPost, PostStore, StoredPost, permalink_for
 from subscribers.queue import Outcome, QueueStore
 
 
@@ -53,6 +53,35 @@ async def test_group_commit_reports_duplicates_within_and_across_groups(
     assert await posts.store_batch([new_post("<2@x>"), new_post("<3@x>")]) == [False, True]
     assert (await posts.counts())["accepted"] == 3
     assert (await posts.find(permalink_for("ccrlist", "<3@x>"))) is not None
+
+
+class _BrokenFor(Expander):
+    """An expander whose rendering fails for one post, as a bug in it would."""
+
+    def __init__(self, posts: PostStore, settings: Settings, broken: str) -> None:
+        super().__init__(posts, settings, lambda: None)
+        self.broken = broken
+
+    def list_copy(self, post: StoredPost) -> ListCopy:
+        if post.message_id == self.broken:
+            raise ValueError("cannot render")
+        return super().list_copy(post)
+
+
+async def test_a_post_that_cannot_be_rendered_is_held_and_the_others_go_out(
+        conn: Connection) -> None:
+    posts = PostStore(conn)
+    await posts.store_batch([new_post("<1@x>"), new_post("<2@x>"), new_post("<3@x>")])
+    settings = dataclasses.replace(Settings(), domain="lists.example.org")
+    assert await _BrokenFor(posts, settings, "<2@x>").expand_pending() == 3
+    sent = {link for link, _ in await deliveries(conn)}
+    assert sent == {permalink_for("ccrlist", "<1@x>"), permalink_for("ccrlist", "<3@x>")}
+    [held] = await posts.held()
+    assert held.message_id == "<2@x>" and "list copy could not be made" in held.reason
+    # Once the bug is fixed, a moderator approves it and it goes out like the others.
+    await posts.moderate_held(str(held.id), "accepted", "approved")
+    assert await Expander(posts, settings, lambda: None).expand_pending() == 1
+    assert len({link for link, _ in await deliveries(conn)}) == 3
 
 
 async def test_expansion_is_idempotent_and_skips_inactive_and_nomail(conn: Connection) -> None:
