@@ -130,7 +130,9 @@ def parse_message(raw: bytes, policy: Policy) -> Message:
         msg = email.message_from_bytes(raw, policy=policy)
         if _depth(msg) <= MAX_MIME_DEPTH:
             return msg
-    except RecursionError:
+    except (RecursionError, TypeError):
+        # TypeError: a boundary given in RFC 2231 pieces with and without a number, which
+        # CPython's decode_params cannot sort. The headers can still be read.
         pass
     return BytesParser(policy=policy).parsebytes(raw, headersonly=True)
 

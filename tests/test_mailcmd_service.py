@@ -213,6 +213,16 @@ async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> 
     assert all("In-Reply-To" not in m and "X" not in m for m, _ in sent)
 
 
+async def test_mail_the_email_package_cannot_parse_is_refused_for_good(
+        ctx: AdminContext) -> None:
+    """A NUL in an RFC 2231 parameter makes the parser itself raise: 550, not 451."""
+    raw = (b"From: jo@example.org\r\nSubject: help\r\n"
+           b"Content-Type: text/plain; name*=ut\x00f8''abc\r\n\r\nhelp\r\n")
+    assert await handle_admin_message("ccrlist-request", "jo@example.org", raw, ctx) == \
+        replies.UNREADABLE_ADMIN_MAIL
+    assert await queued(ctx.conn) == []
+
+
 @pytest.mark.parametrize(("local", "raw"), [
     # An encoded CR/LF in the display name, to each address that reads From.
     ("ccrlist-request",
@@ -252,6 +262,9 @@ async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> 
     ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\n"
                                b"Content-Type: text/plain; charset*0=us-ascii; "
                                b"charset*=utf-8''x\r\n\r\n550 5.1.1 jo@example.org\r\n"),
+    ("ccrlist-bounces+SIGNED", b"From: MAILER-DAEMON@example.org\r\nContent-Type: "
+                               b"multipart/report; boundary*0=a; boundary*=utf-8''b\r\n\r\n"
+                               b"--a\r\n\r\n550 5.1.1 jo@example.org\r\n"),
 ])
 async def test_hostile_admin_mail_gets_a_final_answer(ctx: AdminContext, local: str,
                                                       raw: bytes) -> None:
