@@ -260,6 +260,10 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
             continue
         if not field.endswith((b"\n", b"\r")):
             field += eol  # a header-only message whose last line had no line end
+        if field.find(b":") != len(name):
+            # Obsolete `Name :` (RFC 5322 4.5): receivers accept it, DKIM signers do not.
+            head, colon, value = field.partition(b":")
+            field = head.rstrip(b" \t") + colon + value
         if name == "subject" and not has_subject:
             has_subject = True
             prefixed = prefixed_subject(field, info.subject_prefix, eol)

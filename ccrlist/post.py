@@ -32,6 +32,21 @@ _SIMPLE_FROM = re.compile(
     rf"\s*(?:[^<>]*<({SIMPLE_ADDRESS.pattern})>|({SIMPLE_ADDRESS.pattern}))\s*")
 
 
+# A header field's start: a name of printable US-ASCII other than ':' (RFC 5322 2.2),
+# then, in the obsolete syntax receivers must still accept, blanks before the colon.
+_FIELD_START = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+
+
+def bad_header_line(fields: list[bytes]) -> str:
+    """The first line of the header block that is neither a field nor the continuation
+    of one ("" when all are): mail software, DKIM signers among them, reads such a block
+    differently or not at all."""
+    for field in fields:
+        if _FIELD_START.match(field) is None:
+            return field.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")[:200]
+    return ""
+
+
 def has_bare_line_ending(raw: bytes) -> bool:
     """A CR not followed by LF, or an LF not preceded by CR (counting is fast in C)."""
     pairs = raw.count(b"\r\n")
@@ -54,6 +69,7 @@ class Post:
     auto_submitted: str
     precedence: str
     bare_line_ending: bool
+    bad_header_line: str = ""  # see `bad_header_line`
 
 
 # The fields the rules read; a real post's other 20 or so (Received, DKIM-Signature,
@@ -62,13 +78,14 @@ RULE_FIELDS = frozenset({"from", "message-id", "subject", "list-id", "x-loop",
                          "auto-submitted", "precedence"})
 
 
-def header_fields(raw: bytes, wanted: frozenset[str] = RULE_FIELDS) -> dict[str, list[str]]:
+def header_fields(fields: list[bytes],
+                  wanted: frozenset[str] = RULE_FIELDS) -> dict[str, list[str]]:
     """The unfolded values of the `wanted` header fields by lower-case name, in order.
 
-    The same field split as the list copy's rewrite (`headers.split_fields`), so the
-    rules judge exactly the fields subscribers will see. Raw UTF-8 is allowed (RFC 6532).
+    `fields` come from the same split as the list copy's rewrite (`headers.split_fields`),
+    so the rules judge exactly the fields subscribers will see. Raw UTF-8 is allowed
+    (RFC 6532).
     """
-    fields, _ = split_fields(raw)
     found: dict[str, list[str]] = {}
     for field in fields:
         if b":" not in field:
@@ -126,7 +143,8 @@ def fallback_message_id(raw: bytes) -> str:
 
 def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
     """Read what the rules need from the headers of `raw`, without altering it."""
-    headers = header_fields(raw)
+    fields, _ = split_fields(raw)
+    headers = header_fields(fields)
     author, problem = find_author(headers.get("from", []))
     ids = headers.get("message-id", [])
     message_id = ids[0] if len(ids) == 1 else ""
@@ -144,4 +162,5 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         auto_submitted=" ".join(headers.get("auto-submitted", [])).strip().lower(),
         precedence=" ".join(headers.get("precedence", [])).strip().lower(),
         bare_line_ending=has_bare_line_ending(raw),
+        bad_header_line=bad_header_line(fields),
     )

@@ -19,6 +19,9 @@ NO_SUCH_LIST = "550 5.1.1 No such list here; this server does not relay mail"
 ONE_LIST_PER_MESSAGE = "452 4.5.3 One list per message, please send the others separately"
 BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRLF "
             "(RFC 5321 section 2.3.8)")
+BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
+              "header field (RFC 5322 section 2.2); please send it again from a standard "
+              "mail program")
 BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
               "with no other address hidden in the name")
 NONMEMBER = ("550 5.7.1 Only subscribers may post to this list; to subscribe, "
@@ -37,6 +40,7 @@ SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
 _REFUSALS: dict[Reason, str] = {
     "bare_eol": BARE_EOL,
+    "bad_header": BAD_HEADER,
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
     "not_editor": NOT_EDITOR,

@@ -19,8 +19,8 @@ from subscribers.models import Policy
 # "defer": not stored, answered 4xx so that the sender tries again later.
 Action = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
-Reason = Literal["", "bare_eol", "null_sender", "loop", "auto_reply", "bulk", "author",
-                 "nonmember", "not_editor", "dmarc", "dns_temp"]
+Reason = Literal["", "bare_eol", "bad_header", "null_sender", "loop", "auto_reply", "bulk",
+                 "author", "nonmember", "not_editor", "dmarc", "dns_temp"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,17 @@ class BareLineEndings:
 
     def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
         return Verdict("reject", "bare_eol", self.name) if post.bare_line_ending else None
+
+
+@dataclass(frozen=True)
+class MalformedHeader:
+    """A header line that is not a field: readers would see another message than we
+    judged, and DKIM signers refuse it, so the copy could never be signed."""
+
+    name: str = "malformed-header"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        return Verdict("reject", "bad_header", self.name) if post.bad_header_line else None
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,7 @@ class MayPost:
 
 RULES: tuple[Rule, ...] = (
     BareLineEndings(),
+    MalformedHeader(),
     NullSender(),
     OwnLoop(),
     AutoReply(),

@@ -50,8 +50,8 @@ class DkimSigner:
                 self.key_pem, canonicalize=(b"relaxed", b"relaxed"),
                 include_headers=list(INCLUDE_HEADERS),
                 linesep=linesep))
-        except dkim.DKIMException as exc:
-            raise SigningFailed(f"cannot DKIM-sign: {exc}") from exc
+        except Exception as exc:  # dkimpy also raises IndexError and the like on odd input
+            raise SigningFailed(f"cannot DKIM-sign: {type(exc).__name__}: {exc}") from exc
 
     def sign(self, message: bytes) -> bytes:
         """`message` with its DKIM-Signature field in front."""

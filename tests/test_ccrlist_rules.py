@@ -38,11 +38,19 @@ CASES = [
     ("duplicate", BASIC, "alice@example.org", SEEN, SETTINGS, "duplicate", ""),
     ("two From headers", "From: a@example.org\nFrom: b@example.org\nMessage-ID: <1@x>\n",
      "a@example.org", MEMBER, SETTINGS, "reject", "author"),
-    # The list copy keeps every line of the header block, so a line that is no field
-    # must not hide a second From from the rules.
+    # A header line that is no field is refused before anything else: readers and DKIM
+    # signers would each make something else of it (and it could hide a second From).
     ("From after a line that is no field",
      "From: a@example.org\nnot a field\nFrom: b@example.org\nMessage-ID: <1@x>\n",
-     "a@example.org", MEMBER, SETTINGS, "reject", "author"),
+     "a@example.org", MEMBER, SETTINGS, "reject", "bad_header"),
+    ("header starting with a continuation", "\tX: y\n" + BASIC, "alice@example.org", MEMBER,
+     SETTINGS, "reject", "bad_header"),
+    ("mbox From line", "From alice@example.org Mon Nov 24 10:00:00 2026\n" + BASIC,
+     "alice@example.org", MEMBER, SETTINGS, "reject", "bad_header"),
+    ("field name that is not ASCII", BASIC + "Sujet\u00e9: x\n", "alice@example.org", MEMBER,
+     SETTINGS, "reject", "bad_header"),
+    ("obsolete blank before the colon", "From : Alice <alice@example.org>\nSubject\t: hi\n"
+     "Message-ID: <1@x>\n", "alice@example.org", MEMBER, SETTINGS, "accept", ""),
     ("folded From", "From: Alice Smith\n <alice@example.org>\n", "a@example.org", MEMBER,
      SETTINGS, "accept", ""),
     ("two addresses in From", "From: a@example.org, b@example.org\n", "a@example.org",

@@ -16,7 +16,7 @@ from ccrlist_helpers import VERP_KEY, RecordingRelay, make_settings
 from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_key
 
 from ccrconfig.settings import Settings
-from outbox.dkim_sign import DkimSigner
+from outbox.dkim_sign import DkimSigner, load_signer
 from outbox.personalise import TOKEN_SLOT
 from outbox.signing import CopySigner, SigningFailed, copy_signer
 from outbox.transport import make_transport
@@ -205,3 +205,28 @@ async def test_a_dead_signing_process_does_not_take_a_fresh_pool_down(
         assert (await signer.signature(PERSONAL)).startswith(b"DKIM-Signature:")
     finally:
         signer.close()
+
+
+def test_a_copy_of_a_post_in_obsolete_syntax_is_signed_and_verifies(key: TestKey,
+                                                                   tmp_path: Path) -> None:
+    """`Subject : x` is accepted (RFC 5322 4.5); the list copy writes it `Subject: x`,
+    which dkimpy can sign (it refuses the obsolete form)."""
+    from ccrlist.headers import list_headers, rewrite
+
+    settings = make_settings(tmp_path, None)
+    raw = (b"From : ana@example.org\r\nSubject\t: hello\r\nMessage-ID: <1@x>\r\n\r\nhi\r\n")
+    copy = rewrite(raw, list_headers("ccrlist", settings), "ana@example.org")
+    assert copy.startswith(b"From: ana@example.org\r\nSubject: [ccrlist] hello\r\n")
+    signer = load_signer(with_key(settings, key), key.path)
+    assert key.verifies(signer.sign(copy))
+
+
+@pytest.mark.parametrize("message", [
+    b"\tFrom: ana@example.org\r\n\r\nhi\r\n",  # dkimpy raised IndexError on this
+    b"From: ana@example.org\r\nnot a field\r\n\r\nhi\r\n",
+])
+def test_what_dkimpy_cannot_sign_is_a_signing_failure(key: TestKey, tmp_path: Path,
+                                                       message: bytes) -> None:
+    signer = load_signer(with_key(make_settings(tmp_path, None), key), key.path)
+    with pytest.raises(SigningFailed):
+        signer.signature(message)
