@@ -1,6 +1,6 @@
 """Ingest benchmark: posts/s accepted by `ccrlist serve` versus a bare aiosmtpd sink.
 
-    python benchmarks/bench_ingest.py [--clients 20] [--messages 3000] [--rounds 3]
+    python benchmarks/bench_ingest.py [--clients 20] [--messages 3000] [--rounds 5]
                                       [--client asyncio|smtp-source]
 
 Each server runs in its own subprocess on loopback and faces the same load:
@@ -181,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--client", choices=("asyncio", "smtp-source"), default="asyncio")
     parser.add_argument("--sink-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--plain-paths", action="store_true", help=argparse.SUPPRESS)
