@@ -45,6 +45,8 @@ def split_front_matter(source: str, text: str) -> FrontMatter:
         line = mark.line + 2 if mark is not None else 1
         problem = exc.problem
         raise IssueError(source, line, f"the front matter is not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:  # unmarked: the reader's own complaints
+        raise IssueError(source, 2, f"the front matter is not valid YAML: {exc}") from None
     except ValueError as exc:  # e.g. a date like 2017-13-45, which YAML rejects itself
         line = _line_of_value_error(yaml_text)
         raise IssueError(source, line, f"bad date in the front matter: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,10 @@ class RawSection:
     title: str
     line: int
     blocks: tuple[Block, ...]
+
+
+# Characters XML (so MJML, the web pages and RSS) cannot carry; most editors show nothing.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def parse_body(source: str, body: str, first_line: int) -> list[RawSection]:
@@ -116,6 +121,8 @@ class _Reader:
         for child in inline.children or []:
             out = stack[-1][2]
             kind = child.type
+            if kind in ("text", "code_inline", "image"):
+                self.check_characters(child.content, line)
             if kind == "text":
                 if child.content:
                     out.append(Text(child.content))
@@ -151,6 +158,16 @@ class _Reader:
         if not alt:
             raise self.fail(line, f"the image {src} has no alt text: write ![what it shows]({src})")
         return Image(src, alt)
+
+    def check_characters(self, text: str, line: int) -> None:
+        """The file itself has none (`parse.parse_issue` checks), but a percent escape
+        in an autolink (`<https://x.org/%1B>`) decodes to one in the link's text.
+        (markdown-it already turns entities like `&#27;` into U+FFFD.)"""
+        found = CONTROL.search(text)
+        if found is not None:
+            raise self.fail(line, f"this line makes the invisible control character "
+                            f"U+{ord(found.group()):04X} (from an escape like %1B in a link); "
+                            "remove it: email, web pages and feeds cannot carry it")
 
     def check_url(self, url: str, schemes: tuple[str, ...], what: str, line: int) -> None:
         if not url.lower().startswith(schemes) or url.lower() in schemes:

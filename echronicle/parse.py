@@ -8,13 +8,27 @@ from typing import Any
 
 from echronicle.errors import IssueError
 from echronicle.frontmatter import FrontMatter, split_front_matter
-from echronicle.markdown import IMAGE_SCHEMES, parse_body
+from echronicle.markdown import CONTROL, IMAGE_SCHEMES, parse_body
 from echronicle.model import ISSUE_ID, LANGS, Issue, Item, Lang, Meeting, Section
 
 FIELDS = ("title", "volume", "number", "date", "lang", "summary", "meetings", "image",
           "image_alt")
 REQUIRED = ("title", "volume", "number", "date", "summary")
 MEETING_FIELDS = ("name", "start", "end", "place")
+
+
+def _no_control(name: str, line: int | None, text: str, what: str = "") -> None:
+    """Refuse a control character in a line of the file, or (`what`) in a front-matter
+    value, where only a YAML escape in quotes (like \\e) can have put it."""
+    found = CONTROL.search(text)
+    if found is None:
+        return
+    char = f"the invisible control character U+{ord(found.group()):04X}"
+    if what:
+        message = f"{what} contains {char}, made by an escape in quotes (like \\e); remove it"
+    else:
+        message = f"this line contains {char}; delete it (most editors do not show it)"
+    raise IssueError(name, line, message + ": email, web pages and feeds cannot carry it")
 
 
 def split_file_name(name: str) -> tuple[str, Lang | None]:
@@ -30,6 +44,9 @@ def split_file_name(name: str) -> tuple[str, Lang | None]:
 def parse_issue(name: str, text: str) -> Issue:
     """Parse the issue file called `name` (e.g. "vol12-2.md") whose content is `text`."""
     issue_id, file_lang = split_file_name(name)
+    found = CONTROL.search(text)
+    if found is not None:
+        _no_control(name, text.count("\n", 0, found.start()) + 1, found.group())
     fm = split_front_matter(name, text)
     for key in fm.values:
         if key not in FIELDS:
@@ -71,7 +88,9 @@ def _text(name: str, fm: FrontMatter, key: str) -> str:
         return ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise IssueError(name, fm.line(key), f"'{key}' must be text")
-    return " ".join(str(value).split())
+    text = " ".join(str(value).split())
+    _no_control(name, fm.line(key), text, f"'{key}'")
+    return text
 
 
 def _int(name: str, fm: FrontMatter, key: str) -> int:
@@ -121,6 +140,8 @@ def _meetings(name: str, fm: FrontMatter) -> tuple[Meeting, ...]:
         end = None if entry.get("end") is None else _date(name, line, entry["end"])
         if end is not None and end < start:
             raise IssueError(name, line, f"{where} ends before it starts")
-        meetings.append(Meeting(" ".join(str(entry["name"]).split()), start, end,
-                                " ".join(str(entry.get("place") or "").split())))
+        meeting_name = " ".join(str(entry["name"]).split())
+        place = " ".join(str(entry.get("place") or "").split())
+        _no_control(name, line, meeting_name + place, where)
+        meetings.append(Meeting(meeting_name, start, end, place))
     return tuple(meetings)

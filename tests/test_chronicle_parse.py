@@ -98,6 +98,17 @@ ERRORS = [
      "  - name: M\n    start: soon"), 8, "bad date 'soon'"),
     ("unsupported markdown", GOOD.replace("Text.", "> quoted"), 11, "not supported"),
     ("item after closing", GOOD + "\n# Join\n\nx\n\n## Late\n", 17, "must come before"),
+    # Control characters: MJML, the pages and RSS are XML and cannot carry them (found by
+    # fuzzing: the editor got "unable to parse next template in root template").
+    ("control character in the text", GOOD.replace("Text.", "Te\x1bxt."), 11,
+     "control character U+001B"),
+    ("NUL in the front matter", GOOD.replace("title: A title", "title: A\x00 title"), 2,
+     "control character U+0000"),
+    ("control character from a YAML escape", GOOD.replace("title: A title",
+                                                        'title: "A \\e title"'), 2,
+     "'title' contains the invisible control character U+001B"),
+    ("control character from an autolink escape",
+     GOOD.replace("Text.", "<https://ccrweb.ca/a%01b>"), 11, "control character U+0001"),
 ]
 
 
