@@ -8,8 +8,9 @@ run of the same mutations found the cases now pinned in test_mailcmd_service.py.
 from __future__ import annotations
 
 import contextlib
-import random
 from pathlib import Path
+
+from mutation import mutants
 
 from ccrlist.admin_mail import UNREADABLE, read_message
 from ccrlist.dsn import parse_bounce
@@ -35,27 +36,9 @@ PIECES = [b"=?utf-8?q?", b"=?", b"?=", b"\x00", b"\xff", b"\xe9", b"\r\n ", b"\"
           b"Content-Transfer-Encoding: base64\r\n", b"=?unknown-8bit?q?a?="]
 
 
-def mutants(count: int, seed: int) -> list[bytes]:
-    rng = random.Random(seed)
-    seeds = [path.read_bytes() for path in sorted(SAMPLES.glob("*.eml"))] + [COMMAND, RELATED]
-    found = []
-    for _ in range(count):
-        raw = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 6)):
-            at = rng.randrange(0, min(len(raw), 2000) + 1)
-            roll = rng.random()
-            if roll < 0.6:
-                raw[at:at] = rng.choice(PIECES)
-            elif roll < 0.8:
-                del raw[at:at + rng.randint(1, 20)]
-            else:
-                raw[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        found.append(bytes(raw))
-    return found
-
-
 def test_mutated_admin_mail_is_read_or_refused_as_unreadable() -> None:
-    for raw in mutants(600, 20261124):
+    samples = [path.read_bytes() for path in sorted(SAMPLES.glob("*.eml"))] + [COMMAND, RELATED]
+    for raw in mutants(samples, PIECES, 600, 20261124):
         for role in ("request", "owner", "confirm"):
             with contextlib.suppress(*UNREADABLE):  # answered 550 5.6.0: final
                 read_message(raw, "jo@example.org", role)

@@ -1,0 +1,64 @@
+"""Mutated posts: parsing and judging never raise (that would answer 451 for days), and an
+accepted post's list copy can always be made and DKIM-signed (else it would stop the
+expansion, or never be delivered).
+
+A bounded, seeded run: the same 400 mutants every time, a few seconds. Longer runs of
+the same kind found the cases pinned in test_ccrlist_corpus.py, test_ccrlist_rules.py,
+test_ccrlist_headers.py and test_outbox_dkim.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from ccrlist_helpers import make_settings
+from dkim_helpers import TestKey, keygen, with_key
+from mutation import mutants
+
+from ccrconfig.settings import Settings
+from ccrlist.headers import list_headers, rewrite
+from ccrlist.post import parse_post
+from ccrlist.rules import Facts, moderate
+from outbox.dkim_sign import load_signer
+
+SAMPLES = [
+    b"From: Jo <jo@example.org>\r\nTo: ccrlist@lists.example.org\r\n"
+    b"Subject: =?utf-8?q?R=C3=A9union?=\r\nMessage-ID: <a@b>\r\n"
+    b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from:subject:to; bh=x; b=y\r\n"
+    b"Reply-To: x@y.z\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b"
+    b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n",
+    b"From: \"Jo, X\" <jo@example.org>\r\nSubject: Re: [ccrlist] hi\r\n"
+    b"List-Id: <other.example.org>\r\n\r\nbody\r\n",
+]
+PIECES = [b"=?utf-8?q?", b"=?utf-8?b?", b"=?", b"?=", b"\x00", b"\xff", b"\r\n ", b"\r\n\t",
+          b"\"", b"<", b">", b"@", b"(", b")", b"\\", b";", b":", b",", b"=?x?b?====?=",
+          b"Subject:", b"From: a@b.c\r\n", b"DKIM-Signature: h=", b"h=from:subject;",
+          b"\r\n\r\n", b"Reply-To:", b"=?unknown-8bit?q?a?=", b"[ccrlist]", b"Re: ", b" :",
+          b"X-A:\r\n", b"Subject: \r\n \r\n", b"\t"]
+MEMBER = Facts(policy="subscribers", author_is_member=True, message_id_seen=False)
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> TestKey:
+    return keygen(tmp_path_factory.mktemp("dkim"), "lists.example.org", bits=1024)
+
+
+def test_mutated_posts_are_judged_and_accepted_ones_rendered_and_signed(
+        key: TestKey, tmp_path: Path) -> None:
+    settings: Settings = make_settings(tmp_path, None)
+    settings = dataclasses.replace(settings, auth=dataclasses.replace(settings.auth,
+                                                                      from_rewrite=True))
+    signer = load_signer(with_key(settings, key), key.path)
+    accepted = 0
+    for raw in mutants(SAMPLES, PIECES, 400, 20261124):
+        post = parse_post("ccrlist", "jo@example.org", raw)
+        if moderate(post, MEMBER, settings).action != "accept":
+            continue
+        accepted += 1
+        for personalised, dmarc_policy in ((False, ""), (True, "reject")):
+            copy = rewrite(raw, list_headers("ccrlist", settings, personalised), post.author,
+                           dmarc_policy)
+            signer.signature(copy)
+    assert accepted > 100  # most mutants are still posts a member could send
