@@ -110,7 +110,9 @@ def readable(value: str) -> str:
     if "=?" not in text:
         return text  # most values: what decode_header would give, without its cost
     try:
-        return str(make_header(decode_header(text)))
+        # On one line again after decoding: =0A in an encoded word must not start a new
+        # line where it is shown (`ccrlist held list` prints one line per post).
+        return " ".join(str(make_header(decode_header(text))).split())
     except (ValueError, LookupError, UnicodeError, MessageError):
         return text
 
@@ -249,14 +251,16 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
                          None) if munge else None
     original_reply_to = next((_verbatim(f) for n, f in named if n == "reply-to"), None)
     reply_to = reply_to_value(info, author, original_from, original_reply_to)
-    changed = set(OWNED_FIELDS) | {"authentication-results"}  # ours was added on arrival
+    dropped = set(OWNED_FIELDS)  # set afresh below
     if reply_to is not None:
-        changed.add("reply-to")
+        dropped.add("reply-to")
+    # What an author's signature must not cover to survive; ours was added on arrival.
+    changed = dropped | {"authentication-results"}
     kept: list[bytes] = []
     signatures: list[bytes] = []
     has_subject = False
     for name, field in named:
-        if name in changed and name != "authentication-results":
+        if name in dropped:
             continue
         if not field.endswith((b"\n", b"\r")):
             field += eol  # a header-only message whose last line had no line end
@@ -264,6 +268,7 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
             # Obsolete `Name :` (RFC 5322 4.5): receivers accept it, DKIM signers do not.
             head, colon, value = field.partition(b":")
             field = head.rstrip(b" \t") + colon + value
+            changed.add(name)  # an author's signature with simple canonicalisation breaks
         if name == "subject" and not has_subject:
             has_subject = True
             prefixed = prefixed_subject(field, info.subject_prefix, eol)

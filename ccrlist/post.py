@@ -28,8 +28,9 @@ SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%
 
 # `a@b.c` or `Name <a@b.c>` with a simple address; the caller has checked for one '@'
 # and none of _NEEDS_FULL_PARSE, so the name holds no second address.
+# `]` stays out of the name: the header parser would read `x.y] <a@b.c>` as x.y.
 _SIMPLE_FROM = re.compile(
-    rf"\s*(?:[^<>]*<({SIMPLE_ADDRESS.pattern})>|({SIMPLE_ADDRESS.pattern}))\s*")
+    rf"\s*(?:[^<>\]]*<({SIMPLE_ADDRESS.pattern})>|({SIMPLE_ADDRESS.pattern}))\s*")
 
 
 # A header field's start: a name of printable US-ASCII other than ':' (RFC 5322 2.2),

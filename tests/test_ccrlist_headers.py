@@ -11,7 +11,7 @@ import pytest
 from authkit import make_key, sign, verifies
 
 from ccrconfig.settings import Settings, WebSettings
-from ccrlist.headers import ListHeaders, list_headers, rewrite, split_fields
+from ccrlist.headers import ListHeaders, list_headers, readable, rewrite, split_fields
 from outbox.personalise import TOKEN_SLOT, personalise
 
 INFO = ListHeaders("ccrlist", "lists.example.org", "[ccrlist]",
@@ -252,6 +252,37 @@ def test_only_the_broken_signature_goes() -> None:
     [kept] = signature_fields(out)
     assert kept == signature_fields(raw)[1]
     assert verifies(out, ZONE)
+
+
+def test_a_field_written_anew_from_obsolete_syntax_breaks_the_signatures_over_it() -> None:
+    """`To : x` becomes `To: x`: with simple header canonicalisation a signature over To
+    no longer verifies, so it goes; one over From alone stays (found in review)."""
+    # dkimpy cannot sign the obsolete form, so the fields are written out: only their h=
+    # matters to which survive.
+    fields = b"v=1; a=rsa-sha256; c=simple/simple; d=example.org; s=s; bh=x; b=y"
+    over_to = b"DKIM-Signature: " + fields + b"; h=from:to\r\n"
+    over_from = b"DKIM-Signature: " + fields + b"; h=from\r\n"
+    raw = over_to + over_from + post("Subject: [ccrlist] Hello").replace(b"To: ", b"To : ")
+    out = rewrite(raw, INFO, "alice@example.org")
+    assert b"\r\nTo: ccrlist@lists.example.org\r\n" in out
+    assert signature_fields(out) == [over_from]
+
+
+def test_every_field_we_do_not_own_is_kept_even_when_repeated() -> None:
+    raw = post("Subject: Hello", extra="Subject: again\r\nReceived : from a\r\n"
+               "Received : from b\r\n")
+    out = rewrite(raw, INFO, "alice@example.org")
+    assert b"Subject: [ccrlist] Hello\r\n" in out and b"Subject: again\r\n" in out
+    assert b"Received: from a\r\nReceived: from b\r\n" in out
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("=?utf-8?q?Agenda=0A17=09ccrlist-abc?=", "Agenda 17 ccrlist-abc"),  # found in review
+    ("=?utf-8?b?SGVsb?= list", "=?utf-8?b?SGVsb?= list"),
+    ("plain  subject\r\n folded", "plain subject folded"),
+])
+def test_readable_values_are_one_line(value: str, shown: str) -> None:
+    assert readable(value) == shown
 
 
 @pytest.mark.parametrize("base_url", [

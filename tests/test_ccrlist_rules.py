@@ -49,6 +49,9 @@ CASES = [
      "alice@example.org", MEMBER, SETTINGS, "reject", "bad_header"),
     ("field name that is not ASCII", BASIC + "Sujet\u00e9: x\n", "alice@example.org", MEMBER,
      SETTINGS, "reject", "bad_header"),
+    # Found in review: the header parser reads `ccr.ca] <...>` as the address ccr.ca.
+    ("bracket in the display name", "From: ccr.ca] <mallory@example.org>\nMessage-ID: <1@x>\n",
+     "mallory@example.org", MEMBER, SETTINGS, "reject", "author"),
     ("obsolete blank before the colon", "From : Alice <alice@example.org>\nSubject\t: hi\n"
      "Message-ID: <1@x>\n", "alice@example.org", MEMBER, SETTINGS, "accept", ""),
     ("folded From", "From: Alice Smith\n <alice@example.org>\n", "a@example.org", MEMBER,
