@@ -34,7 +34,7 @@ def issue_ids(issues_dir: Path) -> list[str]:
 
 def _read(path: Path) -> Issue:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Windows editors may start with a BOM
     except UnicodeDecodeError as exc:
         raise IssueError(path.name, None, f"the file is not UTF-8 text ({exc.reason})") from None
     return parse_issue(path.name, text)

@@ -153,6 +153,11 @@ def test_translation_must_be_another_language(tmp_path: Path) -> None:
         load_edition(tmp_path, "vol1-2")
 
 
+def test_a_byte_order_mark_from_a_windows_editor_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "vol1-2.md").write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_edition(tmp_path, "vol1-2").primary.title == "A title"
+
+
 def test_non_utf8_file_is_an_editor_error(tmp_path: Path) -> None:
     (tmp_path / "vol1-2.md").write_bytes(GOOD.encode("utf-8") + b"\xff\xfe")
     with pytest.raises(IssueError, match="not UTF-8"):
