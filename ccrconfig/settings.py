@@ -100,12 +100,7 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ValueError(f"'web.trusted_proxies': {proxy!r} is not an IP address "
-                                 "or network") from None
+        _check_networks("web.trusted_proxies", self.trusted_proxies)
 
 
 @dataclass(frozen=True)
@@ -159,12 +154,7 @@ class AuthSettings:
     from_rewrite: bool = True
 
     def __post_init__(self) -> None:
-        for relay in self.trusted_relays:
-            try:
-                ipaddress.ip_network(relay, strict=False)
-            except ValueError:
-                raise ValueError(f"'auth.trusted_relays': {relay!r} is not an IP address "
-                                 "or network") from None
+        _check_networks("auth.trusted_relays", self.trusted_relays)
         for server in self.nameservers:
             try:
                 nameserver_address(server)
@@ -175,6 +165,15 @@ class AuthSettings:
 
     def policy_for(self, list_name: str) -> AuthPolicy:
         return self.lists.get(list_name, self.policy)
+
+
+def _check_networks(setting: str, values: tuple[str, ...]) -> None:
+    """Each of `values` must be an IP address or network (CIDR)."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"'{setting}': {value!r} is not an IP address or network") from None
 
 
 def nameserver_address(server: str) -> tuple[str, int]:
