@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ccrconfig.settings import SettingsError, describe, settings_from_env
+from ccrlist.config.settings import SettingsError, describe, settings_from_env
 from echronicle.commands import chronicle as chronicle_commands
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
@@ -77,7 +77,7 @@ def chronicle(ctx: click.Context, config: str | None, verbose: bool) -> None:
 @click.pass_obj
 def config(settings: object) -> None:
     """Print the effective settings (passwords masked)."""
-    from ccrconfig.settings import Settings
+    from ccrlist.config.settings import Settings
 
     assert isinstance(settings, Settings)
     for key, value in describe(settings):
@@ -86,7 +86,7 @@ def config(settings: object) -> None:
 
 def _members(default_list: str, name: str, help_text: str) -> Loader:
     def load() -> click.Command:
-        from subscribers.commands import make_members_group
+        from ccrlist.commands.members import make_members_group
 
         return make_members_group(default_list, name, help_text)
 
@@ -94,22 +94,22 @@ def _members(default_list: str, name: str, help_text: str) -> Loader:
 
 
 def _lists() -> click.Command:
-    from ccrlist.owners_cli import owners_group
-    from subscribers.commands import lists_group
+    from ccrlist.commands.members import lists_group
+    from ccrlist.commands.owners import owners_group
 
     lists_group.add_command(owners_group)
     return lists_group
 
 
 def _dkim() -> click.Command:
-    from ccrlist.dkim_cli import dkim_group
+    from ccrlist.commands.dkim import dkim_group
 
     return dkim_group
 
 
 def _server_command(name: str) -> Loader:
     def load() -> click.Command:
-        from ccrlist import commands
+        from ccrlist.commands import posts as commands
 
         command = getattr(commands, name)
         assert isinstance(command, click.Command)

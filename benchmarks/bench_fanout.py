@@ -38,18 +38,18 @@ from sinks import free_port, run_sink
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ccrconfig.settings import (  # noqa: E402
+from ccrlist.config.settings import (  # noqa: E402
     BounceSettings,
     DeliverySettings,
     DkimSettings,
     RelaySettings,
     Settings,
 )
-from ccrlist.fanout import Expander  # noqa: E402
-from outbox.dkim_keys import generate_key, private_pem  # noqa: E402
-from outbox.signing import copy_signer  # noqa: E402
-from outbox.transport import make_transport  # noqa: E402
-from outbox.worker import DeliveryWorker  # noqa: E402
+from ccrlist.copies.expander import Expander  # noqa: E402
+from ccrlist.delivery.dkim_keys import generate_key, private_pem  # noqa: E402
+from ccrlist.delivery.signing import copy_signer  # noqa: E402
+from ccrlist.delivery.transport import make_transport  # noqa: E402
+from ccrlist.delivery.worker import DeliveryWorker  # noqa: E402
 from subscribers.db import open_database  # noqa: E402
 from subscribers.members import MemberStore  # noqa: E402
 from subscribers.models import NewMember  # noqa: E402

@@ -23,7 +23,7 @@ def run_sink(port: int, plain_paths: bool = False) -> None:
 
     session = SMTP
     if plain_paths:  # imported only then: the bare sink loads nothing of ours
-        from ccrlist.protocol import ListSMTP
+        from ccrlist.intake.protocol import ListSMTP
         session = ListSMTP
 
     class Sink:

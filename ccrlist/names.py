@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
 
 
 def list_address(list_name: str, domain: str) -> str:

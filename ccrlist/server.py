@@ -16,25 +16,25 @@ from collections.abc import Callable
 
 from aiosmtpd.smtp import SMTP
 
-from ccrconfig.settings import Settings
-from ccrlist import replies
-from ccrlist.admin_mail import AdminContext, handle_admin_message
-from ccrlist.authcheck import Authenticator, make_authenticator
-from ccrlist.bounce_service import BounceAssessor
-from ccrlist.fanout import Expander
-from ccrlist.intake import AdminMail, ListHandler, PostWriter
-from ccrlist.optin import Optin
-from ccrlist.protocol import ListLMTP, ListSMTP
-from outbox.personalise import installation_verp_key
-from outbox.signing import copy_signer
-from outbox.transport import make_transport
-from outbox.worker import DeliveryWorker
+from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admin.optin import Optin
+from ccrlist.auth.authenticator import Authenticator, make_authenticator
+from ccrlist.bounces.service import BounceAssessor
+from ccrlist.config.settings import Settings
+from ccrlist.copies.expander import Expander
+from ccrlist.delivery.personalise import installation_verp_key
+from ccrlist.delivery.signing import copy_signer
+from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.worker import DeliveryWorker
+from ccrlist.intake import replies
+from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
+from ccrlist.intake.protocol import ListLMTP, ListSMTP
+from ccrlist.web.app import start_web, web_urls
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.owners import OwnerStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
-from web.app import start_web, web_urls
 
 log = logging.getLogger("ccrlist.server")
 

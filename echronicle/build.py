@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from ccrconfig.settings import Settings
-from echronicle.email_render import RenderedEmail, render_email, site_root
-from echronicle.errors import IssueError
-from echronicle.library import check_id, issue_ids, load_all, load_edition
-from echronicle.model import Edition
-from echronicle.pages import render_issue_page
-from echronicle.site import edition_files, render_site, shared_files
-from echronicle.templates import environment
+from ccrlist.config.settings import Settings
+from echronicle.reading.errors import IssueError
+from echronicle.reading.library import check_id, issue_ids, load_all, load_edition
+from echronicle.reading.model import Edition
+from echronicle.rendering.email import RenderedEmail, render_email, site_root
+from echronicle.rendering.pages import render_issue_page
+from echronicle.rendering.site import edition_files, render_site, shared_files
+from echronicle.rendering.templates import environment
 from echronicle.writer import WriteReport, target, write_file, write_tree
 
 

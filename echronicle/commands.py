@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ccrconfig.settings import Settings
-from echronicle.errors import IssueError, UnknownIssue
+from ccrlist.config.settings import Settings
+from echronicle.reading.errors import IssueError, UnknownIssue
 
 if TYPE_CHECKING:
-    from outbox.signing import CopySigner
+    from ccrlist.delivery.signing import CopySigner
 
 T = TypeVar("T")
 
@@ -69,9 +69,9 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
             lang: str | None, resend: bool, yes: bool, force: bool) -> None:
     """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
     from echronicle.build import publish_files
-    from echronicle.email_render import RenderedEmail, render_email
-    from echronicle.library import load_edition
-    from echronicle.preflight import check_edition
+    from echronicle.checks.preflight import check_edition
+    from echronicle.reading.library import load_edition
+    from echronicle.rendering.email import RenderedEmail, render_email
 
     settings = _settings(ctx)
     if resend and to_address:
@@ -147,7 +147,7 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
 
 def _signer(settings: Settings) -> CopySigner | None:
     """Load the DKIM key before anything is written, so a bad key stops publish cleanly."""
-    from outbox.signing import DkimKeyError, copy_signer
+    from ccrlist.delivery.signing import DkimKeyError, copy_signer
 
     try:
         return copy_signer(settings)
@@ -169,9 +169,9 @@ def _report(problems: list[Any]) -> list[Any]:
 @click.pass_context
 def check(ctx: click.Context, issue_id: str, links: bool) -> None:
     """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
-    from echronicle.email_render import RenderedEmail, render_email
-    from echronicle.library import load_edition
-    from echronicle.preflight import check_edition, links_of
+    from echronicle.checks.preflight import check_edition, links_of
+    from echronicle.reading.library import load_edition
+    from echronicle.rendering.email import RenderedEmail, render_email
 
     settings = _settings(ctx)
     with _editor_errors():
@@ -180,7 +180,7 @@ def check(ctx: click.Context, issue_id: str, links: bool) -> None:
                                             for issue in edition.versions}
     count = len(_report(check_edition(edition, settings, emails)))
     if links:
-        from echronicle.linkcheck import check_links
+        from echronicle.checks.links import check_links
 
         report = asyncio.run(check_links(links_of(emails.values())))
         if report.skipped_reason:
@@ -233,7 +233,7 @@ def preview(ctx: click.Context, issue_id: str, serve: bool, port: int) -> None:
     for path in paths:
         click.echo(str(path))
     if serve:
-        from echronicle.serve import serve_forever
+        from echronicle.preview_server import serve_forever
 
         folder = preview_dir(settings, issue_id)
         serve_forever(folder, port, lambda url: click.echo(f"Serving {folder} at {url} "

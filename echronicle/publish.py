@@ -11,14 +11,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.personalise import installation_verp_key
+from ccrlist.delivery.signing import CopySigner
+from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
-from echronicle.email_render import RenderedEmail
-from echronicle.model import Edition
-from outbox.personalise import installation_verp_key
-from outbox.signing import CopySigner
-from outbox.transport import make_transport
-from outbox.worker import DeliveryWorker
+from echronicle.reading.model import Edition
+from echronicle.rendering.email import RenderedEmail
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import Member

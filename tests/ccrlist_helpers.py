@@ -17,7 +17,7 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
-from ccrconfig.settings import (
+from ccrlist.config.settings import (
     AuthSettings,
     DeliverySettings,
     PostingSettings,

@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import RecordingRelay, start_relay
 
-from ccrconfig.settings import Settings, SiteSettings
+from ccrlist.config.settings import Settings, SiteSettings
 
 
 @pytest.fixture

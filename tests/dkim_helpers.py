@@ -12,7 +12,7 @@ import dkim
 from click.testing import CliRunner
 from dkim.util import parse_tag_value
 
-from ccrconfig.settings import DkimSettings, Settings
+from ccrlist.config.settings import DkimSettings, Settings
 from cli import ccrlist
 
 SELECTOR = "ccr2026"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mutation import mutants
 
-from ccrlist.admin_mail import UNREADABLE, read_message
-from ccrlist.dsn import parse_bounce
+from ccrlist.admin.handler import UNREADABLE, read_message
+from ccrlist.bounces.dsn import parse_bounce
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"
 COMMAND = (b"From: Jo <jo@example.org>\r\nSubject: subscribe\r\nMessage-ID: <a@b>\r\n"

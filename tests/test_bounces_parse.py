@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ccrlist.bounce_policy import DAY, bounce_score
-from ccrlist.bounce_service import attribute
-from ccrlist.dsn import MAX_MIME_DEPTH, Failure, as_email, classify, parse_bounce
+from ccrlist.bounces.dsn import MAX_MIME_DEPTH, Failure, as_email, classify, parse_bounce
+from ccrlist.bounces.score import DAY, bounce_score
+from ccrlist.bounces.service import attribute
 from subscribers.bounces import BounceEvent
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from webkit import FakeClock, queued, status_of, text_of
 
-from ccrconfig.settings import Settings, load_settings
-from ccrlist import admin_mail
-from ccrlist.admin_mail import AdminContext, handle_admin_message
-from ccrlist.bounce_service import assess
-from ccrlist.optin import Optin
+from ccrlist.admin import handler as admin_mail
+from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admin.optin import Optin
+from ccrlist.bounces.service import assess
+from ccrlist.config.settings import Settings, load_settings
+from ccrlist.delivery.personalise import installation_verp_key, unverp, verp_sender
 from cli import ccrlist
-from outbox.personalise import installation_verp_key, unverp, verp_sender
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
 from subscribers.owners import OwnerStore
-from tests.webkit import FakeClock, queued, status_of, text_of
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"
 DAY = 86400.0

@@ -32,14 +32,15 @@ from ccrlist_helpers import (
     wait_for,
 )
 from click.testing import CliRunner
+from webkit import confirm_token, status_of, text_of
 
-from ccrconfig.settings import CommandSettings, Settings, WebSettings
-from ccrlist import admin_mail, replies
+from ccrlist.admin import handler as admin_mail
+from ccrlist.config.settings import CommandSettings, Settings, WebSettings
+from ccrlist.intake import replies
 from cli import ccrlist
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
 from subscribers.owners import OwnerStore
-from tests.webkit import confirm_token, status_of, text_of
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"
 DAY = 86400.0

@@ -28,8 +28,8 @@ from ccrlist_helpers import (
 )
 from dnsstub import StubDns
 
-from ccrconfig.settings import AuthSettings, Settings
-from ccrlist import replies
+from ccrlist.config.settings import AuthSettings, Settings
+from ccrlist.intake import replies
 from ccrlist.server import serve
 from subscribers.db import open_database
 from subscribers.members import MemberStore

@@ -8,8 +8,8 @@ import authres
 import authres.dmarc
 import pytest
 
-from ccrlist.authresults import claims, header, strip_ours, topmost_ours
-from ccrlist.dmarc import DkimCheck, DmarcOutcome, SpfCheck
+from ccrlist.auth.dmarc import DkimCheck, DmarcOutcome, SpfCheck
+from ccrlist.auth.results import claims, header, strip_ours, topmost_ours
 
 OURS = "lists.example.org"
 BODY = b"From: a@example.org\r\nSubject: x\r\n\r\nAuthentication-Results: lists.example.org; " \

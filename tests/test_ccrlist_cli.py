@@ -11,8 +11,8 @@ import pytest
 from ccrlist_helpers import DOMAIN, message
 from click.testing import CliRunner
 
-from ccrconfig.settings import load_settings
-from ccrlist.commands import describe_queue
+from ccrlist.commands.posts import describe_queue
+from ccrlist.config.settings import load_settings
 from cli import ccrlist
 from subscribers.db import open_database
 from subscribers.posts import NewPost, PostStore

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccrconfig.settings import BounceSettings, DeliverySettings
-from ccrlist.copies import copy_mode
+from ccrlist.config.settings import BounceSettings, DeliverySettings
+from ccrlist.copies.mode import copy_mode
 
 BATCHED = DeliverySettings(personalise=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from publicsuffixlist import PublicSuffixList
 
-from ccrlist.dmarc import (
+from ccrlist.auth.dmarc import (
     Discovery,
     DkimCheck,
     DmarcOutcome,

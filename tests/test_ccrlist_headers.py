@@ -10,9 +10,9 @@ from email.utils import parseaddr
 import pytest
 from authkit import make_key, sign, verifies
 
-from ccrconfig.settings import Settings, WebSettings
-from ccrlist.headers import ListHeaders, list_headers, readable, rewrite, split_fields
-from outbox.personalise import TOKEN_SLOT, personalise
+from ccrlist.config.settings import Settings, WebSettings
+from ccrlist.copies.list_copy import ListHeaders, list_headers, readable, rewrite, split_fields
+from ccrlist.delivery.personalise import TOKEN_SLOT, personalise
 
 INFO = ListHeaders("ccrlist", "lists.example.org", "[ccrlist]",
                    "https://lists.example.org/archive/ccrlist/")

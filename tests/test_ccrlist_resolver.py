@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from dnsstub import StubDns
 
-from ccrlist.resolver import DnsTemporaryError, Resolver
-from ccrlist.spfcheck import check_spf
+from ccrlist.auth.resolver import DnsTemporaryError, Resolver
+from ccrlist.auth.spf import check_spf
 
 
 @pytest.fixture

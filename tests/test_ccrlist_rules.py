@@ -7,11 +7,11 @@ import email.policy
 
 import pytest
 
-from ccrconfig.settings import AuthSettings, NewsletterSettings, PostingSettings, Settings
-from ccrlist import replies
-from ccrlist.dmarc import DmarcOutcome
-from ccrlist.post import find_author, parse_post
-from ccrlist.rules import Facts, Verdict, moderate
+from ccrlist.auth.dmarc import DmarcOutcome
+from ccrlist.config.settings import AuthSettings, NewsletterSettings, PostingSettings, Settings
+from ccrlist.intake import replies
+from ccrlist.intake.post import find_author, parse_post
+from ccrlist.intake.rules import Facts, Verdict, moderate
 
 SETTINGS = dataclasses.replace(
     Settings(), domain="lists.example.org",

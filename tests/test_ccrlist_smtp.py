@@ -27,7 +27,7 @@ from ccrlist_helpers import (
     wait_for,
 )
 
-from ccrconfig.settings import (
+from ccrlist.config.settings import (
     BounceSettings,
     LimitSettings,
     PostingSettings,
@@ -35,9 +35,9 @@ from ccrconfig.settings import (
     Settings,
     WebSettings,
 )
-from ccrlist import replies
+from ccrlist.delivery.personalise import TOKEN_SLOT, installation_verp_key, verp_sender
+from ccrlist.intake import replies
 from ccrlist.server import serve
-from outbox.personalise import TOKEN_SLOT, installation_verp_key, verp_sender
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.posts import PostStore

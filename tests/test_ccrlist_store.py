@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from ccrlist_helpers import message
 
-from ccrconfig.settings import PostingSettings, Settings
-from ccrlist.fanout import Expander
+from ccrlist.config.settings import PostingSettings, Settings
+from ccrlist.copies.expander import Expander
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember

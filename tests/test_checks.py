@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from echronicle.checks import check_email_html, check_feed, check_text_part
+from echronicle.checks.rendered import check_email_html, check_feed, check_text_part
 
 GOOD = """<!doctype html><html lang="en"><head><title>E-Chronicle</title></head>
 <body style="background-color:#f4f1ea"><div style="display:none;max-height:0">Preview text</div>

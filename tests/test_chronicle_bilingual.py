@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
 from echronicle.commands import chronicle
-from echronicle.email_render import render_email
-from echronicle.errors import IssueError
-from echronicle.labels import CATALOGUE, format_date, format_range, only_in, words
-from echronicle.library import load_edition
-from echronicle.model import LANGS, Block, Edition, Issue, ListBlock
-from echronicle.parse import parse_issue
 from echronicle.publish import Fallback, fallbacks, plan_deliveries
-from echronicle.text import blocks_text
+from echronicle.reading.errors import IssueError
+from echronicle.reading.library import load_edition
+from echronicle.reading.model import LANGS, Block, Edition, Issue, ListBlock
+from echronicle.reading.parse import parse_issue
+from echronicle.rendering.email import render_email
+from echronicle.rendering.email_text import blocks_text
+from echronicle.rendering.labels import CATALOGUE, format_date, format_range, only_in, words
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import Member, NewMember

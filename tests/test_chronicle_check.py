@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
 from echronicle.commands import chronicle
 from subscribers.db import open_database
 from subscribers.members import MemberStore

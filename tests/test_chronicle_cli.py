@@ -15,10 +15,10 @@ from aiosmtpd.controller import Controller
 from ccrlist_helpers import RecordingRelay, subscribe_newsletter
 from click.testing import CliRunner, Result
 
-from ccrconfig.settings import RelaySettings, Settings
+from ccrlist.config.settings import RelaySettings, Settings
+from ccrlist.delivery.personalise import installation_verp_key, verp_sender
 from echronicle.commands import chronicle
-from echronicle.serve import make_server
-from outbox.personalise import installation_verp_key, verp_sender
+from echronicle.preview_server import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = [("ana@example.org", "en"), ("bob@example.net", "fr"), ("cy@example.com", "en")]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from ccrconfig.settings import Settings
-from echronicle.email_render import RenderedEmail, render_email
-from echronicle.htmlfold import SMTP_LINE_LIMIT, fold_html, longest_line
-from echronicle.library import load_edition
-from echronicle.model import Issue
-from outbox.personalise import TOKEN_SLOT, personalise
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.personalise import TOKEN_SLOT, personalise
+from echronicle.reading.library import load_edition
+from echronicle.reading.model import Issue
+from echronicle.rendering.email import RenderedEmail, render_email
+from echronicle.rendering.htmlfold import SMTP_LINE_LIMIT, fold_html, longest_line
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data" / "chronicle" / "issues"

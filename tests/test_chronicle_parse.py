@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from echronicle.errors import IssueError, UnknownIssue
-from echronicle.labels import format_date, format_range
-from echronicle.library import check_id, issue_ids, load_edition
-from echronicle.model import Link, ListBlock, Paragraph
-from echronicle.parse import parse_issue
+from echronicle.reading.errors import IssueError, UnknownIssue
+from echronicle.reading.library import check_id, issue_ids, load_edition
+from echronicle.reading.model import Link, ListBlock, Paragraph
+from echronicle.reading.parse import parse_issue
+from echronicle.rendering.labels import format_date, format_range
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """---

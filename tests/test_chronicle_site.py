@@ -13,9 +13,9 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from ccrconfig.settings import Settings
-from echronicle.library import load_all
-from echronicle.site import render_site
+from ccrlist.config.settings import Settings
+from echronicle.reading.library import load_all
+from echronicle.rendering.site import render_site
 from echronicle.writer import UnsafePath, write_tree
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "chronicle" / "issues"

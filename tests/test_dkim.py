@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from dkim_helpers import SELECTOR, TestKey, keygen, signed_fields, with_key
 
-from ccrconfig.settings import DkimSettings, Settings, load_settings, parse_settings
+from ccrlist.config.settings import DkimSettings, Settings, load_settings, parse_settings
+from ccrlist.delivery.dkim_keys import txt_record
+from ccrlist.delivery.signing import DkimKeyError, copy_signer
 from cli import ccrlist
 from echronicle.commands import chronicle
-from outbox.dkim_keys import txt_record
-from outbox.signing import DkimKeyError, copy_signer
 
 DOMAIN = "lists.example.org"
 ROOT = Path(__file__).resolve().parent.parent

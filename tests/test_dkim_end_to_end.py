@@ -26,7 +26,7 @@ from ccrlist_helpers import (
 from click.testing import CliRunner
 from dkim_helpers import keygen, signed_fields, with_key
 
-from ccrconfig.settings import RelaySettings, Settings
+from ccrlist.config.settings import RelaySettings, Settings
 from ccrlist.server import serve
 from echronicle.commands import chronicle
 

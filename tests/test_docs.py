@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
 from cli import ccrlist, chronicle
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -24,7 +24,7 @@ def _setting_keys() -> list[str]:
         if dataclasses.is_dataclass(value):
             keys += [f"[{f.name}] {g.name}" for g in dataclasses.fields(value)]
         elif f.name == "relay":
-            from ccrconfig.settings import RelaySettings
+            from ccrlist.config.settings import RelaySettings
 
             keys += [f"[relay] {g.name}" for g in dataclasses.fields(RelaySettings)]
         else:

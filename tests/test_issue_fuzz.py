@@ -12,9 +12,9 @@ from pathlib import Path
 from ccrlist_helpers import make_settings
 from mutation import mutants
 
-from echronicle.email_render import render_email
-from echronicle.errors import IssueError
-from echronicle.parse import parse_issue
+from echronicle.reading.errors import IssueError
+from echronicle.reading.parse import parse_issue
+from echronicle.rendering.email import render_email
 
 ISSUE = Path(__file__).parent.parent / "issues" / "vol12-2.md"
 PIECES = ["---\n", "#", "## ", "* ", "1. ", "[", "]", "(", ")", "**", "_", "`", "<", ">", "&",

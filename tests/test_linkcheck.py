@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from echronicle.linkcheck import check_links
+from echronicle.checks.links import check_links
 
 
 async def _server() -> TestServer:

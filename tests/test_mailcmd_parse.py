@@ -8,8 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from ccrlist.automail import build_mail
-from ccrlist.mailcmd import (
+from ccrlist.admin.mail_commands import (
     AdminAddress,
     admin_target,
     find_command,
@@ -18,6 +17,7 @@ from ccrlist.mailcmd import (
     message_id,
     parse_admin_local,
 )
+from ccrlist.automail import build_mail
 
 
 @pytest.mark.parametrize(("local", "expected"), [

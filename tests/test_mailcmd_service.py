@@ -6,16 +6,17 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
+from webkit import FakeClock, confirm_token, queued, status_of, text_of
 
-from ccrconfig.settings import CommandSettings, Settings
-from ccrlist import admin_mail, replies
-from ccrlist.admin_mail import AdminContext, handle_admin_message
-from outbox.personalise import installation_verp_key, verp_sender
+from ccrlist.admin import handler as admin_mail
+from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.config.settings import CommandSettings, Settings
+from ccrlist.delivery.personalise import installation_verp_key, verp_sender
+from ccrlist.intake import replies
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
 from subscribers.owners import OwnerStore
-from tests.webkit import FakeClock, confirm_token, queued, status_of, text_of
 
 DAY = 86400.0
 

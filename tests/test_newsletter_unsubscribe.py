@@ -12,12 +12,12 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
+from ccrlist.web.app import make_app
 from echronicle.commands import chronicle
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
-from web.app import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

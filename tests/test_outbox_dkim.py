@@ -15,12 +15,12 @@ from aiosmtpd.controller import Controller
 from ccrlist_helpers import VERP_KEY, RecordingRelay, make_settings
 from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_key
 
-from ccrconfig.settings import Settings
-from outbox.dkim_sign import DkimSigner, load_signer
-from outbox.personalise import TOKEN_SLOT
-from outbox.signing import CopySigner, SigningFailed, copy_signer
-from outbox.transport import make_transport
-from outbox.worker import DeliveryWorker
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.dkim_sign import DkimSigner, load_signer
+from ccrlist.delivery.personalise import TOKEN_SLOT
+from ccrlist.delivery.signing import CopySigner, SigningFailed, copy_signer
+from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
 from subscribers.queue import QueueStore, Recipient
 
@@ -211,7 +211,7 @@ def test_a_copy_of_a_post_in_obsolete_syntax_is_signed_and_verifies(key: TestKey
                                                                    tmp_path: Path) -> None:
     """`Subject : x` is accepted (RFC 5322 4.5); the list copy writes it `Subject: x`,
     which dkimpy can sign (it refuses the obsolete form)."""
-    from ccrlist.headers import list_headers, rewrite
+    from ccrlist.copies.list_copy import list_headers, rewrite
 
     settings = make_settings(tmp_path, None)
     raw = (b"From : ana@example.org\r\nSubject\t: hello\r\nMessage-ID: <1@x>\r\n\r\nhi\r\n")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from outbox.groupcommit import GroupCommit
+from subscribers.groupcommit import GroupCommit
 
 
 async def test_concurrent_submits_share_commits_and_keep_their_results() -> None:

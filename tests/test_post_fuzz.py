@@ -17,11 +17,11 @@ from ccrlist_helpers import make_settings
 from dkim_helpers import TestKey, keygen, with_key
 from mutation import mutants
 
-from ccrconfig.settings import Settings
-from ccrlist.headers import list_headers, rewrite
-from ccrlist.post import parse_post
-from ccrlist.rules import Facts, moderate
-from outbox.dkim_sign import load_signer
+from ccrlist.config.settings import Settings
+from ccrlist.copies.list_copy import list_headers, rewrite
+from ccrlist.delivery.dkim_sign import load_signer
+from ccrlist.intake.post import parse_post
+from ccrlist.intake.rules import Facts, moderate
 
 SAMPLES = [
     b"From: Jo <jo@example.org>\r\nTo: ccrlist@lists.example.org\r\n"

@@ -6,10 +6,10 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from ccrconfig.settings import Settings
-from echronicle.email_render import render_email
-from echronicle.library import load_edition
-from echronicle.preflight import check_edition, links_of
+from ccrlist.config.settings import Settings
+from echronicle.checks.preflight import check_edition, links_of
+from echronicle.reading.library import load_edition
+from echronicle.rendering.email import render_email
 
 ISSUES = Path(__file__).resolve().parent.parent / "issues"
 

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from ccrlist_helpers import free_port
 
-from ccrlist.protocol import ListLMTP, ListSMTP, plain_path
+from ccrlist.intake.protocol import ListLMTP, ListSMTP, plain_path
 
 
 class _Handler:

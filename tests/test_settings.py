@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccrconfig.settings import (
+from ccrlist.config.settings import (
     RelaySettings,
     Settings,
     SettingsError,

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from webkit import FakeClock, confirm_token, queued, status_of
 
-from ccrconfig.secret import load_or_create_secret
-from ccrconfig.settings import Settings, WebSettings
-from ccrlist.optin import Optin
+from ccrlist.admin.optin import Optin
+from ccrlist.config.secret import load_or_create_secret
+from ccrlist.config.settings import Settings, WebSettings
+from ccrlist.web.app import BACKGROUND, make_app
+from ccrlist.web.background import Background, Job
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
-from tests.webkit import FakeClock, confirm_token, queued, status_of
-from web.app import BACKGROUND, make_app
-from web.background import Background, Job
 
 DAY = 86400.0
 
@@ -280,7 +280,7 @@ async def test_background_errors_are_logged_not_raised(
     background = Background()
     background.spawn(broken(), "subscribe request for ccrlist")
     await background.drain()
-    [record] = [r for r in caplog.records if r.name == "web.background"]
+    [record] = [r for r in caplog.records if r.name == "ccrlist.web.background"]
     assert "subscribe request for ccrlist failed" in record.getMessage()
     assert record.exc_info is not None and "database is locked" in str(record.exc_info[1])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.security import ProxyNetwork, client_ip, proxy_networks, rate_bucket
+from ccrlist.web.security import ProxyNetwork, client_ip, proxy_networks, rate_bucket
 
 LOCAL = proxy_networks(["127.0.0.1"])
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ccrconfig.settings import (
+from ccrlist.config.settings import (
     BounceSettings,
     CommandSettings,
     Settings,
@@ -19,10 +19,10 @@ from ccrconfig.settings import (
     WebSettings,
     parse_settings,
 )
+from ccrlist.web.app import run_web
 from subscribers.db import open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
-from web.app import run_web
 
 README_SECTION = Path(__file__).parent.parent / "README.md"
 

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from webkit import FakeClock, status_of
 
-from ccrconfig.settings import Settings
+from ccrlist.config.settings import Settings
+from ccrlist.web.app import make_app
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import NewMember
-from tests.webkit import FakeClock, status_of
-from web.app import make_app
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

@@ -1,1 +1,0 @@
-"""Settings shared by the list server and the newsletter publisher."""

@@ -1,0 +1,251 @@
+"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner
+and -bounces. The SMTP handler calls `handle_admin_message` and sends back its reply."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.errors import MessageError
+from email.message import EmailMessage
+
+from ccrlist.admin.mail_commands import (
+    AdminAddress,
+    Command,
+    Role,
+    find_command,
+    from_address,
+    is_automatic,
+    message_id,
+    parse_admin_local,
+)
+from ccrlist.admin.optin import DAY, Clock, Optin
+from ccrlist.automail import build_mail, help_text
+from ccrlist.bounces.dsn import as_email
+from ccrlist.bounces.service import owners_of, process_bounce
+from ccrlist.catalogue import messages
+from ccrlist.config.settings import Settings
+from ccrlist.intake import replies
+from ccrlist.names import role_address
+from subscribers.addresses import AddressError, address_key, normalise_address
+from subscribers.db import Connection
+from subscribers.members import MemberStore
+from subscribers.queue import QueueStore, Recipient
+from subscribers.ratelimits import RateStore
+
+NO_SUCH_ADDRESS = "550 5.1.1 No such address here"
+REQUEST_RECEIVED = "250 2.0.0 Request received; the answer comes by email"
+NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
+BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
+FORWARDED = "250 2.0.0 Message forwarded to the list owners"
+NO_OWNERS = "550 5.1.1 This list has no owner address configured"
+OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
+BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
+NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
+                   "not its envelope sender")
+NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
+              "(write 'help' for help)")
+LOOP_HEADER = "X-CCR-Loop"
+# What the standard library raises on mail it cannot read; anything else stays a 451.
+UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
+
+_IMPLIED: dict[Role, Command] = {"join": "subscribe", "leave": "unsubscribe"}
+
+log = logging.getLogger("ccrlist.admin")
+
+
+def _noop() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    """What admin mail needs: a connection, the settings, the key VERP senders are signed
+    with (`installation_verp_key`, read once at start), a clock, and a worker wake-up."""
+
+    conn: Connection
+    settings: Settings
+    verp_key: bytes
+    clock: Clock = time.time
+    on_queued: Callable[[], None] = field(default=_noop)
+
+
+async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
+                               ctx: AdminContext) -> str:
+    """Act on one message to an admin address and return the SMTP reply for DATA.
+
+    Mail we cannot read gets a permanent refusal: a 4xx would have the sender retry for days.
+    """
+    target = parse_admin_local(local_part)
+    if target is None or await MemberStore(ctx.conn).get_list(target.list_name) is None:
+        return NO_SUCH_ADDRESS
+    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
+    try:
+        if target.role == "bounces":  # process_bounce parses before it writes anything
+            if await process_bounce(optin, target.list_name, target.tag, raw,
+                                    ctx.verp_key):
+                ctx.on_queued()
+            return BOUNCE_RECEIVED
+        reading = read_message(raw, envelope_from, target.role)
+    except UNREADABLE:
+        log.warning("unreadable mail to %s from <%s>; refused", local_part, envelope_from,
+                    exc_info=True)
+        return replies.UNREADABLE_ADMIN_MAIL
+    if target.role == "owner":
+        return await _forward_to_owners(optin, target.list_name, raw, reading, ctx)
+    if reading.automatic or reading.sender is None:
+        return NOT_ANSWERED
+    if target.role == "confirm":  # answered at the token's address, whoever writes
+        return await _confirm(optin, target, ctx)
+    if not reading.from_is_sender:
+        # Spam forges From; answering it would mail a stranger (backscatter, RFC 3834).
+        log.info("mail to %s from <%s> has another From; not answered", local_part,
+                 reading.sender)
+        return NOT_FROM_SENDER
+    if reading.command is None:
+        log.info("mail to %s from <%s> holds no command; not answered", local_part,
+                 reading.sender)
+        return NO_COMMAND
+    return await _answer(optin, target, reading.sender, reading.command, reading.in_reply_to,
+                         ctx)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an admin message says, all read before anything is done about it."""
+
+    automatic: bool
+    sender: str | None  # the envelope sender, normalised; None if it is not an address
+    from_is_sender: bool
+    command: Command | None
+    in_reply_to: str | None
+    loop_marks: tuple[str, ...]  # the X-CCR-Loop values
+
+
+def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
+    """Read `raw` for an admin address (pure); raises what the email package raises."""
+    msg = as_email(raw)
+    try:
+        sender: str | None = normalise_address(envelope_from)
+    except AddressError:
+        sender = None
+    command = _IMPLIED.get(role)
+    if role == "request":
+        command = find_command(str(msg.get("Subject", "")), _body(msg))
+    return Reading(
+        automatic=is_automatic(msg, envelope_from),
+        sender=sender,
+        from_is_sender=sender is not None and _from_is(msg, sender),
+        command=command,
+        in_reply_to=message_id(msg),
+        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])))
+
+
+async def _answer(optin: Optin, target: AdminAddress, address: str, command: Command,
+                  in_reply_to: str | None, ctx: AdminContext) -> str:
+    """Carry out a command from `address` and answer it, within the daily reply limit."""
+    if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
+                                           ctx.settings.commands.replies_per_day, DAY,
+                                           ctx.clock()):
+        return REQUEST_RECEIVED  # over the daily limit: stay quiet rather than mail-bomb
+    if command in ("subscribe", "unsubscribe"):
+        outcome = await optin.request(target.list_name, address,
+                                      "subscribe" if command == "subscribe" else "unsubscribe",
+                                      auto="auto-replied", in_reply_to=in_reply_to)
+        if outcome == "sent":
+            ctx.on_queued()
+            return REQUEST_RECEIVED
+    member = await MemberStore(ctx.conn).find_member(target.list_name, address)
+    t = messages(member.lang if member else "en")
+    values = {"list": target.list_name, "address": address}
+    if command == "subscribe":
+        subject = t.mail_done_subscribe_subject.format(**values)
+        body = t.confirmed_subscribe.format(**values) + "\n"
+    elif command == "unsubscribe":
+        subject = t.mail_not_member_subject.format(**values)
+        body = t.mail_not_member_body.format(**values)
+    else:
+        subject = t.mail_help_subject.format(**values)
+        body = help_text(t, target.list_name, ctx.settings.domain, ctx.settings.web.base_url)
+    await _reply(optin, target.list_name, address, subject, body, t.lang, in_reply_to)
+    ctx.on_queued()
+    return REQUEST_RECEIVED
+
+
+async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
+    """Use the token only if it belongs to the list whose confirm address was written to."""
+    state, found = await optin.lookup(target.tag)
+    if state != "valid" or found is None or found.list_name != target.list_name:
+        return BAD_TOKEN
+    state, found = await optin.apply(target.tag)
+    if state != "valid" or found is None:  # used by someone else in between
+        return BAD_TOKEN
+    if await RateStore(ctx.conn).allow(f"reply:{address_key(found.address)}",
+                                       ctx.settings.commands.replies_per_day, DAY, ctx.clock()):
+        t = messages(found.lang)
+        values = {"list": found.list_name, "address": found.address}
+        if found.action == "subscribe":
+            subject = t.mail_done_subscribe_subject.format(**values)
+            result = t.confirmed_subscribe.format(**values)
+        else:
+            subject = t.mail_done_unsubscribe_subject.format(**values)
+            result = t.confirmed_unsubscribe.format(**values)
+        await _reply(optin, found.list_name, found.address, subject,
+                     t.mail_done_body.format(result=result), t.lang, None)
+        ctx.on_queued()
+    return REQUEST_RECEIVED
+
+
+async def _reply(optin: Optin, list_name: str, to: str, subject: str, body: str, lang: str,
+                 in_reply_to: str | None) -> None:
+    now = optin.clock()
+    mail = build_mail(list_name=list_name, domain=optin.settings.domain, to=(to,),
+                      subject=subject, body=body, lang=lang, now=now, auto="auto-replied",
+                      in_reply_to=in_reply_to)
+    await optin.queue_notice(list_name, f"reply:{hashlib.sha256(mail).hexdigest()[:32]}",
+                             mail, (to,))
+
+
+def _from_is(msg: EmailMessage, sender: str) -> bool:
+    """True when the message's single From address is `sender`, ignoring case."""
+    author = from_address(msg)
+    try:
+        return author is not None and address_key(normalise_address(author)) == address_key(
+            sender)
+    except AddressError:
+        return False
+
+
+def _body(msg: EmailMessage) -> str:
+    try:
+        part = msg.get_body(("plain",))
+    except (AttributeError, TypeError):
+        # CPython's get_body walks malformed multipart/related trees into a str and fails
+        # there; such a message has no text body we could read a command from.
+        return ""
+    if part is None:
+        return ""
+    try:
+        return str(part.get_content())
+    except (LookupError, ValueError):
+        return ""
+
+
+async def _forward_to_owners(optin: Optin, list_name: str, raw: bytes, reading: Reading,
+                             ctx: AdminContext) -> str:
+    """Pass the message on unchanged but for a loop-detection header."""
+    here = role_address(list_name, optin.settings.domain, "owner")
+    if here.lower() in reading.loop_marks:
+        return OWNER_LOOP
+    owners = tuple(o for o in await owners_of(optin, list_name) if o.lower() != here.lower())
+    if not owners:
+        return NO_OWNERS
+    body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
+    await QueueStore(optin.conn).enqueue(
+        list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
+        sender=role_address(list_name, optin.settings.domain, "bounces"), body=body,
+        recipients=[Recipient(o) for o in owners], now=optin.clock())
+    ctx.on_queued()
+    return FORWARDED

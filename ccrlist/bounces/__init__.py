@@ -1,0 +1,1 @@
+"""Bounces: read delivery reports, score a member's failures, disable past the threshold."""

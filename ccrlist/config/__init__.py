@@ -1,0 +1,1 @@
+"""Settings of the installation, loaded once by `cli.py`, and its secret."""

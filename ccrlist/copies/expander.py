@@ -1,0 +1,118 @@
+"""Expand accepted posts into per-recipient deliveries, and tell owners about given-up ones.
+
+Runs beside the SMTP server; every step is a transaction of its own in the
+store, so it can be killed at any point and simply runs again on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from ccrlist.config.settings import Settings
+from ccrlist.copies.failure_notice import failure_notice
+from ccrlist.copies.list_copy import list_headers, rewrite
+from ccrlist.copies.mode import copy_mode
+from ccrlist.delivery.personalise import new_slot
+from ccrlist.names import bounce_address, owner_addresses, role_address
+from subscribers.owners import OwnerStore
+from subscribers.posts import Failure, ListCopy, PostStore, StoredPost
+
+log = logging.getLogger("ccrlist.fanout")
+
+Clock = Callable[[], float]
+# Posts arriving together are expanded together: fewer, larger writes leave more
+# turns at the database to the SMTP sessions, at the cost of this much fan-out delay.
+SETTLE_SECONDS = 0.25
+EXPAND_BATCH = 100
+
+
+class Expander:
+    """Turns accepted posts into outbox rows, then wakes the delivery worker."""
+
+    def __init__(self, posts: PostStore, settings: Settings, on_queued: Callable[[], None],
+                 clock: Clock = time.time, owners: OwnerStore | None = None) -> None:
+        self._posts = posts
+        self._owners = owners
+        self._settings = settings
+        self._on_queued = on_queued
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def expand_pending(self) -> int:
+        """Expand every accepted post not yet in the outbox; return how many."""
+        done = 0
+        while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
+            items = []
+            for post in batch:
+                try:
+                    items.append(self.list_copy(post))
+                except Exception as exc:
+                    # A post we cannot render must not stop every later one: it waits
+                    # for a moderator, who can approve it again once we are fixed.
+                    log.exception("cannot make the list copy of %s; held", post.permalink)
+                    await self._posts.hold_unexpanded(
+                        post.id, f"the list copy could not be made ({type(exc).__name__}); "
+                        "see the server log")
+            if items:
+                added = await self._posts.expand(
+                    items, lambda name: bounce_address(name, self._settings.domain),
+                    self._clock())
+                log.info("queued %d post(s), %d deliveries: %s", len(items), added,
+                         ", ".join(item.post.permalink for item in items))
+                if added:
+                    self._on_queued()
+            done += len(batch)
+            if len(batch) < EXPAND_BATCH:
+                break  # the rest arrived meanwhile: let it gather (run_forever settles)
+        return done
+
+    def list_copy(self, post: StoredPost) -> ListCopy:
+        """The copy subscribers get, rendered once; personalised ones hold the token slot."""
+        mode = copy_mode(post.id, self._settings.delivery, self._settings.bounces)
+        slot = new_slot()  # the post's own text must never be able to hold the slot
+        info = list_headers(post.list_name, self._settings, mode.personalised, slot)
+        return ListCopy(post, rewrite(post.raw, info, post.author, post.dmarc_policy),
+                        mode.personalised, mode.verp, slot)
+
+    async def report_failures(self) -> int:
+        """Queue one notice per list for deliveries that gave up; return how many it covered."""
+        failures = await self._posts.unreported_failures()
+        by_list: dict[str, list[Failure]] = {}
+        for failure in failures:
+            by_list.setdefault(failure.list_name, []).append(failure)
+        now = self._clock()
+        for list_name, items in by_list.items():
+            stored = await self._owners.owners(list_name) if self._owners else []
+            owners = tuple(stored) or owner_addresses(list_name, self._settings)
+            sender = role_address(list_name, self._settings.domain, "owner")
+            body = failure_notice(list_name, sender, owners, items, now, self._settings.domain)
+            await self._posts.report_failures(
+                items, f"{list_name}:failures:{time.time_ns()}",
+                bounce_address(list_name, self._settings.domain), body, owners, now)
+            log.warning("told the owners of %s about %d failed deliveries", list_name,
+                        len(items))
+        if failures:
+            self._on_queued()
+        return len(failures)
+
+    async def run_forever(self, stop: asyncio.Event, poll: float = 5.0) -> None:
+        """Expand and report until `stop`, waking on `wake()` or every `poll` seconds."""
+        while not stop.is_set():
+            self._wake.clear()
+            await asyncio.sleep(SETTLE_SECONDS)
+            try:
+                await self.expand_pending()
+                await self.report_failures()
+            except Exception:
+                log.exception("expansion pass failed; retrying in %s s", poll)
+            waiters = [asyncio.ensure_future(self._wake.wait()),
+                       asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()

@@ -1,0 +1,295 @@
+"""Rewrite a post's header block for the list copy; the body stays byte for byte (pure).
+
+We work on the raw bytes of the header block: fields we own are removed and
+appended afresh, the Subject gets the list prefix once, and everything else,
+including the blank line and the body, is copied unchanged.
+
+DMARC mitigation: when the author's domain publishes p=reject or p=quarantine,
+From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
+(see `reply_to_value`). The author's DKIM signatures that cover a field we
+change no longer verify, so they are removed; the others are kept.
+
+A personalised copy's List-Unsubscribe holds a token slot (random for each post:
+see `outbox.personalise.new_slot`) where the member's token goes; the worker fills
+it in at send time. A long field is folded only between its URIs, so the slot is
+never split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+from dataclasses import dataclass
+from email.errors import MessageError
+from email.header import decode_header, make_header
+from email.headerregistry import Address
+from typing import Literal
+
+from dkim.util import InvalidTagValueList, parse_tag_value
+
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.personalise import TOKEN_SLOT
+from ccrlist.names import list_address, list_id, one_click_url, role_address
+
+# Fields the list sets itself; copies arriving with the post are dropped.
+OWNED_FIELDS = frozenset({
+    "list-id", "list-post", "list-help", "list-subscribe", "list-unsubscribe",
+    "list-archive", "list-owner", "precedence", "x-loop", "list-unsubscribe-post",
+})
+FOLD_AT = 78  # RFC 5322's recommended line length
+
+
+@dataclass(frozen=True)
+class ListHeaders:
+    """What the rewrite needs to know about the list."""
+
+    list_name: str
+    domain: str
+    subject_prefix: str
+    archive_url: str
+    reply_to: Literal["off", "list", "author"] = "off"
+    from_rewrite: bool = False  # DMARC mitigation for p=reject/quarantine domains
+    # The one-click unsubscribe URL (with the token slot); "" offers only the mailto form.
+    unsubscribe_url: str = ""
+
+
+def list_headers(list_name: str, settings: Settings, personalised: bool = False,
+                 slot: bytes = TOKEN_SLOT) -> ListHeaders:
+    """The list's fields; a personalised copy's one-click URL holds `slot` for the token."""
+    fill = {"list": list_name, "domain": settings.domain}
+    url = one_click_url(settings.web.base_url, slot.decode("ascii")) if personalised else ""
+    return ListHeaders(list_name, settings.domain,
+                       settings.posting.subject_prefix.format(**fill),
+                       settings.posting.archive_url.format(**fill),
+                       settings.posting.reply_to, settings.auth.from_rewrite, url)
+
+
+def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
+    """Rewrite From when the author's domain asks receivers to refuse or quarantine
+    mail that fails DMARC: our copy, sent from our servers, would fail it."""
+    return info.from_rewrite and dmarc_policy in ("reject", "quarantine")
+
+
+def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
+    """Header fields (each with its folded lines and line ends) and the rest, verbatim."""
+    crlf = raw.find(b"\r\n\r\n")
+    end = len(raw) if crlf == -1 else crlf + 2
+    lf = raw.find(b"\n\n", 0, end)  # a bare-LF blank line before it; never scans the body
+    if lf != -1:
+        end = lf + 1
+    if raw.startswith((b"\r\n", b"\n")):
+        return [], raw
+    head, rest = raw[:end], raw[end:]
+    # Lines are gathered per field and joined once: appending to the bytes of a field
+    # folded over many lines would copy it again for every line (quadratic).
+    lines: list[list[bytes]] = []
+    for line in head.splitlines(keepends=True):
+        if lines and line[:1] in (b" ", b"\t"):
+            lines[-1].append(line)
+        else:
+            lines.append([line])
+    return [b"".join(parts) for parts in lines], rest
+
+
+def field_name(field: bytes) -> str:
+    return field.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
+
+
+def field_value(field: bytes) -> bytes:
+    return field.split(b":", 1)[1] if b":" in field else b""
+
+
+def readable(value: str) -> str:
+    """A header value with its RFC 2047 words decoded, on one line, for people and for
+    comparing subjects; as it came when the words cannot be decoded.
+
+    Senders' software gets encoded words wrong (bad base64, a charset name that is not
+    ASCII), and the email package raises for each: that must never fail a post.
+    """
+    text = " ".join(value.split())
+    if "=?" not in text:
+        return text  # most values: what decode_header would give, without its cost
+    try:
+        # On one line again after decoding: =0A in an encoded word must not start a new
+        # line where it is shown (`ccrlist held list` prints one line per post).
+        return " ".join(str(make_header(decode_header(text))).split())
+    except (ValueError, LookupError, UnicodeError, MessageError):
+        return text
+
+
+def decoded_subject(value: bytes) -> str:
+    return readable(value.decode("utf-8", "surrogateescape"))
+
+
+def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:
+    """The Subject field with `prefix` in front, unless it is there already (Re:, encoded)."""
+    value = field_value(field)
+    if not prefix or prefix.casefold() in decoded_subject(value).casefold():
+        return field
+    rest = value.lstrip(b" \t")
+    if not rest.strip():
+        return b"Subject: " + prefix.encode("utf-8") + eol
+    return b"Subject: " + prefix.encode("utf-8") + b" " + rest
+
+
+def added_fields(info: ListHeaders) -> list[tuple[str, str]]:
+    post = list_address(info.list_name, info.domain)
+    unsubscribe = f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"
+    if info.unsubscribe_url:
+        unsubscribe = f"<{info.unsubscribe_url}>, {unsubscribe}"
+    fields = [
+        ("List-Id", f"<{list_id(info.list_name, info.domain)}>"),
+        ("List-Post", f"<mailto:{post}>"),
+        ("List-Help", f"<mailto:{role_address(info.list_name, info.domain, 'request')}"
+                      "?subject=help>"),
+        ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
+        ("List-Unsubscribe", unsubscribe),
+        ("List-Archive", f"<{info.archive_url}>"),
+        ("Precedence", "list"),
+        ("X-Loop", post),
+    ]
+    if info.unsubscribe_url:
+        # RFC 8058: only with an https URI that takes a POST.
+        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return fields
+
+
+def format_field(name: str, value: str, eol: bytes) -> bytes:
+    """`Name: value` and a line end; past FOLD_AT characters a list of `<URI>`s is folded
+    before each further URI, never inside one."""
+    line = f"{name}: {value}".encode()
+    if len(line) <= FOLD_AT:
+        return line + eol
+    return line.replace(b", <", b"," + eol + b" <") + eol
+
+
+def via_from(original: bytes, author: str, info: ListHeaders, eol: bytes) -> bytes:
+    """`From: "Name via <list>" <list@domain>`, RFC 2047-encoded when the name is not ASCII."""
+    name = ""
+    with contextlib.suppress(Exception):  # the header parser gave up: use the address
+        header = email.policy.default.header_factory(
+            "From", " ".join(original.decode("utf-8", "replace").split()))
+        addresses = getattr(header, "addresses", ())
+        name = addresses[0].display_name if addresses else ""
+    name = name or author.replace("@", " at ")
+    address = Address(display_name=f"{name} via {info.list_name}",
+                      addr_spec=list_address(info.list_name, info.domain))
+    folded = email.policy.SMTP.fold_binary(
+        "From", email.policy.SMTP.header_factory("From", [address]))
+    return folded.replace(b"\r\n", eol)
+
+
+def reply_to_value(info: ListHeaders, author: str, original_from: bytes | None,
+                   original_reply_to: bytes | None) -> bytes | None:
+    """The Reply-To of the list copy; None keeps the post's own (or none).
+
+    `original_from` is set when From was rewritten. Then `off` keeps the author's own
+    Reply-To, else points Reply-To at the author (who is no longer in From); `author`
+    points it at the author; `list` at the list and the author, so that a reply still
+    reaches the list and the author's address is not lost.
+    """
+    post = list_address(info.list_name, info.domain).encode()
+    if original_from is None:
+        if info.reply_to == "list":
+            return post
+        if info.reply_to == "author" and author:
+            return author.encode()
+        return None
+    if info.reply_to == "off":
+        return None if original_reply_to is not None else original_from
+    if info.reply_to == "author":
+        return original_from
+    return post + b", " + original_from
+
+
+def signed_fields(signature: bytes) -> frozenset[str] | None:
+    """The header names a DKIM-Signature covers (its h=), or None when it cannot be read."""
+    try:
+        tags = parse_tag_value(b" ".join(field_value(signature).split()))
+    except InvalidTagValueList:
+        return None
+    if b"h" not in tags:
+        return None
+    return frozenset(n.strip().decode("ascii", "replace").lower()
+                     for n in tags[b"h"].split(b":"))
+
+
+def surviving_signatures(signatures: list[bytes], changed: set[str]) -> list[bytes]:
+    """The DKIM-Signature fields that still verify once the `changed` fields are changed.
+
+    A signature covering a changed, added or removed field no longer verifies (a
+    name in h= with no field left still counts: RFC 6376 5.4). A signature covering
+    DKIM-Signature breaks when another one is removed.
+    """
+    def broken(signature: bytes) -> bool:
+        names = signed_fields(signature)
+        return names is None or bool(names & changed)
+
+    kept = signatures
+    for _ in range(len(signatures) + 1):
+        removed = [s for s in kept if broken(s)]
+        if not removed:
+            break
+        kept = [s for s in kept if s not in removed]
+        changed = changed | {"dkim-signature"}
+    return kept
+
+
+def _verbatim(field: bytes) -> bytes:
+    """A field's value as it came, folds included, without the surrounding white space."""
+    return field_value(field).strip(b" \t\r\n")
+
+
+def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") -> bytes:
+    """The list copy of `raw`: list fields set, Subject prefixed once, body untouched;
+    From rewritten when `dmarc_policy` asks for it, broken DKIM signatures removed."""
+    fields, rest = split_fields(raw)
+    named = [(field_name(f), f) for f in fields]  # each name once: this runs for every post
+    eol = b"\n" if b"\n" in raw[:4096] and b"\r\n" not in raw[:4096] else b"\r\n"
+    munge = needs_from_rewrite(info, dmarc_policy)
+    original_from = next((_verbatim(f) for n, f in named if n == "from"),
+                         None) if munge else None
+    original_reply_to = next((_verbatim(f) for n, f in named if n == "reply-to"), None)
+    reply_to = reply_to_value(info, author, original_from, original_reply_to)
+    dropped = set(OWNED_FIELDS)  # set afresh below
+    if reply_to is not None:
+        dropped.add("reply-to")
+    # What an author's signature must not cover to survive; ours was added on arrival.
+    changed = dropped | {"authentication-results"}
+    kept: list[bytes] = []
+    signatures: list[bytes] = []
+    has_subject = False
+    for name, field in named:
+        if name in dropped:
+            continue
+        if not field.endswith((b"\n", b"\r")):
+            field += eol  # a header-only message whose last line had no line end
+        if field.find(b":") != len(name):
+            # Obsolete `Name :` (RFC 5322 4.5): receivers accept it, DKIM signers do not.
+            head, colon, value = field.partition(b":")
+            field = head.rstrip(b" \t") + colon + value
+            changed.add(name)  # an author's signature with simple canonicalisation breaks
+        if name == "subject" and not has_subject:
+            has_subject = True
+            prefixed = prefixed_subject(field, info.subject_prefix, eol)
+            if prefixed != field:
+                changed.add("subject")
+            field = prefixed
+        elif name == "from" and munge:
+            changed.add("from")
+            field = via_from(field_value(field), author, info, eol)
+        elif name == "dkim-signature":
+            signatures.append(field)
+        kept.append(field)
+    if not has_subject and info.subject_prefix:
+        changed.add("subject")
+        kept.append(b"Subject: " + info.subject_prefix.encode("utf-8") + eol)
+    if signatures:
+        survivors = surviving_signatures(signatures, changed)
+        kept = [f for f in kept if f not in signatures or f in survivors]
+    kept.extend(format_field(name, value, eol) for name, value in added_fields(info))
+    if reply_to is not None:
+        kept.append(b"Reply-To: " + reply_to + eol)
+    if not rest:
+        rest = eol
+    return b"".join(kept) + rest

@@ -1,0 +1,242 @@
+"""Deliver what the outbox holds: batch recipients, send over parallel sessions, record results.
+
+Each recipient's state is committed right after the relay answers for its
+batch, so a crash re-sends at most the batches that were in flight. Outcomes
+that arrive from parallel sessions while a commit runs share the next commit
+(group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
+
+With a signer, every copy is DKIM-signed just before it is sent, after
+personalisation (the token is in List-Unsubscribe, which the signature covers).
+A message that is not personalised has the same bytes for every batch, so it is
+signed once per pass and the signature reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ccrlist.config.settings import DeliverySettings
+from ccrlist.delivery.personalise import personalise, verp_sender
+from ccrlist.delivery.retry import RetryPolicy, decide
+from ccrlist.delivery.signing import CopySigner, SigningFailed
+from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
+from subscribers.groupcommit import GroupCommit
+from subscribers.queue import Due, Outcome, Outgoing, QueueStore
+
+log = logging.getLogger("ccrlist.delivery")
+
+Clock = Callable[[], float]
+Progress = Callable[[int], None]
+FailureHook = Callable[[str, str, str], None]  # list name, recipient, last reply
+
+CLAIM_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Recipients of one outgoing message sent in one SMTP transaction."""
+
+    outgoing: Outgoing
+    deliveries: tuple[Due, ...]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+    def add(self, outcomes: Sequence[Outcome]) -> None:
+        for o in outcomes:
+            if o.status == "sent":
+                self.sent += 1
+            elif o.status == "deferred":
+                self.deferred += 1
+            else:
+                self.failed += 1
+
+
+def plan_batches(due: Sequence[Due], messages: dict[int, Outgoing],
+                 max_rcpt: int) -> list[Batch]:
+    """Group due deliveries by message; personalised and VERP messages go one per transaction."""
+    batches: list[Batch] = []
+    by_message: dict[int, list[Due]] = {}
+    for d in due:
+        by_message.setdefault(d.outgoing_id, []).append(d)
+    for outgoing_id, items in by_message.items():
+        message = messages[outgoing_id]
+        size = 1 if (message.personalised or message.verp) else max(1, max_rcpt)
+        for start in range(0, len(items), size):
+            batches.append(Batch(message, tuple(items[start:start + size])))
+    return batches
+
+
+class OutcomeRecorder:
+    """Commit outcomes from concurrent sessions together; each caller waits for its commit."""
+
+    def __init__(self, queue: QueueStore, clock: Clock) -> None:
+        self._queue = queue
+        self._clock = clock
+        self._group: GroupCommit[Sequence[Outcome], None] = GroupCommit(self._commit)
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        await self._group.submit(outcomes)
+
+    async def _commit(self, batches: list[Sequence[Outcome]]) -> list[None]:
+        await self._queue.record([o for outcomes in batches for o in outcomes], self._clock())
+        return [None] * len(batches)
+
+
+def _summary(outcomes: Sequence[Outcome]) -> str:
+    counts = {"sent": 0, "deferred": 0, "failed": 0}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def policy_from(settings: DeliverySettings) -> RetryPolicy:
+    return RetryPolicy(base_seconds=settings.retry_base_seconds,
+                       max_age_seconds=settings.max_age_days * 86400.0)
+
+
+class DeliveryWorker:
+    """Drains the outbox through a transport, `settings.connections` sessions at a time."""
+
+    def __init__(self, queue: QueueStore, transport: Transport, settings: DeliverySettings,
+                 clock: Clock = time.time, on_failed: FailureHook | None = None,
+                 signer: CopySigner | None = None, *, verp_key: bytes) -> None:
+        self._queue = queue
+        self._transport = transport
+        self._settings = settings
+        self._policy = policy_from(settings)
+        self._clock = clock
+        self._on_failed = on_failed
+        self._signer = signer
+        self._verp_key = verp_key  # signs VERP senders, so bounces to them can be trusted
+        self._messages: dict[int, Outgoing] = {}
+        # One signature per message that is not personalised, shared by its batches.
+        self._signatures: dict[int, asyncio.Future[bytes]] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell a running `run_forever` that new deliveries were queued."""
+        self._wake.set()
+
+    async def run_until_idle(self, progress: Progress | None = None,
+                             stop: asyncio.Event | None = None) -> DeliveryReport:
+        """Send everything that is due now; return when only future retries remain.
+
+        Once `stop` is set, the batches already handed to the relay finish and are
+        recorded, and no further batch starts: the rest stays queued for the next run.
+        """
+        report = DeliveryReport()
+        stopping = stop or asyncio.Event()
+        sessions = [self._transport.open() for _ in range(max(1, self._settings.connections))]
+        try:
+            while not stopping.is_set():
+                due = await self._queue.due(self._clock(), CLAIM_LIMIT)
+                if not due:
+                    break
+                for outgoing_id in {d.outgoing_id for d in due} - self._messages.keys():
+                    self._messages[outgoing_id] = await self._queue.outgoing(outgoing_id)
+                batches = plan_batches(due, self._messages, self._settings.max_rcpt_per_message)
+                await self._send_all(batches, sessions, report, progress, stopping)
+        finally:
+            await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+            self._messages.clear()
+            self._signatures.clear()
+        return report
+
+    async def run_forever(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
+        """Deliver until `stop` is set, sleeping until the next retry or a `wake()`."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                report = await self.run_until_idle(stop=stop)
+                if report.sent or report.deferred or report.failed:
+                    log.info("delivery pass: %d sent, %d deferred, %d failed",
+                             report.sent, report.deferred, report.failed)
+            except Exception:
+                log.exception("delivery pass failed; retrying later")
+            next_at = await self._queue.next_due_at()
+            delay = idle_poll if next_at is None else max(0.0, next_at - self._clock())
+            waiters = [asyncio.ensure_future(self._wake.wait()),
+                       asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=min(delay, idle_poll),
+                               return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+
+    async def _send_all(self, batches: list[Batch], sessions: list[Session],
+                        report: DeliveryReport, progress: Progress | None,
+                        stop: asyncio.Event) -> None:
+        pending: asyncio.Queue[Batch] = asyncio.Queue()
+        for batch in batches:
+            pending.put_nowait(batch)
+        recorder = OutcomeRecorder(self._queue, self._clock)
+
+        async def drain(session: Session) -> None:
+            while not pending.empty() and not stop.is_set():
+                batch = pending.get_nowait()
+                outcomes = await self._attempt(session, batch)
+                await recorder.record(outcomes)
+                self._notify(batch.outgoing, outcomes)
+                report.add(outcomes)
+                if log.isEnabledFor(logging.INFO):
+                    log.info("batch of message %d (%s): %s", batch.outgoing.id,
+                             batch.outgoing.list_name, _summary(outcomes))
+                if progress is not None:
+                    progress(len(outcomes))
+
+        await asyncio.gather(*(drain(s) for s in sessions))
+
+    async def _attempt(self, session: Session, batch: Batch) -> list[Outcome]:
+        message = batch.outgoing
+        recipients = [d.recipient for d in batch.deliveries]
+        sender = message.sender
+        body = message.body
+        if message.verp:
+            sender = verp_sender(sender, recipients[0], self._verp_key)
+        if message.personalised:
+            body = personalise(body, batch.deliveries[0].token, message.token_slot)
+        try:
+            if self._signer is not None:
+                body = await self._signature(self._signer, message, body) + body
+            replies = await session.send(sender, recipients, body)
+        except SigningFailed as exc:
+            # Never sent unsigned: retried like a relay outage until the message expires.
+            log.error("message %d not sent: %s", message.id, exc)
+            replies = {r: Reply(0, str(exc)) for r in recipients}
+        except TransportUnavailable as exc:
+            log.warning("relay unavailable for message %d: %s", message.id, exc)
+            replies = {r: Reply(0, f"relay unavailable: {exc}") for r in recipients}
+        now = self._clock()
+        outcomes = []
+        for d in batch.deliveries:
+            reply = replies.get(d.recipient, Reply(0, "no reply for this recipient"))
+            verdict = decide(self._policy, reply.code, d.attempts, d.created_at, now)
+            outcomes.append(Outcome(message.id, d.recipient, verdict.status, str(reply),
+                                    verdict.next_try_at, verdict.bounce))
+        return outcomes
+
+    async def _signature(self, signer: CopySigner, message: Outgoing, body: bytes) -> bytes:
+        if message.personalised:
+            return await signer.signature(body)
+        shared = self._signatures.get(message.id)
+        if shared is None:
+            shared = asyncio.ensure_future(signer.signature(body))
+            self._signatures[message.id] = shared
+        return await asyncio.shield(shared)
+
+    def _notify(self, message: Outgoing, outcomes: Sequence[Outcome]) -> None:
+        for o in outcomes:
+            if o.status == "failed":
+                log.warning("delivery of message %d to %s failed: %s",
+                            message.id, o.recipient, o.reply)
+                if self._on_failed is not None:
+                    self._on_failed(message.list_name, o.recipient, o.reply)
+

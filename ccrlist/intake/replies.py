@@ -1,0 +1,63 @@
+"""Every SMTP reply ccrlist sends, and the one place verdicts become replies.
+
+Policy refusals are 5xx (the sender's MTA gives up and tells the author);
+infrastructure trouble is 4xx (the sender's MTA tries again later).
+"""
+
+from __future__ import annotations
+
+from ccrlist.intake.rules import Reason, Verdict
+
+OK_SENDER = "250 2.1.0 Sender OK"
+OK_RECIPIENT = "250 2.1.5 Recipient OK"
+ACCEPTED = "250 2.0.0 Message accepted for delivery to the list"
+HELD = "250 2.0.0 Message received and held for the list moderators"
+DUPLICATE = "250 2.0.0 Message already received; not distributed again"
+DISCARDED = "250 2.0.0 Message received; automatic messages are not distributed"
+
+NO_SUCH_LIST = "550 5.1.1 No such list here; this server does not relay mail"
+ONE_LIST_PER_MESSAGE = "452 4.5.3 One list per message, please send the others separately"
+BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRLF "
+            "(RFC 5321 section 2.3.8)")
+BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
+              "header field (RFC 5322 section 2.2); please send it again from a standard "
+              "mail program")
+BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
+              "with no other address hidden in the name")
+NONMEMBER = ("550 5.7.1 Only subscribers may post to this list; to subscribe, "
+             "write to {request} or ask the list owner")
+NOT_EDITOR = "550 5.7.1 Only the editors may post to this list"
+DMARC_FAILED = ("550 5.7.1 This message claims to come from a domain whose DMARC policy "
+                "asks us to refuse unauthenticated mail, and it failed DKIM and SPF checks; "
+                "send it from a server that signs for that domain")
+DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authentication "
+                "(DNS lookup failed); please try again later")
+UNREADABLE_ADMIN_MAIL = ("550 5.6.0 We could not read this message (its headers or MIME "
+                        "structure are malformed), so nothing was done; please send a "
+                        "plain message")
+INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
+
+_REFUSALS: dict[Reason, str] = {
+    "bare_eol": BARE_EOL,
+    "bad_header": BAD_HEADER,
+    "author": BAD_AUTHOR,
+    "nonmember": NONMEMBER,
+    "not_editor": NOT_EDITOR,
+    "dmarc": DMARC_FAILED,
+}
+
+
+def reply_for(verdict: Verdict, request_address: str) -> str:
+    """The reply for a verdict whose post (if any) is already committed."""
+    if verdict.action == "accept":
+        return ACCEPTED
+    if verdict.action == "hold":
+        return HELD
+    if verdict.action == "duplicate":
+        return DUPLICATE
+    if verdict.action == "discard":
+        return DISCARDED
+    if verdict.action == "defer":
+        return DNS_TEMPFAIL
+    return _REFUSALS.get(verdict.reason, BAD_AUTHOR).format(request=request_address)

@@ -1,0 +1,1 @@
+"""Checks before sending: rendered-email rules, the whole pre-send check, and link checks."""

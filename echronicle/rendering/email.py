@@ -1,0 +1,69 @@
+"""Render one issue to its email: subject, HTML, text and the message bytes with a token slot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.personalise import TOKEN_SLOT
+from ccrlist.names import one_click_url
+from echronicle.reading.model import Issue
+from echronicle.rendering.email_html import email_subject, render_mjml
+from echronicle.rendering.email_message import Envelope, build_message
+from echronicle.rendering.email_text import render_text
+from echronicle.rendering.htmlfold import fold_html
+from echronicle.rendering.mjml_compile import compile_mjml
+
+# What the archive copy of the email shows instead of a subscriber's token.
+ARCHIVE_TOKEN = b"archive-copy"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+    message: bytes  # holds TOKEN_SLOT wherever a subscriber's token goes
+
+    def archive_html(self) -> bytes:
+        """The exact email HTML, with a neutral word where the token goes."""
+        return self.html.encode("ascii").replace(TOKEN_SLOT, ARCHIVE_TOKEN)
+
+
+def site_root(settings: Settings) -> str:
+    base = settings.site.base_url
+    return base if base.endswith("/") else base + "/"
+
+
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    """The one-click unsubscribe page of the subscription web app (`web/`)."""
+    return one_click_url(settings.web.base_url, token)
+
+
+def archive_url(issue: Issue, settings: Settings) -> str:
+    return site_root(settings) + issue.path
+
+
+def message_id(issue: Issue, settings: Settings, variant: str = "") -> str:
+    """Stable: the same issue, language and variant always get the same Message-ID."""
+    suffix = f".{variant}" if variant else ""
+    return f"{issue.id}.{issue.lang}{suffix}.{settings.newsletter.list}@{settings.domain}"
+
+
+def render_email(issue: Issue, settings: Settings, variant: str = "") -> RenderedEmail:
+    """Pure: the email for `issue`; `variant` tells resends and test copies apart."""
+    unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
+    archive = archive_url(issue, settings)
+    html = fold_html(compile_mjml(render_mjml(issue, archive, unsubscribe)))
+    text = render_text(issue, archive, unsubscribe)
+    subject = email_subject(issue)
+    newsletter = settings.newsletter
+    envelope = Envelope(
+        from_name=newsletter.from_name, from_address=newsletter.publisher,
+        to_address=f"{newsletter.list}@{settings.domain}",
+        list_id=f"{newsletter.list}.{settings.domain}",
+        message_id=message_id(issue, settings, variant), unsubscribe_url=unsubscribe,
+        leave_address=f"{newsletter.list}-leave@{settings.domain}",
+        archive_url=archive,
+    )
+    return RenderedEmail(subject, html, text, build_message(issue, subject, text, html, envelope))

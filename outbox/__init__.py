@@ -1,1 +1,0 @@
-"""The durable outbox: send queued messages to each recipient, resumably."""
