@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from ccrlist.config.settings import Settings
+
+Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
+ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
 
 
 def list_address(list_name: str, domain: str) -> str:
@@ -40,3 +46,34 @@ def list_for_recipient(recipient: str, domain: str) -> str | None:
     if not at or not local or host.lower() != domain.lower():
         return None
     return local.lower()
+
+
+@dataclass(frozen=True)
+class AdminAddress:
+    list_name: str
+    role: Role
+    tag: str = ""  # the confirmation token, or the VERP-encoded recipient
+
+
+def parse_admin_local(local_part: str) -> AdminAddress | None:
+    """`ccrlist-confirm+Tok3n` -> (ccrlist, confirm, Tok3n); None for a plain list address.
+
+    Only `confirm` and `bounces` take a `+tag`; the tag keeps its case (tokens are case-sensitive).
+    """
+    base, plus, tag = local_part.partition("+")
+    name, dash, role = base.lower().rpartition("-")
+    if not dash or not name or role not in ROLES:
+        return None
+    if plus and role not in ("confirm", "bounces"):
+        return None
+    if role == "confirm" and not tag:
+        return None
+    return AdminAddress(name, role, tag)
+
+
+def admin_target(recipient: str, domain: str) -> AdminAddress | None:
+    """The admin address `recipient` names in our domain, or None."""
+    local, at, host = recipient.rpartition("@")
+    if not at or host.lower() != domain.lower():
+        return None
+    return parse_admin_local(local)

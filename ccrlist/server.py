@@ -17,14 +17,14 @@ from collections.abc import Callable
 from aiosmtpd.smtp import SMTP
 
 from ccrlist.admin.handler import AdminContext, handle_admin_message
-from ccrlist.admin.optin import Optin
 from ccrlist.auth.authenticator import Authenticator, make_authenticator
-from ccrlist.bounces.service import BounceAssessor
+from ccrlist.bounces.service import BounceAssessor, Bounces
+from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.copies.expander import Expander
-from ccrlist.delivery.personalise import installation_verp_key
 from ccrlist.delivery.signing import copy_signer
 from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.verp import verp_key as derive_verp_key
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
@@ -95,9 +95,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
         facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
-        verp_key = installation_verp_key(settings)
+        verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
         writes = asyncio.Lock()  # one SQLite writer at a time, in arrival order
-        bounces = BounceAssessor(Optin(admin_db, settings))
+        bounces = BounceAssessor(Bounces(admin_db, settings))
 
         def on_failed(list_name: str, recipient: str, reply: str) -> None:
             expander.wake()  # owner notices for deliveries that gave up

@@ -11,10 +11,11 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.personalise import installation_verp_key
 from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.verp import verp_key as derive_verp_key
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
 from echronicle.reading.model import Edition
@@ -128,7 +129,7 @@ async def send(settings: Settings, deliveries: Sequence[Delivery],
         waiting = sum(c.pending + c.deferred for c in before)
         transport = make_transport(settings)
         worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
-                                verp_key=installation_verp_key(settings))
+                                verp_key=derive_verp_key(load_or_create_secret(settings.data_dir)))
         callback = progress(waiting) if progress is not None and waiting else None
         await worker.run_until_idle(callback)
         after = [await queue.counts(i) for i in outgoing_ids]

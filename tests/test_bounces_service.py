@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webkit import FakeClock, queued, status_of, text_of
+from webkit import FakeClock, installation_verp_key, queued, status_of, text_of
 
 from ccrlist.admin import handler as admin_mail
 from ccrlist.admin.handler import AdminContext, handle_admin_message
-from ccrlist.admin.optin import Optin
-from ccrlist.bounces.service import assess
+from ccrlist.bounces.service import Bounces
 from ccrlist.config.settings import Settings, load_settings
-from ccrlist.delivery.personalise import installation_verp_key, unverp, verp_sender
+from ccrlist.delivery.verp import unverp, verp_sender
 from cli import ccrlist
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
@@ -183,15 +182,15 @@ def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.Monk
 
 async def test_assess_bounces_recorded_elsewhere(ctx: AdminContext) -> None:
     """The delivery worker records 5xx replies itself; `assess` applies the same threshold."""
-    optin = Optin(ctx.conn, ctx.settings, ctx.clock)
+    bounces = Bounces(ctx.conn, ctx.settings, ctx.clock)
     store = BounceStore(ctx.conn)
     for _ in range(3):
         await store.record("ccrlist", "gone@example.org", "hard", "550 5.1.1 no such user",
                            clock_of(ctx)())
         assert await status_of(ctx.conn, "ccrlist", "gone@example.org") == "active"
         clock_of(ctx).advance(DAY)
-    assert await assess(optin, "ccrlist", "gone@example.org", "550 5.1.1 no such user")
-    assert not await assess(optin, "ccrlist", "gone@example.org", "550 5.1.1 no such user")
+    assert await bounces.assess("ccrlist", "gone@example.org", "550 5.1.1 no such user")
+    assert not await bounces.assess("ccrlist", "gone@example.org", "550 5.1.1 no such user")
     assert await status_of(ctx.conn, "ccrlist", "gone@example.org") == "disabled"
     assert len(await queued(ctx.conn)) == 1
 

@@ -22,7 +22,7 @@ from ccrlist_helpers import (
     wait_for,
 )
 
-from ccrlist.copies.list_copy import split_fields
+from ccrlist.header_block import split_fields
 from ccrlist.server import serve
 
 AUTHOR = "Émilie Tremblay <emilie@example.org>"

@@ -11,8 +11,9 @@ import pytest
 from authkit import make_key, sign, verifies
 
 from ccrlist.config.settings import Settings, WebSettings
-from ccrlist.copies.list_copy import ListHeaders, list_headers, readable, rewrite, split_fields
-from ccrlist.delivery.personalise import TOKEN_SLOT, personalise
+from ccrlist.copies.list_copy import ListHeaders, list_headers, rewrite
+from ccrlist.delivery.tokens import TOKEN_SLOT, personalise
+from ccrlist.header_block import readable, split_fields
 
 INFO = ListHeaders("ccrlist", "lists.example.org", "[ccrlist]",
                    "https://lists.example.org/archive/ccrlist/")

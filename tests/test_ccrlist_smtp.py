@@ -26,6 +26,7 @@ from ccrlist_helpers import (
     start_relay,
     wait_for,
 )
+from webkit import installation_verp_key
 
 from ccrlist.config.settings import (
     BounceSettings,
@@ -35,7 +36,8 @@ from ccrlist.config.settings import (
     Settings,
     WebSettings,
 )
-from ccrlist.delivery.personalise import TOKEN_SLOT, installation_verp_key, verp_sender
+from ccrlist.delivery.tokens import TOKEN_SLOT
+from ccrlist.delivery.verp import verp_sender
 from ccrlist.intake import replies
 from ccrlist.server import serve
 from subscribers.db import open_database

@@ -14,9 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import RecordingRelay, subscribe_newsletter
 from click.testing import CliRunner, Result
+from webkit import installation_verp_key
 
 from ccrlist.config.settings import RelaySettings, Settings
-from ccrlist.delivery.personalise import installation_verp_key, verp_sender
+from ccrlist.delivery.verp import verp_sender
 from echronicle.commands import chronicle
 from echronicle.preview_server import make_server
 

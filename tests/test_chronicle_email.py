@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.personalise import TOKEN_SLOT, personalise
+from ccrlist.delivery.tokens import TOKEN_SLOT, personalise
 from echronicle.reading.library import load_edition
 from echronicle.reading.model import Issue
 from echronicle.rendering.email import RenderedEmail, render_email

@@ -8,16 +8,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from ccrlist.admin.mail_commands import (
-    AdminAddress,
-    admin_target,
-    find_command,
-    from_address,
-    is_automatic,
-    message_id,
-    parse_admin_local,
-)
+from ccrlist.admin.mail_commands import find_command, from_address, is_automatic, message_id
 from ccrlist.automail import build_mail
+from ccrlist.names import AdminAddress, admin_target, parse_admin_local
 
 
 @pytest.mark.parametrize(("local", "expected"), [

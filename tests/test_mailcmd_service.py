@@ -6,12 +6,12 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from webkit import FakeClock, confirm_token, queued, status_of, text_of
+from webkit import FakeClock, confirm_token, installation_verp_key, queued, status_of, text_of
 
 from ccrlist.admin import handler as admin_mail
 from ccrlist.admin.handler import AdminContext, handle_admin_message
 from ccrlist.config.settings import CommandSettings, Settings
-from ccrlist.delivery.personalise import installation_verp_key, verp_sender
+from ccrlist.delivery.verp import verp_sender
 from ccrlist.intake import replies
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore

@@ -17,8 +17,8 @@ from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_ke
 
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.dkim_sign import DkimSigner, load_signer
-from ccrlist.delivery.personalise import TOKEN_SLOT
 from ccrlist.delivery.signing import CopySigner, SigningFailed, copy_signer
+from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database

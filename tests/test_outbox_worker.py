@@ -13,9 +13,9 @@ from aiosmtpd.controller import Controller
 from ccrlist_helpers import VERP_KEY, RecordingRelay, free_port, make_settings, start_relay
 
 from ccrlist.config.settings import DeliverySettings
-from ccrlist.delivery.personalise import verp_sender
 from ccrlist.delivery.retry import RetryPolicy, backoff, decide
 from ccrlist.delivery.transport import make_transport
+from ccrlist.delivery.verp import verp_sender
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
 from subscribers.queue import QueueStore, Recipient

@@ -8,9 +8,17 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from ccrlist.config.secret import load_or_create_secret
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.verp import verp_key
 from subscribers.db import Connection
 
 START = 1_750_000_000.0
+
+
+def installation_verp_key(settings: Settings) -> bytes:
+    """The key `ccrlist serve` signs VERP senders with, from the secret in `data_dir`."""
+    return verp_key(load_or_create_secret(settings.data_dir))
 
 
 @dataclass

@@ -12,23 +12,21 @@ from email.errors import MessageError
 from email.message import EmailMessage
 
 from ccrlist.admin.mail_commands import (
-    AdminAddress,
     Command,
-    Role,
     find_command,
     from_address,
     is_automatic,
     message_id,
-    parse_admin_local,
 )
-from ccrlist.admin.optin import DAY, Clock, Optin
+from ccrlist.admin.optin import DAY, Optin
 from ccrlist.automail import build_mail, help_text
 from ccrlist.bounces.dsn import as_email
-from ccrlist.bounces.service import owners_of, process_bounce
+from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
-from ccrlist.names import role_address
+from ccrlist.names import AdminAddress, Role, parse_admin_local, role_address
+from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
@@ -84,8 +82,8 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
         if target.role == "bounces":  # process_bounce parses before it writes anything
-            if await process_bounce(optin, target.list_name, target.tag, raw,
-                                    ctx.verp_key):
+            if await Bounces(ctx.conn, ctx.settings, ctx.clock).process(
+                    target.list_name, target.tag, raw, ctx.verp_key):
                 ctx.on_queued()
             return BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)
@@ -94,7 +92,7 @@ async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
                     exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
-        return await _forward_to_owners(optin, target.list_name, raw, reading, ctx)
+        return await _forward_to_owners(target.list_name, raw, reading, ctx)
     if reading.automatic or reading.sender is None:
         return NOT_ANSWERED
     if target.role == "confirm":  # answered at the token's address, whoever writes
@@ -169,7 +167,7 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
     else:
         subject = t.mail_help_subject.format(**values)
         body = help_text(t, target.list_name, ctx.settings.domain, ctx.settings.web.base_url)
-    await _reply(optin, target.list_name, address, subject, body, t.lang, in_reply_to)
+    await _reply(ctx, target.list_name, address, subject, body, t.lang, in_reply_to)
     ctx.on_queued()
     return REQUEST_RECEIVED
 
@@ -192,20 +190,20 @@ async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str
         else:
             subject = t.mail_done_unsubscribe_subject.format(**values)
             result = t.confirmed_unsubscribe.format(**values)
-        await _reply(optin, found.list_name, found.address, subject,
+        await _reply(ctx, found.list_name, found.address, subject,
                      t.mail_done_body.format(result=result), t.lang, None)
         ctx.on_queued()
     return REQUEST_RECEIVED
 
 
-async def _reply(optin: Optin, list_name: str, to: str, subject: str, body: str, lang: str,
-                 in_reply_to: str | None) -> None:
-    now = optin.clock()
-    mail = build_mail(list_name=list_name, domain=optin.settings.domain, to=(to,),
+async def _reply(ctx: AdminContext, list_name: str, to: str, subject: str, body: str,
+                 lang: str, in_reply_to: str | None) -> None:
+    now = ctx.clock()
+    mail = build_mail(list_name=list_name, domain=ctx.settings.domain, to=(to,),
                       subject=subject, body=body, lang=lang, now=now, auto="auto-replied",
                       in_reply_to=in_reply_to)
-    await optin.queue_notice(list_name, f"reply:{hashlib.sha256(mail).hexdigest()[:32]}",
-                             mail, (to,))
+    await Notices(ctx.conn, ctx.settings, ctx.clock).queue(
+        list_name, f"reply:{hashlib.sha256(mail).hexdigest()[:32]}", mail, (to,))
 
 
 def _from_is(msg: EmailMessage, sender: str) -> bool:
@@ -233,19 +231,20 @@ def _body(msg: EmailMessage) -> str:
         return ""
 
 
-async def _forward_to_owners(optin: Optin, list_name: str, raw: bytes, reading: Reading,
+async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                              ctx: AdminContext) -> str:
     """Pass the message on unchanged but for a loop-detection header."""
-    here = role_address(list_name, optin.settings.domain, "owner")
+    here = role_address(list_name, ctx.settings.domain, "owner")
     if here.lower() in reading.loop_marks:
         return OWNER_LOOP
-    owners = tuple(o for o in await owners_of(optin, list_name) if o.lower() != here.lower())
+    owners = tuple(o for o in await Notices(ctx.conn, ctx.settings, ctx.clock).owners(list_name)
+                   if o.lower() != here.lower())
     if not owners:
         return NO_OWNERS
     body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
-    await QueueStore(optin.conn).enqueue(
+    await QueueStore(ctx.conn).enqueue(
         list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
-        sender=role_address(list_name, optin.settings.domain, "bounces"), body=body,
-        recipients=[Recipient(o) for o in owners], now=optin.clock())
+        sender=role_address(list_name, ctx.settings.domain, "bounces"), body=body,
+        recipients=[Recipient(o) for o in owners], now=ctx.clock())
     ctx.on_queued()
     return FORWARDED

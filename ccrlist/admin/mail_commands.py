@@ -1,20 +1,17 @@
-"""Read email commands (pure): which admin address was written to, what it asks, and whether
-the message is automatic and must never be answered."""
+"""Read email commands (pure): what a message to an admin address asks, and whether it is
+automatic and must never be answered."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Literal
 
 from ccrlist.automail import quotable_msgid
 
-Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
 Command = Literal["subscribe", "unsubscribe", "help"]
 
-ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
 MAX_COMMAND_LINES = 5
 
 _WORDS: dict[str, Command] = {
@@ -29,37 +26,6 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw|sv)\s*:\s*)+", re.IGNORECASE)
 _MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "listserv",
                     "majordomo")
 _MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
-
-
-@dataclass(frozen=True)
-class AdminAddress:
-    list_name: str
-    role: Role
-    tag: str = ""  # the confirmation token, or the VERP-encoded recipient
-
-
-def parse_admin_local(local_part: str) -> AdminAddress | None:
-    """`ccrlist-confirm+Tok3n` -> (ccrlist, confirm, Tok3n); None for a plain list address.
-
-    Only `confirm` and `bounces` take a `+tag`; the tag keeps its case (tokens are case-sensitive).
-    """
-    base, plus, tag = local_part.partition("+")
-    name, dash, role = base.lower().rpartition("-")
-    if not dash or not name or role not in ROLES:
-        return None
-    if plus and role not in ("confirm", "bounces"):
-        return None
-    if role == "confirm" and not tag:
-        return None
-    return AdminAddress(name, role, tag)
-
-
-def admin_target(recipient: str, domain: str) -> AdminAddress | None:
-    """The admin address `recipient` names in our domain, or None."""
-    local, at, host = recipient.rpartition("@")
-    if not at or host.lower() != domain.lower():
-        return None
-    return parse_admin_local(local)
 
 
 def _word(line: str) -> Command | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from ccrlist.automail import AutoKind, confirmation_mail
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
-from ccrlist.names import bounce_address
+from ccrlist.notices import Clock, Notices
 from subscribers.confirmations import (
     Action,
     Confirmation,
@@ -21,9 +20,7 @@ from subscribers.confirmations import (
 from subscribers.db import Connection
 from subscribers.members import MemberStore
 from subscribers.models import Lang
-from subscribers.queue import QueueStore, Recipient
 
-Clock = Callable[[], float]
 RequestOutcome = Literal["sent", "already", "not_member", "no_list"]
 
 DAY = 86400.0
@@ -67,7 +64,8 @@ class Optin:
             text=messages(chosen), list_name=list_name, domain=self.settings.domain,
             address=address, action=action, token=token, link=self.confirm_link(token),
             days=self.settings.web.token_days, now=now, auto=auto, in_reply_to=in_reply_to)
-        await self.queue_notice(list_name, f"confirm:{hash_token(token)[:32]}", body, (address,))
+        await Notices(self.conn, self.settings, self.clock).queue(
+            list_name, f"confirm:{hash_token(token)[:32]}", body, (address,))
         return "sent"
 
     async def lookup(self, token: str) -> tuple[TokenState, Confirmation | None]:
@@ -76,10 +74,3 @@ class Optin:
     async def apply(self, token: str) -> tuple[TokenState, Confirmation | None]:
         """Use a confirmation token: subscribe or unsubscribe, exactly once."""
         return await ConfirmationStore(self.conn).apply(token, self.clock())
-
-    async def queue_notice(self, list_name: str, ref: str, body: bytes,
-                           recipients: tuple[str, ...]) -> None:
-        await QueueStore(self.conn).enqueue(
-            list_name=list_name, source="notice", source_ref=ref,
-            sender=bounce_address(list_name, self.settings.domain), body=body,
-            recipients=[Recipient(r) for r in recipients], now=self.clock())

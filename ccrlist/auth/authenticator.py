@@ -33,7 +33,7 @@ from ccrlist.auth.dmarc import (
 from ccrlist.auth.resolver import DnsTemporaryError, Resolver
 from ccrlist.auth.spf import check_spf
 from ccrlist.config.settings import AuthSettings, Settings
-from ccrlist.copies.list_copy import field_name, split_fields
+from ccrlist.header_block import field_name, split_fields
 
 log = logging.getLogger("ccrlist.authcheck")
 

@@ -12,7 +12,7 @@ import authres
 import authres.dmarc
 
 from ccrlist.auth.dmarc import DkimCheck, DmarcOutcome, MethodResult, SpfCheck
-from ccrlist.copies.list_copy import field_name, field_value, split_fields
+from ccrlist.header_block import field_name, field_value, split_fields
 
 FIELD = "authentication-results"
 _PARSER = authres.FeatureContext(authres.dmarc)

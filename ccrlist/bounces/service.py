@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from ccrlist.admin.optin import Optin
 from ccrlist.automail import disabled_notice
 from ccrlist.bounces.dsn import Failure, parse_bounce
 from ccrlist.bounces.score import DAY, bounce_score
 from ccrlist.catalogue import messages
-from ccrlist.delivery.personalise import unverp
-from ccrlist.names import owner_addresses
+from ccrlist.config.settings import Settings
+from ccrlist.delivery.verp import unverp
+from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, normalise_address
 from subscribers.bounces import BounceStore
+from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.owners import OwnerStore
 
 log = logging.getLogger("ccrlist.bounces")
 
@@ -34,60 +35,63 @@ def attribute(failures: list[Failure], verp_recipient: str | None) -> list[Failu
     return [Failure(verp_recipient, worst.kind, worst.status, worst.diagnostic)]
 
 
-async def owners_of(optin: Optin, list_name: str) -> tuple[str, ...]:
-    """The list's owners from the database, else `[posting] owners`, else `<list>-owner@`."""
-    stored = await OwnerStore(optin.conn).owners(list_name)
-    return tuple(stored) or owner_addresses(list_name, optin.settings)
+class Bounces:
+    """Record members' bounces on one connection, disable past the threshold, tell the owners."""
 
+    def __init__(self, conn: Connection, settings: Settings, clock: Clock = time.time) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._members = MemberStore(conn)
+        self._bounces = BounceStore(conn)
+        self._notices = Notices(conn, settings, clock)
 
-async def process_bounce(optin: Optin, list_name: str, verp_tag: str, raw: bytes,
-                         verp_key: bytes) -> int:
-    """Record each bounce of a member of `list_name`; returns how many were recorded.
+    async def process(self, list_name: str, verp_tag: str, raw: bytes, verp_key: bytes) -> int:
+        """Record each bounce of a member of `list_name` in the report `raw` sent to
+        `<list>-bounces+<verp_tag>@`; returns how many were recorded.
 
-    `verp_key` checks the tag's signature (`outbox.personalise.installation_verp_key`).
-    """
-    verp = unverp(f"x+{verp_tag}", verp_key) if verp_tag else None
-    if verp is None:
-        log.info("report to %s-bounces%s not counted: not a VERP address we signed",
-                 list_name, f"+{verp_tag}" if verp_tag else "")
-        return 0
-    members, bounces = MemberStore(optin.conn), BounceStore(optin.conn)
-    recorded = 0
-    for failure in attribute(parse_bounce(raw), verp):
-        try:
-            address = normalise_address(failure.recipient)
-        except AddressError:
-            continue
-        member = await members.find_member(list_name, address)
-        if member is None:
-            continue
-        await bounces.record(list_name, member.address, failure.kind, failure.reason,
-                             optin.clock())
-        recorded += 1
-        await assess(optin, list_name, member.address, failure.reason)
-    return recorded
+        `verp_key` checks the tag's signature (see `ccrlist.delivery.verp`).
+        """
+        verp = unverp(f"x+{verp_tag}", verp_key) if verp_tag else None
+        if verp is None:
+            log.info("report to %s-bounces%s not counted: not a VERP address we signed",
+                     list_name, f"+{verp_tag}" if verp_tag else "")
+            return 0
+        recorded = 0
+        for failure in attribute(parse_bounce(raw), verp):
+            try:
+                address = normalise_address(failure.recipient)
+            except AddressError:
+                continue
+            member = await self._members.find_member(list_name, address)
+            if member is None:
+                continue
+            await self._bounces.record(list_name, member.address, failure.kind,
+                                       failure.reason, self._clock())
+            recorded += 1
+            await self.assess(list_name, member.address, failure.reason)
+        return recorded
 
+    async def assess(self, list_name: str, address: str, reason: str) -> bool:
+        """Disable the membership if its recent bounces reach the threshold, and tell the
+        owners.
 
-async def assess(optin: Optin, list_name: str, address: str, reason: str) -> bool:
-    """Disable the membership if its recent bounces reach the threshold, and tell the owners.
-
-    Also for bounces recorded elsewhere (the delivery worker's 5xx replies).
-    Returns True only for the call that disabled it.
-    """
-    settings, bounces, now = optin.settings.bounces, BounceStore(optin.conn), optin.clock()
-    events = await bounces.events(list_name, address, now - settings.window_days * DAY)
-    score = bounce_score(events, settings.soft_persist_days * DAY)
-    if score < settings.threshold or not await bounces.disable(list_name, address, now):
-        return False
-    log.warning("%s on %s disabled after %d bounce days", address, list_name, score)
-    owners = await owners_of(optin, list_name)
-    if owners:
-        body = disabled_notice(
-            text=messages("en"), list_name=list_name, domain=optin.settings.domain,
-            owners=owners, address=address, score=score, window_days=settings.window_days,
-            reason=reason, now=now)
-        await optin.queue_notice(list_name, f"disabled:{address}:{now}", body, owners)
-    return True
+        Also for bounces recorded elsewhere (the delivery worker's 5xx replies).
+        Returns True only for the call that disabled it.
+        """
+        settings, now = self._settings.bounces, self._clock()
+        events = await self._bounces.events(list_name, address, now - settings.window_days * DAY)
+        score = bounce_score(events, settings.soft_persist_days * DAY)
+        if score < settings.threshold or not await self._bounces.disable(list_name, address, now):
+            return False
+        log.warning("%s on %s disabled after %d bounce days", address, list_name, score)
+        owners = await self._notices.owners(list_name)
+        if owners:
+            body = disabled_notice(
+                text=messages("en"), list_name=list_name, domain=self._settings.domain,
+                owners=owners, address=address, score=score, window_days=settings.window_days,
+                reason=reason, now=now)
+            await self._notices.queue(list_name, f"disabled:{address}:{now}", body, owners)
+        return True
 
 
 class BounceAssessor:
@@ -97,8 +101,8 @@ class BounceAssessor:
     (disable and tell the owners) for the member concerned.
     """
 
-    def __init__(self, optin: Optin) -> None:
-        self._optin = optin
+    def __init__(self, bounces: Bounces) -> None:
+        self._bounces = bounces
         self._waiting: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
 
     def note(self, list_name: str, recipient: str, reply: str) -> None:
@@ -126,6 +130,6 @@ class BounceAssessor:
 
     async def _assess(self, list_name: str, recipient: str, reply: str) -> None:
         try:
-            await assess(self._optin, list_name, recipient, reply)
+            await self._bounces.assess(list_name, recipient, reply)
         except Exception:
             log.exception("could not assess the bounce of %s on %s", recipient, list_name)

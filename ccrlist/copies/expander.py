@@ -15,7 +15,7 @@ from ccrlist.config.settings import Settings
 from ccrlist.copies.failure_notice import failure_notice
 from ccrlist.copies.list_copy import list_headers, rewrite
 from ccrlist.copies.mode import copy_mode
-from ccrlist.delivery.personalise import new_slot
+from ccrlist.delivery.tokens import new_slot
 from ccrlist.names import bounce_address, owner_addresses, role_address
 from subscribers.owners import OwnerStore
 from subscribers.posts import Failure, ListCopy, PostStore, StoredPost

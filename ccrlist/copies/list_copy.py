@@ -20,15 +20,14 @@ from __future__ import annotations
 import contextlib
 import email.policy
 from dataclasses import dataclass
-from email.errors import MessageError
-from email.header import decode_header, make_header
 from email.headerregistry import Address
 from typing import Literal
 
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.personalise import TOKEN_SLOT
+from ccrlist.delivery.tokens import TOKEN_SLOT
+from ccrlist.header_block import decoded_subject, field_name, field_value, split_fields
 from ccrlist.names import list_address, list_id, one_click_url, role_address
 
 # Fields the list sets itself; copies arriving with the post are dropped.
@@ -68,57 +67,6 @@ def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
     """Rewrite From when the author's domain asks receivers to refuse or quarantine
     mail that fails DMARC: our copy, sent from our servers, would fail it."""
     return info.from_rewrite and dmarc_policy in ("reject", "quarantine")
-
-
-def split_fields(raw: bytes) -> tuple[list[bytes], bytes]:
-    """Header fields (each with its folded lines and line ends) and the rest, verbatim."""
-    crlf = raw.find(b"\r\n\r\n")
-    end = len(raw) if crlf == -1 else crlf + 2
-    lf = raw.find(b"\n\n", 0, end)  # a bare-LF blank line before it; never scans the body
-    if lf != -1:
-        end = lf + 1
-    if raw.startswith((b"\r\n", b"\n")):
-        return [], raw
-    head, rest = raw[:end], raw[end:]
-    # Lines are gathered per field and joined once: appending to the bytes of a field
-    # folded over many lines would copy it again for every line (quadratic).
-    lines: list[list[bytes]] = []
-    for line in head.splitlines(keepends=True):
-        if lines and line[:1] in (b" ", b"\t"):
-            lines[-1].append(line)
-        else:
-            lines.append([line])
-    return [b"".join(parts) for parts in lines], rest
-
-
-def field_name(field: bytes) -> str:
-    return field.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
-
-
-def field_value(field: bytes) -> bytes:
-    return field.split(b":", 1)[1] if b":" in field else b""
-
-
-def readable(value: str) -> str:
-    """A header value with its RFC 2047 words decoded, on one line, for people and for
-    comparing subjects; as it came when the words cannot be decoded.
-
-    Senders' software gets encoded words wrong (bad base64, a charset name that is not
-    ASCII), and the email package raises for each: that must never fail a post.
-    """
-    text = " ".join(value.split())
-    if "=?" not in text:
-        return text  # most values: what decode_header would give, without its cost
-    try:
-        # On one line again after decoding: =0A in an encoded word must not start a new
-        # line where it is shown (`ccrlist held list` prints one line per post).
-        return " ".join(str(make_header(decode_header(text))).split())
-    except (ValueError, LookupError, UnicodeError, MessageError):
-        return text
-
-
-def decoded_subject(value: bytes) -> str:
-    return readable(value.decode("utf-8", "surrogateescape"))
 
 
 def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:

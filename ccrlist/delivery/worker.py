@@ -20,10 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ccrlist.config.settings import DeliverySettings
-from ccrlist.delivery.personalise import personalise, verp_sender
 from ccrlist.delivery.retry import RetryPolicy, decide
 from ccrlist.delivery.signing import CopySigner, SigningFailed
+from ccrlist.delivery.tokens import personalise
 from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
+from ccrlist.delivery.verp import verp_sender
 from subscribers.groupcommit import GroupCommit
 from subscribers.queue import Due, Outcome, Outgoing, QueueStore
 

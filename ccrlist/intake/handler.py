@@ -15,13 +15,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ccrlist.admin.mail_commands import admin_target
 from ccrlist.auth.authenticator import Authenticator, AuthOutcome
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
 from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
 from ccrlist.intake.rules import Facts, Verdict, moderate
-from ccrlist.names import list_for_recipient, role_address
+from ccrlist.names import admin_target, list_for_recipient, role_address
 from subscribers.groupcommit import GroupCommit
 from subscribers.posts import NewPost, PostStatus, PostStore
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from ccrlist.copies.list_copy import field_name, field_value, readable, split_fields
+from ccrlist.header_block import field_name, field_value, readable, split_fields
 from subscribers.addresses import AddressError, normalise_address
 
 # Characters that call for the full RFC 5322 parser when they appear in a From value.

@@ -7,9 +7,9 @@ import time
 
 from aiohttp import web
 
-from ccrlist.admin.optin import Clock
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
+from ccrlist.notices import Clock
 from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
 from ccrlist.web.pages import Pages, make_environment

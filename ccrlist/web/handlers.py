@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ccrlist.admin.optin import Clock, Optin
+from ccrlist.admin.optin import Optin
 from ccrlist.catalogue import Messages, messages
 from ccrlist.config.settings import Settings
+from ccrlist.notices import Clock
 from ccrlist.web.background import Background
 from ccrlist.web.pages import Pages, pick_lang
 from ccrlist.web.security import (

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.personalise import TOKEN_SLOT
+from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.names import one_click_url
 from echronicle.reading.model import Issue
-from echronicle.rendering.email_html import email_subject, render_mjml
+from echronicle.rendering.email_html import render_html
 from echronicle.rendering.email_message import Envelope, build_message
 from echronicle.rendering.email_text import render_text
-from echronicle.rendering.htmlfold import fold_html
-from echronicle.rendering.mjml_compile import compile_mjml
+from echronicle.rendering.labels import email_subject
 
 # What the archive copy of the email shows instead of a subscriber's token.
 ARCHIVE_TOKEN = b"archive-copy"
@@ -54,7 +53,7 @@ def render_email(issue: Issue, settings: Settings, variant: str = "") -> Rendere
     """Pure: the email for `issue`; `variant` tells resends and test copies apart."""
     unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
     archive = archive_url(issue, settings)
-    html = fold_html(compile_mjml(render_mjml(issue, archive, unsubscribe)))
+    html = render_html(issue, archive, unsubscribe)
     text = render_text(issue, archive, unsubscribe)
     subject = email_subject(issue)
     newsletter = settings.newsletter

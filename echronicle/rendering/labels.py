@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from echronicle.reading.model import Lang, Meeting
+from echronicle.reading.model import Issue, Lang, Meeting
 
 DASH = "\u2013"  # en dash, for date ranges
 
@@ -141,3 +141,9 @@ def meeting_when(meeting: Meeting, lang: str) -> str:
 def issue_label(volume: int, number: int, lang: str) -> str:
     """Vol. 12 no. 2"""
     return words(lang).issue.format(volume=volume, number=number)
+
+
+def email_subject(issue: Issue) -> str:
+    """E-Chronicle Vol. 12 no. 2: <title>"""
+    label = issue_label(issue.volume, issue.number, issue.lang)
+    return f"{words(issue.lang).newsletter} {label}: {issue.title}"

@@ -1,43 +1,19 @@
-"""Per-recipient touches applied to rendered bytes at send time: token slot and VERP sender."""
+"""Signed VERP envelope senders (pure): `list-bounces+jo=example.org.<mac>@domain`.
+
+A bounce to such an address names the recipient it answers, and the MAC proves that we
+sent to that recipient: without it anyone could write `+victim=...` and disable members.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import secrets
-
-from ccrlist.config.secret import load_or_create_secret
-from ccrlist.config.settings import Settings
-
-# Rendered once into personalised messages, replaced by each recipient's token.
-# Only characters that no transfer encoding or header folding alters. This fixed slot
-# serves the newsletter, whose text comes from its editors.
-TOKEN_SLOT = b"CCR-TOKEN-SLOT-0f3a9c"
-
-
-def new_slot() -> bytes:
-    """A slot nobody can know in advance, for a message that carries someone else's text.
-
-    A list post could otherwise contain the fixed slot (say in a link) and have every
-    recipient's copy send their token to its author.
-    """
-    return b"CCR-TOKEN-" + secrets.token_hex(16).encode("ascii")
-
-
-def personalise(body: bytes, token: str, slot: bytes = TOKEN_SLOT) -> bytes:
-    """Put `token` wherever the rendered message holds `slot`."""
-    return body.replace(slot, token.encode("ascii"))
 
 
 def verp_key(secret: bytes) -> bytes:
     """The key VERP addresses are signed with, derived from the installation's secret."""
     return hmac.new(secret, b"ccrlist VERP sender", hashlib.sha256).digest()
-
-
-def installation_verp_key(settings: Settings) -> bytes:
-    """`verp_key` of the secret in `data_dir` (created, mode 0600, on first use)."""
-    return verp_key(load_or_create_secret(settings.data_dir))
 
 
 def verp_mac(key: bytes, recipient: str) -> str:
