@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
-from ccrlist.config.settings import SettingsError, describe, settings_from_env
+from ccrlist.config.loader import settings_from_env
+from ccrlist.config.parse import describe
+from ccrlist.config.settings import SettingsError
 from echronicle.commands import chronicle as chronicle_commands
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."

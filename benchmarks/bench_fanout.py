@@ -52,8 +52,8 @@ from ccrlist.delivery.transport import make_transport  # noqa: E402
 from ccrlist.delivery.worker import DeliveryWorker  # noqa: E402
 from subscribers.db import open_database  # noqa: E402
 from subscribers.members import MemberStore  # noqa: E402
-from subscribers.models import NewMember  # noqa: E402
-from subscribers.posts import NewPost, PostStore  # noqa: E402
+from subscribers.models import NewMember, NewPost  # noqa: E402
+from subscribers.posts import PostStore  # noqa: E402
 from subscribers.queue import QueueStore  # noqa: E402
 
 SMTP_SINK = "/usr/sbin/smtp-sink"

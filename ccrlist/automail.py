@@ -1,6 +1,6 @@
 """Build the emails the list server writes by itself: confirmations, replies, owner notices.
 
-Pure: the caller passes the time; the result is the message as bytes for the outbox.
+Pure: the caller passes the time; the result is the message as bytes for the queue.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Literal
 
 from ccrlist.catalogue import Messages
 from ccrlist.names import list_id, role_address
-from subscribers.confirmations import Action
+from subscribers.models import ConfirmAction
 
 AutoKind = Literal["auto-generated", "auto-replied"]
 
@@ -62,7 +62,7 @@ def confirm_address(list_name: str, domain: str, token: str) -> str:
 
 
 def confirmation_mail(*, text: Messages, list_name: str, domain: str, address: str,
-                      action: Action, token: str, link: str, days: float, now: float,
+                      action: ConfirmAction, token: str, link: str, days: float, now: float,
                       auto: AutoKind, in_reply_to: str | None = None) -> bytes:
     values = {"list": list_name, "address": address, "link": link, "days": f"{days:g}"}
     if action == "subscribe":

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from ccrlist.config.settings import Settings
 from ccrlist.names import bounce_address, owner_addresses
 from subscribers.db import Connection
+from subscribers.models import Recipient
 from subscribers.owners import OwnerStore
-from subscribers.queue import QueueStore, Recipient
+from subscribers.queue import QueueStore
 
 Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
 class Notices:
-    """Notices go out through the outbox like any copy, from `<list>-bounces@`."""
+    """Notices are queued for delivery like any copy, from `<list>-bounces@`."""
 
     conn: Connection
     settings: Settings

@@ -29,6 +29,7 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
+from ccrlist.names import AdminAddress
 from ccrlist.web.app import start_web, web_urls
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
@@ -59,9 +60,9 @@ def _admin_mail(ctx: AdminContext) -> AdminMail:
     transactions from overlapping."""
     turn = asyncio.Lock()
 
-    async def handle(local_part: str, envelope_from: str, raw: bytes) -> str:
+    async def handle(target: AdminAddress, envelope_from: str, raw: bytes) -> str:
         async with turn:
-            return await handle_admin_message(local_part, envelope_from, raw, ctx)
+            return await handle_admin_message(target, envelope_from, raw, ctx)
 
     return handle
 

@@ -68,81 +68,62 @@ def chronicle() -> None:
 def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | None,
             lang: str | None, resend: bool, yes: bool, force: bool) -> None:
     """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
-    from echronicle.build import publish_files
-    from echronicle.checks.preflight import check_edition
-    from echronicle.reading.library import load_edition
-    from echronicle.rendering.email import RenderedEmail, render_email
+    from echronicle.publish import ChecksFailed, PublishRequest, publish_issue
 
     settings = _settings(ctx)
     if resend and to_address:
         raise click.UsageError("use either --resend or --to, not both")
     if lang and not to_address:
         raise click.UsageError("--lang only applies to a --to test copy")
-    signer = None if no_send else _signer(settings)
-    with _editor_errors():
-        # Loading refuses language versions that disagree on volume, number or date,
-        # so such an issue stops here, before anything is written or queued.
-        edition = load_edition(settings.issues_dir, issue_id)
-        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
-                                            for issue in edition.versions}
-    problems = _report(check_edition(edition, settings, emails))
-    if problems and not (force or no_send):
-        raise click.ClickException(f"{issue_id} was not published: fix the problems above, "
-                                   "or publish with --force")
-    with _editor_errors():
-        report = publish_files(settings, edition, emails)
-    click.echo(f"Pages: {settings.site.output_dir} ({len(report.written)} written, "
-               f"{len(report.unchanged)} unchanged)")
-    if no_send:
-        click.echo("Not sent (--no-send).")
-        return
-    from echronicle import publish as sending
-
-    tag = _stamp()
     if to_address:
         from subscribers.addresses import AddressError, normalise_address
 
         try:
-            address = normalise_address(to_address)
+            to_address = normalise_address(to_address)
         except AddressError as exc:
             raise click.UsageError(f"--to: {exc}") from None
-        variant = f"test-{tag}"
-        wanted = lang or edition.primary.lang
-        if not edition.has(wanted):
-            click.echo(f"{issue_id} has no {wanted} version; the test copy is in "
-                       f"{edition.version(wanted).lang}")
-        deliveries = sending.plan_test_copy(edition, address, wanted, tag)
-    else:
-        if resend and not yes:
-            click.confirm(f"Send {issue_id} again to every subscriber, including those who "
-                          "already received it?", abort=True)
-        variant = f"resend-{tag}" if resend else ""
-        members = _run(sending.active_members(settings))
-        for fallback in sending.fallbacks(edition, members):
-            click.echo(fallback.describe(issue_id))
-        deliveries = sending.plan_deliveries(edition, members, variant)
-        if not deliveries:
-            click.echo(f"No active subscribers on the '{settings.newsletter.list}' list; "
-                       "nothing to send.")
-            return
-    if variant:
-        emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
-                  for d in deliveries}
-    with contextlib.ExitStack() as stack:
-        def progress(total: int) -> Callable[[int], None]:
-            bar = stack.enter_context(click.progressbar(length=total, label="Sending"))
-            return bar.update
-
+    if resend and not yes and not no_send:
+        click.confirm(f"Send {issue_id} again to every subscriber, including those who "
+                      "already received it?", abort=True)
+    request = PublishRequest(issue_id, send=not no_send, test_to=to_address, test_lang=lang,
+                             resend=resend, force=force, tag=_stamp())
+    signer = None if no_send else _signer(settings)
+    with contextlib.ExitStack() as stack, _editor_errors():
+        if signer is not None:
+            stack.callback(signer.close)
         try:
-            summary = _run(sending.send(settings, deliveries, emails, signer, progress))
-        finally:
-            if signer is not None:
-                signer.close()
-    click.echo(f"Sent {summary.sent}, deferred {summary.deferred}, failed {summary.failed}"
-               + (f", not yet tried {summary.pending}" if summary.pending else "")
-               + f" (newly queued {summary.queued}; via {summary.transport}).")
-    if summary.queued == 0 and summary.sent == 0:
-        click.echo("Already sent: nobody new to send to. Use --resend to send again.")
+            report = _run(publish_issue(settings, request, signer, _Reporter(stack)))
+        except ChecksFailed as exc:
+            raise click.ClickException(str(exc)) from None
+    if no_send:
+        click.echo("Not sent (--no-send).")
+    elif report.nobody:
+        click.echo(f"No active subscribers on the '{settings.newsletter.list}' list; "
+                   "nothing to send.")
+    elif report.sent is not None:
+        summary = report.sent
+        click.echo(f"Sent {summary.sent}, deferred {summary.deferred}, failed {summary.failed}"
+                   + (f", not yet tried {summary.pending}" if summary.pending else "")
+                   + f" (newly queued {summary.queued}; via {summary.transport}).")
+        if summary.queued == 0 and summary.sent == 0:
+            click.echo("Already sent: nobody new to send to. Use --resend to send again.")
+
+
+class _Reporter:
+    """Prints what publishing says as it goes, with a progress bar while sending."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._stack = stack
+
+    def note(self, line: str) -> None:
+        click.echo(line)
+
+    def problem(self, line: str) -> None:
+        click.echo(f"problem: {line}", err=True)
+
+    def sending(self, total: int) -> Callable[[int], None]:
+        bar = self._stack.enter_context(click.progressbar(length=total, label="Sending"))
+        return bar.update
 
 
 def _signer(settings: Settings) -> CopySigner | None:

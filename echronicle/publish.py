@@ -1,37 +1,69 @@
-"""Queue an issue for every active subscriber in the shared outbox, then deliver it.
+"""Publish an issue: check it, write its pages, the indexes and the feeds, then queue it for
+every receiver of the newsletter list (or one test copy) and deliver it.
 
 Each language version is one outgoing message, rendered once with a token slot and
-sent one copy per subscriber from a VERP sender (`echronicle-bounces+jo=example.org@`);
+sent one copy per subscriber from a signed VERP sender (`echronicle-bounces+jo=...`);
 `(source="issue", source_ref="<id>:<lang>")` makes a rerun add nobody twice.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.transport import make_transport
-from ccrlist.delivery.verp import verp_key as derive_verp_key
+from ccrlist.delivery.verp import verp_key
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
+from echronicle.build import publish_files
+from echronicle.checks.preflight import check_edition
+from echronicle.reading.library import load_edition
 from echronicle.reading.model import Edition
-from echronicle.rendering.email import RenderedEmail
-from subscribers.db import open_database
+from echronicle.rendering.email import RenderedEmail, render_email
+from echronicle.writer import WriteReport
+from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
-from subscribers.models import Member
-from subscribers.queue import QueueStore, Recipient
-
-log = logging.getLogger("echronicle.publish")
+from subscribers.models import Member, Recipient
+from subscribers.queue import QueueStore
 
 SOURCE = "issue"
 TEST_TOKEN = "test-copy"
 
-# Called with the number of deliveries about to be attempted; returns a per-batch callback.
-ProgressFactory = Callable[[int], Callable[[int], None]]
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What the editor asked for (`chronicle publish` and its options)."""
+
+    issue_id: str
+    send: bool = True  # False: --no-send, pages only
+    test_to: str | None = None  # one test copy to this (normalised) address
+    test_lang: str | None = None  # the test copy's language (default: the issue's own)
+    resend: bool = False  # again to everyone, also those who got it
+    force: bool = False  # send even when the checks find problems
+    tag: str = ""  # tells resends and test copies apart: a time, read at the edge
+
+
+class Reporter(Protocol):
+    """Where publishing tells the editor what happens (the command prints it)."""
+
+    def note(self, line: str) -> None: ...
+
+    def problem(self, line: str) -> None: ...
+
+    def sending(self, total: int) -> Callable[[int], None]: ...
+
+
+class ChecksFailed(Exception):
+    """The pre-send checks found problems and the request was not forced."""
+
+    def __init__(self, issue_id: str, count: int) -> None:
+        super().__init__(f"{issue_id} was not published: fix the problems above, "
+                         "or publish with --force")
+        self.count = count
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,13 @@ class SendSummary:
 
 
 @dataclass(frozen=True)
+class PublishReport:
+    pages: WriteReport
+    sent: SendSummary | None = None  # None: nothing was queued
+    nobody: bool = False  # the list has no receivers
+
+
+@dataclass(frozen=True)
 class Fallback:
     """Subscribers who prefer a language the issue was not written in, and what they get."""
 
@@ -66,28 +105,22 @@ class Fallback:
                 f"{self.wanted} version; they get {self.given}")
 
 
-def _receives(member: Member) -> bool:
-    return member.status == "active" and member.delivery_mode != "nomail"
-
-
-def plan_deliveries(edition: Edition, members: Iterable[Member], ref_suffix: str = ""
+def plan_deliveries(edition: Edition, receivers: Iterable[Member], ref_suffix: str = ""
                     ) -> list[Delivery]:
-    """Pure: group active members by the version they get (their language, else the primary)."""
+    """Pure: group receivers by the version they get (their language, else the primary)."""
     groups: dict[str, list[Recipient]] = {v.lang: [] for v in edition.versions}
-    for member in members:
-        if _receives(member):
-            groups[edition.version(member.lang).lang].append(
-                Recipient(member.address, member.token))
+    for member in receivers:
+        groups[edition.version(member.lang).lang].append(Recipient(member.address, member.token))
     suffix = f":{ref_suffix}" if ref_suffix else ""
     return [Delivery(lang, f"{edition.id}:{lang}{suffix}", tuple(people))
             for lang, people in groups.items() if people]
 
 
-def fallbacks(edition: Edition, members: Iterable[Member]) -> list[Fallback]:
-    """Pure: per missing language, how many receiving members get another version instead."""
+def fallbacks(edition: Edition, receivers: Iterable[Member]) -> list[Fallback]:
+    """Pure: per missing language, how many receivers get another version instead."""
     counts: dict[str, int] = {}
-    for member in members:
-        if _receives(member) and not edition.has(member.lang):
+    for member in receivers:
+        if not edition.has(member.lang):
             counts[member.lang] = counts.get(member.lang, 0) + 1
     return [Fallback(lang, edition.version(lang).lang, count)
             for lang, count in sorted(counts.items())]
@@ -100,54 +133,89 @@ def plan_test_copy(edition: Edition, address: str, lang: str, tag: str) -> list[
                      (Recipient(address, TEST_TOKEN),))]
 
 
-async def send(settings: Settings, deliveries: Sequence[Delivery],
-               emails: Mapping[str, RenderedEmail], signer: CopySigner | None,
-               progress: ProgressFactory | None = None) -> SendSummary:
-    """Queue `deliveries` durably, then run the delivery worker until nothing is due.
+async def publish_issue(settings: Settings, request: PublishRequest, signer: CopySigner | None,
+                        reporter: Reporter) -> PublishReport:
+    """Check, write and (unless `request.send` is False) send one issue.
 
+    Loading refuses language versions that disagree on volume, number or date, and
+    failed checks refuse sending: either stops before anything is written or queued.
     Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
     """
+    edition = load_edition(settings.issues_dir, request.issue_id)
+    emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
+                                        for issue in edition.versions}
+    problems = check_edition(edition, settings, emails)
+    for problem in problems:
+        reporter.problem(str(problem))
+    if problems and request.send and not request.force:
+        raise ChecksFailed(request.issue_id, len(problems))
+    pages = publish_files(settings, edition, emails)
+    reporter.note(f"Pages: {settings.site.output_dir} ({len(pages.written)} written, "
+                  f"{len(pages.unchanged)} unchanged)")
+    if not request.send:
+        return PublishReport(pages)
     if signer is None:
-        log.warning("DKIM signing is off ([dkim] key_file is empty): the issue goes out "
-                    "unsigned")
+        reporter.note("DKIM signing is off ([dkim] key_file is empty): the issue goes out "
+                      "unsigned")
     conn = await open_database(settings.database_path)
     try:
-        queue = QueueStore(conn)
-        outgoing_ids: list[int] = []
-        queued = 0
-        for delivery in deliveries:
-            result = await queue.enqueue(
-                list_name=settings.newsletter.list, source=SOURCE,
-                source_ref=delivery.source_ref,
-                sender=bounce_address(settings.newsletter.list, settings.domain),
-                body=emails[delivery.lang].message, recipients=delivery.recipients,
-                personalised=True, verp=True,  # one copy each, so VERP costs nothing
-            )
-            outgoing_ids.append(result.outgoing_id)
-            queued += result.recipients_added
-        before = [await queue.counts(i) for i in outgoing_ids]
-        waiting = sum(c.pending + c.deferred for c in before)
-        transport = make_transport(settings)
-        worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
-                                verp_key=derive_verp_key(load_or_create_secret(settings.data_dir)))
-        callback = progress(waiting) if progress is not None and waiting else None
-        await worker.run_until_idle(callback)
-        after = [await queue.counts(i) for i in outgoing_ids]
-        return SendSummary(
-            queued=queued,
-            sent=sum(c.sent for c in after) - sum(c.sent for c in before),
-            deferred=sum(c.deferred for c in after),
-            failed=sum(c.failed for c in after) - sum(c.failed for c in before),
-            pending=sum(c.pending for c in after),
-            transport=transport.describe(),
+        deliveries, variant = await _plan(conn, settings, edition, request, reporter)
+        if not deliveries:
+            return PublishReport(pages, nobody=True)
+        if variant:
+            emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
+                      for d in deliveries}
+        return PublishReport(pages, await _send(conn, settings, deliveries, emails, signer,
+                                                reporter))
+    finally:
+        await conn.close()
+
+
+async def _plan(conn: Connection, settings: Settings, edition: Edition,
+                request: PublishRequest, reporter: Reporter) -> tuple[list[Delivery], str]:
+    """The deliveries to queue, and the variant their message is rendered as."""
+    if request.test_to:
+        wanted = request.test_lang or edition.primary.lang
+        if not edition.has(wanted):
+            reporter.note(f"{edition.id} has no {wanted} version; the test copy is in "
+                          f"{edition.version(wanted).lang}")
+        return (plan_test_copy(edition, request.test_to, wanted, request.tag),
+                f"test-{request.tag}")
+    receivers = await MemberStore(conn).receivers(settings.newsletter.list)
+    for fallback in fallbacks(edition, receivers):
+        reporter.note(fallback.describe(edition.id))
+    variant = f"resend-{request.tag}" if request.resend else ""
+    return plan_deliveries(edition, receivers, variant), variant
+
+
+async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Delivery],
+                emails: Mapping[str, RenderedEmail], signer: CopySigner | None,
+                reporter: Reporter) -> SendSummary:
+    """Queue `deliveries` durably, then run the delivery worker until nothing is due."""
+    queue = QueueStore(conn)
+    outgoing_ids: list[int] = []
+    queued = 0
+    for delivery in deliveries:
+        result = await queue.enqueue(
+            list_name=settings.newsletter.list, source=SOURCE, source_ref=delivery.source_ref,
+            sender=bounce_address(settings.newsletter.list, settings.domain),
+            body=emails[delivery.lang].message, recipients=delivery.recipients,
+            personalised=True, verp=True,  # one copy each, so VERP costs nothing
         )
-    finally:
-        await conn.close()
-
-
-async def active_members(settings: Settings) -> list[Member]:
-    conn = await open_database(settings.database_path)
-    try:
-        return await MemberStore(conn).members(settings.newsletter.list, "active")
-    finally:
-        await conn.close()
+        outgoing_ids.append(result.outgoing_id)
+        queued += result.recipients_added
+    before = [await queue.counts(i) for i in outgoing_ids]
+    waiting = sum(c.pending + c.deferred for c in before)
+    transport = make_transport(settings)
+    worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
+                            verp_key=verp_key(load_or_create_secret(settings.data_dir)))
+    await worker.run_until_idle(reporter.sending(waiting) if waiting else None)
+    after = [await queue.counts(i) for i in outgoing_ids]
+    return SendSummary(
+        queued=queued,
+        sent=sum(c.sent for c in after) - sum(c.sent for c in before),
+        deferred=sum(c.deferred for c in after),
+        failed=sum(c.failed for c in after) - sum(c.failed for c in before),
+        pending=sum(c.pending for c in after),
+        transport=transport.describe(),
+    )

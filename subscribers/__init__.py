@@ -1,1 +1,2 @@
-"""The subscriber store: lists, people, memberships, and the per-recipient outbox, in SQLite."""
+"""The subscriber store: lists, people, memberships, posts, and the delivery queue with each recipient's state, in SQLite (the only
+user of aiosqlite)."""

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
-
 from subscribers.addresses import address_key
-from subscribers.db import Connection
-
-BounceKind = Literal["hard", "soft"]
-EnableResult = Literal["enabled", "not_disabled", "not_member"]
-
-
-@dataclass(frozen=True)
-class BounceEvent:
-    kind: BounceKind
-    reply: str
-    at: float
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from subscribers.db import Connection, transaction
+from subscribers.models import BounceEvent, BounceKind, EnableResult
 
 
 class BounceStore:
@@ -55,15 +38,14 @@ class BounceStore:
             """UPDATE memberships SET status = 'disabled', left_at = ?
                 WHERE list_name = ? AND status = 'active'
                   AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
-            (_iso(now), list_name, address_key(address)))
+            (now, list_name, address_key(address)))
         await self._conn.commit()
         return cur.rowcount > 0
 
     async def enable(self, list_name: str, address: str, now: float) -> EnableResult:
         """Re-activate a disabled membership and forget the bounces that disabled it."""
         key = address_key(address)
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(self._conn):
             async with self._conn.execute(
                 """SELECT m.status FROM memberships m JOIN people p ON p.id = m.person_id
                     WHERE m.list_name = ? AND p.address_key = ?""", (list_name, key)
@@ -81,10 +63,6 @@ class BounceStore:
                     """INSERT INTO bounce_resets (list_name, address_key, at) VALUES (?, ?, ?)
                        ON CONFLICT (list_name, address_key) DO UPDATE SET at = excluded.at""",
                     (list_name, key, now))
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
         return result
 
     async def last_reasons(self, list_name: str) -> dict[str, str]:

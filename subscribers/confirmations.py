@@ -6,36 +6,11 @@ cannot be used to confirm anything.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
 
 from subscribers.addresses import address_key
-from subscribers.db import Connection
-from subscribers.models import Lang
-
-Action = Literal["subscribe", "unsubscribe"]
-TokenState = Literal["valid", "expired", "used", "unknown"]
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    list_name: str
-    address: str
-    action: Action
-    name: str
-    lang: Lang
-    expires_at: float
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from subscribers.db import Connection, transaction
+from subscribers.models import ConfirmAction, Confirmation, Lang, TokenState, hash_token
 
 
 class ConfirmationStore:
@@ -44,7 +19,7 @@ class ConfirmationStore:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def create(self, list_name: str, address: str, action: Action, name: str,
+    async def create(self, list_name: str, address: str, action: ConfirmAction, name: str,
                      lang: Lang, now: float, ttl_seconds: float) -> str:
         """Record a request and return its token; a subscribe also makes the membership pending.
 
@@ -53,14 +28,12 @@ class ConfirmationStore:
         cannot rename anyone or choose their language.
         """
         token = secrets.token_urlsafe(24)
-        stamp = _iso(now)
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(self._conn):
             if action == "subscribe":
                 await self._conn.execute(
                     """INSERT INTO people (address, address_key, created_at, updated_at)
                        VALUES (?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING""",
-                    (address, address_key(address), stamp, stamp))
+                    (address, address_key(address), now, now))
                 await self._conn.execute(
                     """INSERT INTO memberships (list_name, person_id, status, token)
                        SELECT ?, id, 'pending', ? FROM people WHERE address_key = ?
@@ -74,10 +47,6 @@ class ConfirmationStore:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (hash_token(token), list_name, address, action, name, lang, now,
                  now + ttl_seconds))
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
         return token
 
     async def lookup(self, token: str, now: float) -> tuple[TokenState, Confirmation | None]:
@@ -98,8 +67,7 @@ class ConfirmationStore:
 
     async def apply(self, token: str, now: float) -> tuple[TokenState, Confirmation | None]:
         """Use a token once: mark it used and change the membership, in one transaction."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(self._conn):
             state, found = await self.lookup(token, now)
             if state == "valid" and found is not None:
                 await self._conn.execute(
@@ -112,28 +80,24 @@ class ConfirmationStore:
                         """UPDATE memberships SET status = 'unsubscribed', left_at = ?
                             WHERE list_name = ? AND status != 'unsubscribed'
                               AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
-                        (_iso(now), found.list_name, address_key(found.address)))
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
+                        (now, found.list_name, address_key(found.address)))
         return state, found
 
     async def _activate(self, found: Confirmation, now: float) -> None:
-        key, stamp = address_key(found.address), _iso(now)
+        key = address_key(found.address)
         await self._conn.execute(
             """INSERT INTO people (address, address_key, name, lang, created_at, updated_at)
                VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (address_key) DO UPDATE SET
                  name = CASE WHEN ?3 = '' THEN name ELSE ?3 END,
                  lang = ?4, updated_at = ?5""",
-            (found.address, key, found.name, found.lang, stamp))
+            (found.address, key, found.name, found.lang, now))
         await self._conn.execute(
             """INSERT INTO memberships (list_name, person_id, status, token, joined_at)
                SELECT ?1, id, 'active', ?2, ?3 FROM people WHERE address_key = ?4
                ON CONFLICT (list_name, person_id) DO UPDATE SET
                  status = 'active', left_at = NULL,
                  joined_at = CASE WHEN status = 'active' THEN joined_at ELSE ?3 END""",
-            (found.list_name, secrets.token_urlsafe(18), stamp, key))
+            (found.list_name, secrets.token_urlsafe(18), now, key))
         # The member just proved the mailbox works: earlier bounces no longer count.
         await self._conn.execute(
             """INSERT INTO bounce_resets (list_name, address_key, at) VALUES (?, ?, ?)

@@ -6,7 +6,10 @@ This is the only module that imports aiosqlite. The schema version lives in
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +33,34 @@ def migrations() -> list[tuple[int, str]]:
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
     found.sort()
     return found
+
+
+@asynccontextmanager
+async def transaction(conn: aiosqlite.Connection,
+                      lock: asyncio.Lock | None = None) -> AsyncIterator[None]:
+    """One write transaction: `BEGIN IMMEDIATE`, then commit, or roll back on any error.
+
+    `lock`, shared by the stores of one process, makes writers take turns in arrival
+    order instead of in SQLite's busy handler, which can starve one connection while
+    another commits in a loop.
+    """
+    if lock is None:
+        async with _transaction(conn):
+            yield
+    else:
+        async with lock, _transaction(conn):
+            yield
+
+
+@asynccontextmanager
+async def _transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        await conn.rollback()
+        raise
+    await conn.commit()
 
 
 async def open_database(path: Path) -> aiosqlite.Connection:
@@ -68,15 +99,10 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     for version, sql in known:
         if version <= current:
             continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(conn):
             for statement in _split(sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version}")
-            await conn.commit()
-        except BaseException:
-            await conn.rollback()
-            raise
         current = version
     return current
 

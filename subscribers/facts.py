@@ -12,17 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from subscribers.addresses import address_key
-from subscribers.posts import PostStore, permalink_for
-
-Facts = tuple[str | None, str | None, bool]  # list policy, author's status, Message-ID seen
-
-_FACTS = """
-    SELECT (SELECT policy FROM lists WHERE name = ?1),
-           (SELECT m.status FROM memberships m JOIN people p ON p.id = m.person_id
-             WHERE m.list_name = ?1 AND p.address_key = ?2),
-           EXISTS (SELECT 1 FROM posts WHERE permalink = ?3)
-"""
+from subscribers.models import PostingLookup
+from subscribers.posts import POSTING_FACTS, PostStore, posting_facts_args
 
 
 class FactsReader:
@@ -34,13 +25,14 @@ class FactsReader:
         self._conn.execute("PRAGMA query_only = 1")
         self._fallback = fallback
 
-    async def posting_facts(self, list_name: str, author: str, message_id: str) -> Facts:
-        args = (list_name, address_key(author), permalink_for(list_name, message_id))
+    async def posting_facts(self, list_name: str, author: str,
+                            message_id: str) -> PostingLookup:
+        args = posting_facts_args(list_name, author, message_id)
         try:
-            row = self._conn.execute(_FACTS, args).fetchone()
+            row = self._conn.execute(POSTING_FACTS, args).fetchone()
         except sqlite3.OperationalError:
             return await self._fallback.posting_facts(list_name, author, message_id)
-        return row[0], row[1], bool(row[2])
+        return PostingLookup(row[0], row[1], bool(row[2]))
 
     async def list_names(self) -> set[str]:
         try:

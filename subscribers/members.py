@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Sequence
 
 from subscribers.addresses import address_key
-from subscribers.db import Connection, Row
-from subscribers.models import ImportReport, MailingList, Member, NewMember, Policy, Status
+from subscribers.db import Connection, Row, transaction
+from subscribers.models import (
+    ImportReport,
+    MailingList,
+    Member,
+    NewMember,
+    PostingPolicy,
+    Status,
+    Timestamp,
+)
 
+RECEIVERS = "receivers"  # the view of who receives a list's mail (migration 007)
 LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class StoreError(Exception):
     """A request the store refuses: unknown list, duplicate list, bad name."""
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 MEMBER_COLUMNS = """
@@ -65,8 +70,9 @@ def classify(existing: Existing, rows: Sequence[NewMember]) -> tuple[ImportRepor
 class MemberStore:
     """Lists and memberships over one open connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, clock: Callable[[], Timestamp] = time.time) -> None:
         self._conn = conn
+        self._clock = clock
 
     async def lists(self) -> list[MailingList]:
         sql = """
@@ -92,7 +98,8 @@ class MemberStore:
             raise StoreError(f"no list named '{name}' (lists: {names})")
         return found
 
-    async def create_list(self, name: str, policy: Policy, description: str = "") -> MailingList:
+    async def create_list(self, name: str, policy: PostingPolicy,
+                          description: str = "") -> MailingList:
         if not LIST_NAME.match(name):
             raise StoreError(
                 f"'{name}' is not a valid list name: use lower-case letters, digits, '.', '_', '-'"
@@ -101,7 +108,7 @@ class MemberStore:
             raise StoreError(f"a list named '{name}' already exists")
         await self._conn.execute(
             "INSERT INTO lists (name, description, policy, created_at) VALUES (?, ?, ?, ?)",
-            (name, description, policy, utc_now()),
+            (name, description, policy, self._clock()),
         )
         await self._conn.commit()
         return MailingList(name, description, policy)
@@ -113,6 +120,17 @@ class MemberStore:
              ORDER BY p.address_key
         """
         async with self._conn.execute(sql, (list_name, status, status)) as cur:
+            return [member_from_row(row) for row in await cur.fetchall()]
+
+    async def receivers(self, list_name: str) -> list[Member]:
+        """The members who receive the list's mail (the `receivers` view: the one
+        definition, which post expansion reads too)."""
+        sql = f"""
+            SELECT list_name, address, name, lang, status, delivery_mode, token, joined_at,
+                   left_at
+              FROM {RECEIVERS} WHERE list_name = ? ORDER BY address_key
+        """
+        async with self._conn.execute(sql, (list_name,)) as cur:
             return [member_from_row(row) for row in await cur.fetchall()]
 
     async def find_member(self, list_name: str, address: str) -> Member | None:
@@ -127,9 +145,8 @@ class MemberStore:
     async def add(self, list_name: str, rows: Sequence[NewMember]) -> ImportReport:
         """Subscribe (or re-activate) each row, in one transaction. Idempotent."""
         await self.require_list(list_name)
-        now = utc_now()
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        now = self._clock()
+        async with transaction(self._conn):
             existing = await self._existing(list_name)
             report, changed = classify(existing, rows)
             people_rows = [
@@ -159,10 +176,6 @@ class MemberStore:
                                       ELSE excluded.joined_at END""",
                 membership_rows,
             )
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
         return report
 
     async def preview_add(self, list_name: str, rows: Sequence[NewMember]) -> ImportReport:
@@ -188,7 +201,7 @@ class MemberStore:
             """UPDATE memberships SET status = 'unsubscribed', left_at = ?
                 WHERE list_name = ? AND status != 'unsubscribed'
                   AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
-            (utc_now(), list_name, address_key(address)),
+            (self._clock(), list_name, address_key(address)),
         )
         await self._conn.commit()
         return cur.rowcount > 0
@@ -199,7 +212,7 @@ class MemberStore:
                       left_at = CASE WHEN ? = 'active' THEN NULL ELSE ? END
                 WHERE list_name = ?
                   AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
-            (status, status, utc_now(), list_name, address_key(address)),
+            (status, status, self._clock(), list_name, address_key(address)),
         )
         await self._conn.commit()
         return cur.rowcount > 0

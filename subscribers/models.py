@@ -1,18 +1,32 @@
-"""Plain value types handed out by the store."""
+"""Plain value types the store takes in and hands out (pure: no queries, no I/O).
+
+Every time is a `Timestamp`: seconds since the Unix epoch, UTC, stored as REAL.
+"""
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
+
+Timestamp = float  # seconds since the Unix epoch (UTC); REAL in the schema
+
+
+def iso_utc(at: Timestamp) -> str:
+    """`at` as people read it: 2026-11-24T10:00:00Z."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 Status = Literal["pending", "active", "unsubscribed", "disabled"]
 DeliveryMode = Literal["each", "digest", "nomail"]
-Policy = Literal["subscribers", "announce"]
+PostingPolicy = Literal["subscribers", "announce"]
 Lang = Literal["en", "fr"]
 
 STATUSES: tuple[Status, ...] = ("pending", "active", "unsubscribed", "disabled")
 DELIVERY_MODES: tuple[DeliveryMode, ...] = ("each", "digest", "nomail")
-POLICIES: tuple[Policy, ...] = ("subscribers", "announce")
+POSTING_POLICIES: tuple[PostingPolicy, ...] = ("subscribers", "announce")
 LANGS: tuple[Lang, ...] = ("en", "fr")
 
 
@@ -20,7 +34,7 @@ LANGS: tuple[Lang, ...] = ("en", "fr")
 class MailingList:
     name: str
     description: str
-    policy: Policy
+    policy: PostingPolicy
     members: int = 0
 
 
@@ -33,8 +47,8 @@ class Member:
     status: Status
     delivery_mode: DeliveryMode
     token: str
-    joined_at: str | None
-    left_at: str | None
+    joined_at: Timestamp | None
+    left_at: Timestamp | None
 
 
 @dataclass(frozen=True)
@@ -55,3 +69,172 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+# Posts and the list copy.
+
+PostStatus = Literal["accepted", "held", "rejected", "discarded"]
+
+
+@dataclass(frozen=True)
+class NewPost:
+    list_name: str
+    message_id: str
+    author: str
+    subject: str
+    envelope_from: str
+    raw: bytes
+    status: PostStatus
+    reason: str = ""
+    dmarc_policy: str = ""  # the From domain's published p= (or sp=), '' for none
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    id: int
+    list_name: str
+    message_id: str
+    permalink: str
+    author: str
+    subject: str
+    envelope_from: str
+    raw: bytes
+    status: PostStatus
+    reason: str
+    expanded: bool
+    received_at: Timestamp
+    dmarc_policy: str = ""
+
+
+@dataclass(frozen=True)
+class ListCopy:
+    """A post's rewritten list copy and how it is sent (see `ccrlist.copies`)."""
+
+    post: StoredPost
+    body: bytes
+    personalised: bool = False  # body holds `token_slot`; one message per recipient
+    verp: bool = False
+    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"
+
+
+@dataclass(frozen=True)
+class PostingLookup:
+    """What the store knows when a post arrives: the list's policy (None: no such list),
+    the author's membership status on it (None: not a member), and whether the
+    Message-ID was already stored for that list."""
+
+    policy: str | None
+    author_status: str | None
+    message_id_seen: bool
+
+
+@dataclass(frozen=True)
+class GivenUpDelivery:
+    """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
+
+    outgoing_id: int
+    list_name: str
+    post_ref: str
+    recipient: str
+    last_reply: str
+
+
+@functools.lru_cache(maxsize=256)  # the facts and the store ask for each post's in turn
+def permalink_for(list_name: str, message_id: str) -> str:
+    """A stable archive id: the same list and Message-ID always give the same permalink."""
+    digest = hashlib.sha256(f"{list_name}\0{message_id}".encode()).digest()
+    return f"{list_name}/{base64.b32encode(digest[:10]).decode().lower()}"
+
+
+# The delivery queue: outgoing messages and each recipient's delivery.
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    outgoing_id: int
+    created: bool
+    recipients_added: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    list_name: str
+    sender: str
+    body: bytes
+    personalised: bool
+    verp: bool
+    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"  # what each recipient's token replaces
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery that may be attempted now."""
+
+    outgoing_id: int
+    recipient: str
+    token: str
+    attempts: int
+    created_at: Timestamp
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to record for one recipient after an attempt."""
+
+    outgoing_id: int
+    recipient: str
+    status: str  # 'sent', 'deferred' or 'failed'
+    reply: str
+    next_try_at: Timestamp = 0.0
+    bounce: bool = False
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    pending: int = 0
+    deferred: int = 0
+    sent: int = 0
+    failed: int = 0
+    oldest_pending_at: Timestamp | None = None
+    messages_in_flight: int = 0
+
+
+# Bounces and double opt-in.
+
+BounceKind = Literal["hard", "soft"]
+
+
+EnableResult = Literal["enabled", "not_disabled", "not_member"]
+
+
+@dataclass(frozen=True)
+class BounceEvent:
+    kind: BounceKind
+    reply: str
+    at: Timestamp
+
+
+ConfirmAction = Literal["subscribe", "unsubscribe"]
+
+
+TokenState = Literal["valid", "expired", "used", "unknown"]
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    list_name: str
+    address: str
+    action: ConfirmAction
+    name: str
+    lang: Lang
+    expires_at: Timestamp
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

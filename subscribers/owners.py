@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
 
 from subscribers.addresses import address_key
 from subscribers.db import Connection
+from subscribers.models import Timestamp
 
 
 class OwnerStore:
     """The `list_owners` table over one open connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, clock: Callable[[], Timestamp] = time.time) -> None:
         self._conn = conn
+        self._clock = clock
 
     async def owners(self, list_name: str) -> list[str]:
         async with self._conn.execute(
@@ -26,8 +29,7 @@ class OwnerStore:
         cur = await self._conn.execute(
             """INSERT INTO list_owners (list_name, address, address_key, added_at)
                VALUES (?, ?, ?, ?) ON CONFLICT (list_name, address_key) DO NOTHING""",
-            (list_name, address, address_key(address),
-             datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            (list_name, address, address_key(address), self._clock()),
         )
         await self._conn.commit()
         return cur.rowcount > 0

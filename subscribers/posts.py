@@ -1,4 +1,4 @@
-"""Queries for inbound posts: archive them, expand them into the outbox, moderate held ones.
+"""Queries for inbound posts: archive them, expand them into the delivery queue, moderate held ones.
 
 A post is stored (and only then answered 250) in one transaction; expansion
 into per-recipient rows is a second transaction that also marks the post
@@ -8,114 +8,62 @@ expanded, so a crash at any point neither loses nor duplicates a recipient.
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import hashlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from subscribers.addresses import address_key
-from subscribers.db import Connection, Row
-from subscribers.members import utc_now
-from subscribers.queue import QueueStore, Recipient
+from subscribers.db import Connection, Row, transaction
+from subscribers.members import RECEIVERS
+from subscribers.models import (
+    GivenUpDelivery,
+    ListCopy,
+    NewPost,
+    PostingLookup,
+    Recipient,
+    StoredPost,
+    Timestamp,
+    permalink_for,
+)
+from subscribers.queue import QueueStore
 
+Clock = Callable[[], Timestamp]
 MAX_GROUP = 500  # 11 parameters a post, well under SQLite's 32766
-PostStatus = Literal["accepted", "held", "rejected", "discarded"]
 
 _COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
               status, reason, expanded, received_at, dmarc_policy"""
+
+# What a post is judged on, in one statement (the SMTP handler's facts reader runs it too).
+POSTING_FACTS = """
+    SELECT (SELECT policy FROM lists WHERE name = ?1),
+           (SELECT m.status FROM memberships m JOIN people p ON p.id = m.person_id
+             WHERE m.list_name = ?1 AND p.address_key = ?2),
+           EXISTS (SELECT 1 FROM posts WHERE permalink = ?3)
+"""
+
+
+def posting_facts_args(list_name: str, author: str, message_id: str) -> tuple[str, str, str]:
+    return list_name, address_key(author), permalink_for(list_name, message_id)
 
 
 class PostError(Exception):
     """A moderation request the store refuses (unknown post, not held)."""
 
 
-@dataclass(frozen=True)
-class NewPost:
-    list_name: str
-    message_id: str
-    author: str
-    subject: str
-    envelope_from: str
-    raw: bytes
-    status: PostStatus
-    reason: str = ""
-    dmarc_policy: str = ""  # the From domain's published p= (or sp=), '' for none
-
-
-@dataclass(frozen=True)
-class StoredPost:
-    id: int
-    list_name: str
-    message_id: str
-    permalink: str
-    author: str
-    subject: str
-    envelope_from: str
-    raw: bytes
-    status: PostStatus
-    reason: str
-    expanded: bool
-    received_at: str
-    dmarc_policy: str = ""
-
-
-@dataclass(frozen=True)
-class ListCopy:
-    """A post's rewritten list copy and how it is sent (see `ccrlist.copies`)."""
-
-    post: StoredPost
-    body: bytes
-    personalised: bool = False  # body holds `token_slot`; one message per recipient
-    verp: bool = False
-    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
-
-    outgoing_id: int
-    list_name: str
-    post_ref: str
-    recipient: str
-    last_reply: str
-
-
-@functools.lru_cache(maxsize=256)  # the facts and the store ask for each post's in turn
-def permalink_for(list_name: str, message_id: str) -> str:
-    """A stable archive id: the same list and Message-ID always give the same permalink."""
-    digest = hashlib.sha256(f"{list_name}\0{message_id}".encode()).digest()
-    return f"{list_name}/{base64.b32encode(digest[:10]).decode().lower()}"
-
-
 def _post(row: Row) -> StoredPost:
     return StoredPost(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
-                      bytes(row[7]), row[8], row[9], bool(row[10]), row[11], row[12])
-
-
-@asynccontextmanager
-async def transaction(conn: Connection, lock: asyncio.Lock) -> AsyncIterator[None]:
-    async with lock:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            await conn.commit()
-        except BaseException:
-            await conn.rollback()
-            raise
+                      bytes(row[7]), row[8], row[9], bool(row[10]), float(row[11]), row[12])
 
 
 class PostStore:
     """Posts and their expansion over one open connection (one writer task per connection)."""
 
-    def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None,
+                 clock: Clock = time.time) -> None:
         self._conn = conn
-        # Writers of one process take turns here rather than in SQLite's busy handler,
-        # which can starve one connection while another commits in a loop.
+        # Writers of one process take turns here (see `transaction`).
         self._lock = write_lock or asyncio.Lock()
+        self._clock = clock
 
     async def seen(self, list_name: str, message_id: str) -> bool:
         async with self._conn.execute("SELECT 1 FROM posts WHERE permalink = ?",
@@ -129,7 +77,7 @@ class PostStore:
         thread and one fsync for the whole group, committed before this returns.
         """
         links = [permalink_for(p.list_name, p.message_id) for p in posts]
-        now = utc_now()
+        now = self._clock()
         fresh: list[bool] = []
         for start in range(0, len(posts), MAX_GROUP):
             chunk = posts[start:start + MAX_GROUP]
@@ -157,7 +105,7 @@ class PostStore:
             return [_post(row) for row in await cur.fetchall()]
 
     async def expand(self, items: Sequence[ListCopy], sender: Callable[[str], str],
-                     now: float) -> int:
+                     now: Timestamp) -> int:
         """Queue each post's list copy for every active member not on nomail, with the
         member's token (for personalised copies), then mark the posts expanded; returns
         the recipients added.
@@ -169,7 +117,6 @@ class PostStore:
         """
         ids = [item.post.id for item in items]
         marks = ",".join("?" * len(ids))
-        created = utc_now()
         values = ",".join(["(?, 'post', ?, ?, ?, ?, ?, ?, ?)"] * len(items))
         async with self._lock:
             await self._conn.execute(
@@ -179,22 +126,20 @@ class PostStore:
                 [v for item in items
                  for v in (item.post.list_name, item.post.permalink,
                            sender(item.post.list_name), item.body, int(item.personalised),
-                           int(item.verp), item.token_slot.decode("ascii"), created)])
+                           int(item.verp), item.token_slot.decode("ascii"), now)])
         async with self._lock:
             before = self._conn.total_changes
             await self._conn.execute(
                 f"""INSERT OR IGNORE INTO deliveries
                         (outgoing_id, recipient, token, status, next_try_at, created_at,
                          updated_at)
-                    SELECT o.id, pe.address, m.token, 'pending', 0, ?, ?
+                    SELECT o.id, r.address, r.token, 'pending', 0, ?, ?
                       FROM posts po
                      -- CROSS JOIN keeps posts outermost: left to itself, the planner can
                      -- prefer scanning every post's outgoing row, which grows with the archive.
                      CROSS JOIN outgoing o ON o.source = 'post' AND o.source_ref = po.permalink
-                      JOIN memberships m ON m.list_name = po.list_name
-                      JOIN people pe ON pe.id = m.person_id
-                     WHERE po.id IN ({marks}) AND po.expanded = 0
-                       AND m.status = 'active' AND m.delivery_mode != 'nomail'""",
+                      JOIN {RECEIVERS} r ON r.list_name = po.list_name
+                     WHERE po.id IN ({marks}) AND po.expanded = 0""",
                 [now, now, *ids])
             added = self._conn.total_changes - before
         async with self._lock:
@@ -202,16 +147,11 @@ class PostStore:
         return added
 
     async def posting_facts(self, list_name: str, author: str,
-                            message_id: str) -> tuple[str | None, str | None, bool]:
-        """(list policy or None, author's membership status or None, Message-ID seen)."""
-        # One round trip to the database thread: this runs for every post.
+                            message_id: str) -> PostingLookup:
+        """What the post is judged on, in one round trip (this runs for every post)."""
         rows = list(await self._conn.execute_fetchall(
-            """SELECT (SELECT policy FROM lists WHERE name = ?1),
-                      (SELECT m.status FROM memberships m JOIN people p ON p.id = m.person_id
-                        WHERE m.list_name = ?1 AND p.address_key = ?2),
-                      EXISTS (SELECT 1 FROM posts WHERE permalink = ?3)""",
-            (list_name, address_key(author), permalink_for(list_name, message_id))))
-        return rows[0][0], rows[0][1], bool(rows[0][2])
+            POSTING_FACTS, posting_facts_args(list_name, author, message_id)))
+        return PostingLookup(rows[0][0], rows[0][1], bool(rows[0][2]))
 
     async def list_names(self) -> set[str]:
         return {str(r[0]) for r in await self._conn.execute_fetchall("SELECT name FROM lists")}
@@ -254,7 +194,7 @@ class PostStore:
                 "WHERE id = ? AND status = 'accepted' AND expanded = 0", (reason, post_id))
 
     async def counts(self) -> dict[str, int]:
-        """Posts by status, plus 'unexpanded': accepted posts not yet in the outbox."""
+        """Posts by status, plus 'unexpanded': accepted posts not yet queued."""
         async with self._conn.execute(
             "SELECT status, count(*), sum(status = 'accepted' AND expanded = 0) "
             "FROM posts GROUP BY status") as cur:
@@ -263,7 +203,7 @@ class PostStore:
         counts["unexpanded"] = sum(int(r[2] or 0) for r in rows)
         return counts
 
-    async def unreported_failures(self, limit: int = 500) -> list[Failure]:
+    async def unreported_failures(self, limit: int = 500) -> list[GivenUpDelivery]:
         """Post deliveries that gave up for a reason other than a 5xx (those are bounces)."""
         async with self._conn.execute(
             """SELECT d.outgoing_id, o.list_name, o.source_ref, d.recipient, d.last_reply
@@ -271,10 +211,12 @@ class PostStore:
                 WHERE d.status = 'failed' AND d.owner_notified = 0 AND o.source = 'post'
                   AND d.last_reply NOT LIKE '5%' ORDER BY d.outgoing_id LIMIT ?""",
                 (limit,)) as cur:
-            return [Failure(int(r[0]), r[1], r[2], r[3], r[4]) for r in await cur.fetchall()]
+            return [GivenUpDelivery(int(r[0]), r[1], r[2], r[3], r[4])
+                    for r in await cur.fetchall()]
 
-    async def report_failures(self, failures: Sequence[Failure], source_ref: str, sender: str,
-                              body: bytes, owners: Sequence[str], now: float) -> None:
+    async def report_failures(self, failures: Sequence[GivenUpDelivery], source_ref: str,
+                              sender: str, body: bytes, owners: Sequence[str],
+                              now: Timestamp) -> None:
         """Queue one notice to the owners and mark its failures reported, atomically."""
         async with transaction(self._conn, self._lock):
             await QueueStore(self._conn).enqueue_in_transaction(

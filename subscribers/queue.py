@@ -1,79 +1,26 @@
-"""Queries for the per-recipient outbox: enqueue, claim due deliveries, record outcomes."""
+"""Queries for the delivery queue (`outgoing` messages, their per-recipient `deliveries`):
+enqueue, claim due deliveries, record outcomes."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from subscribers.db import Connection
-
-
-@dataclass(frozen=True)
-class Recipient:
-    address: str
-    token: str = ""
-
-
-@dataclass(frozen=True)
-class Enqueued:
-    outgoing_id: int
-    created: bool
-    recipients_added: int
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    id: int
-    list_name: str
-    sender: str
-    body: bytes
-    personalised: bool
-    verp: bool
-    token_slot: bytes = b"CCR-TOKEN-SLOT-0f3a9c"  # what each recipient's token replaces
-
-
-@dataclass(frozen=True)
-class Due:
-    """A delivery that may be attempted now."""
-
-    outgoing_id: int
-    recipient: str
-    token: str
-    attempts: int
-    created_at: float
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to record for one recipient after an attempt."""
-
-    outgoing_id: int
-    recipient: str
-    status: str  # 'sent', 'deferred' or 'failed'
-    reply: str
-    next_try_at: float = 0.0
-    bounce: bool = False
-
-
-@dataclass(frozen=True)
-class QueueCounts:
-    pending: int = 0
-    deferred: int = 0
-    sent: int = 0
-    failed: int = 0
-    oldest_pending_at: float | None = None
-    messages_in_flight: int = 0
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from subscribers.db import Connection, transaction
+from subscribers.models import (
+    Due,
+    Enqueued,
+    Outcome,
+    Outgoing,
+    QueueCounts,
+    Recipient,
+    Timestamp,
+)
 
 
 class QueueStore:
-    """The outbox tables over one open connection."""
+    """The queue's tables over one open connection."""
 
     def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None) -> None:
         self._conn = conn
@@ -92,7 +39,7 @@ class QueueStore:
         recipients: Sequence[Recipient],
         personalised: bool = False,
         verp: bool = False,
-        now: float | None = None,
+        now: Timestamp | None = None,
     ) -> Enqueued:
         """Store one outgoing message and its recipients in one transaction.
 
@@ -107,19 +54,13 @@ class QueueStore:
 
     async def _enqueue(self, *, list_name: str, source: str, source_ref: str, sender: str,
                        body: bytes, recipients: Sequence[Recipient], personalised: bool,
-                       verp: bool, now: float | None) -> Enqueued:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = await self.enqueue_in_transaction(
+                       verp: bool, now: Timestamp | None) -> Enqueued:
+        async with transaction(self._conn):
+            return await self.enqueue_in_transaction(
                 list_name=list_name, source=source, source_ref=source_ref, sender=sender,
                 body=body, recipients=recipients, personalised=personalised, verp=verp,
                 now=time.time() if now is None else now,
             )
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
-        return result
 
     async def enqueue_in_transaction(
         self,
@@ -132,7 +73,7 @@ class QueueStore:
         recipients: Sequence[Recipient],
         personalised: bool,
         verp: bool,
-        now: float,
+        now: Timestamp,
     ) -> Enqueued:
         """`enqueue` for a caller that already holds a transaction (e.g. post expansion)."""
         async with self._conn.execute(
@@ -146,7 +87,7 @@ class QueueStore:
                                          personalised, verp, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (list_name, source, source_ref, sender, body, int(personalised), int(verp),
-                 _iso(now)),
+                 now),
             )
             outgoing_id = int(cur.lastrowid or 0)
         else:
@@ -173,7 +114,7 @@ class QueueStore:
         return Outgoing(int(row[0]), row[1], row[2], bytes(row[3]), bool(row[4]), bool(row[5]),
                         str(row[6]).encode("ascii"))
 
-    async def due(self, now: float, limit: int) -> list[Due]:
+    async def due(self, now: Timestamp, limit: int) -> list[Due]:
         """Deliveries ready to try, oldest message first, grouped by message."""
         async with self._conn.execute(
             """SELECT outgoing_id, recipient, token, attempts, created_at FROM deliveries
@@ -184,7 +125,7 @@ class QueueStore:
             return [Due(int(r[0]), r[1], r[2], int(r[3]), float(r[4]))
                     for r in await cur.fetchall()]
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self) -> Timestamp | None:
         """When the earliest waiting delivery becomes due, or None when nothing waits."""
         async with self._conn.execute(
             "SELECT min(next_try_at) FROM deliveries WHERE status IN ('pending', 'deferred')"
@@ -192,7 +133,7 @@ class QueueStore:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    async def record(self, outcomes: Sequence[Outcome], now: float) -> None:
+    async def record(self, outcomes: Sequence[Outcome], now: Timestamp) -> None:
         """Store the results of attempts, and hard bounces, in one transaction."""
         rows = [(o.status, o.reply[:1000], o.next_try_at, now, o.outgoing_id, o.recipient)
                 for o in outcomes]
@@ -202,9 +143,9 @@ class QueueStore:
             await self._record(outcomes, rows, now)
 
     async def _record(self, outcomes: Sequence[Outcome],
-                      rows: Sequence[tuple[str, str, float, float, int, str]], now: float) -> None:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+                      rows: Sequence[tuple[str, str, float, float, int, str]],
+                      now: Timestamp) -> None:
+        async with transaction(self._conn):
             await self._conn.executemany(
                 """UPDATE deliveries SET status = ?, last_reply = ?, next_try_at = ?,
                           attempts = attempts + 1, updated_at = ?
@@ -217,10 +158,6 @@ class QueueStore:
                 [(o.recipient.casefold(), o.reply[:1000], now, o.outgoing_id)
                  for o in outcomes if o.bounce],
             )
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
 
     async def counts(self, outgoing_id: int | None = None) -> QueueCounts:
         """Recipients by state, for one message or the whole queue."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from subscribers.db import Connection
+from subscribers.db import Connection, transaction
 
 # Events older than this are dropped whatever their bucket; no window is longer.
 RETENTION_SECONDS = 7 * 86400.0
@@ -16,8 +16,7 @@ class RateStore:
 
     async def allow(self, bucket: str, limit: int, window_seconds: float, now: float) -> bool:
         """Count one event and return True, unless `limit` events already fell in the window."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(self._conn):
             await self._conn.execute(
                 "DELETE FROM rate_events WHERE at <= ? OR (bucket = ? AND at <= ?)",
                 (now - max(RETENTION_SECONDS, window_seconds), bucket, now - window_seconds))
@@ -29,8 +28,4 @@ class RateStore:
             if allowed:
                 await self._conn.execute(
                     "INSERT INTO rate_events (bucket, at) VALUES (?, ?)", (bucket, now))
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
         return allowed

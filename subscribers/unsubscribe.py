@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from subscribers.db import Connection
 from subscribers.members import MEMBER_COLUMNS, member_from_row
 from subscribers.models import Member
@@ -29,6 +27,6 @@ class TokenMembers:
         await self._conn.execute(
             """UPDATE memberships SET status = 'unsubscribed', left_at = ?
                 WHERE token = ? AND status != 'unsubscribed'""",
-            (datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), token))
+            (now, token))
         await self._conn.commit()
         return await self.find(token)

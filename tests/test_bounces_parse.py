@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ccrlist.bounces.dsn import MAX_MIME_DEPTH, Failure, as_email, classify, parse_bounce
+from ccrlist.bounces.dsn import MAX_MIME_DEPTH, ReportedFailure, as_email, classify, parse_bounce
 from ccrlist.bounces.score import DAY, bounce_score
 from ccrlist.bounces.service import attribute
-from subscribers.bounces import BounceEvent
+from subscribers.models import BounceEvent
 
 SAMPLES = Path(__file__).parent / "data" / "dsn"
 
@@ -34,7 +34,8 @@ def test_plain_text_bounce_without_recipient() -> None:
     raw = (b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n\r\n"
            b"Sorry, I wasn't able to deliver your message.\r\n"
            b"550 5.1.1 mailbox unavailable\r\n")
-    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
+    assert parse_bounce(raw) == [
+        ReportedFailure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
 
 
 def nested(levels: int, inner: bytes = b"Content-Type: text/plain\r\n\r\nhello\r\n") -> bytes:
@@ -49,7 +50,8 @@ def test_plain_text_bounce_in_a_charset_we_cannot_use(charset: bytes) -> None:
     raw = (b"From: MAILER-DAEMON@mx.example.org\r\nSubject: failure notice\r\n"
            b"Content-Type: text/plain; charset=" + charset + b"\r\n\r\n"
            b"550 5.1.1 mailbox unavailable\r\n")
-    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
+    assert parse_bounce(raw) == [
+        ReportedFailure("", "hard", "5.1.1", "550 5.1.1 mailbox unavailable")]
 
 
 def rfc822_nested(levels: int) -> bytes:
@@ -72,7 +74,7 @@ def test_mime_nested_too_deep_is_read_as_headers_only(raw: bytes) -> None:
 
 def test_mime_nested_a_little_is_read_whole() -> None:
     raw = nested(MAX_MIME_DEPTH - 2, b"Content-Type: text/plain\r\n\r\n550 5.1.1 gone\r\n")
-    assert parse_bounce(raw) == [Failure("", "hard", "5.1.1", "550 5.1.1 gone")]
+    assert parse_bounce(raw) == [ReportedFailure("", "hard", "5.1.1", "550 5.1.1 gone")]
 
 
 def test_ordinary_mail_is_not_a_bounce() -> None:
@@ -90,10 +92,10 @@ def test_classify(status: str, action: str, kind: str) -> None:
 
 
 def test_verp_address_wins() -> None:
-    failures = [Failure("alias@forwarder.org", "hard", "5.1.1", "gone")]
+    failures = [ReportedFailure("alias@forwarder.org", "hard", "5.1.1", "gone")]
     assert attribute(failures, "member@example.org") == [
-        Failure("member@example.org", "hard", "5.1.1", "gone")]
-    assert attribute([Failure("", "soft", "4.0.0", "x")], None) == []
+        ReportedFailure("member@example.org", "hard", "5.1.1", "gone")]
+    assert attribute([ReportedFailure("", "soft", "4.0.0", "x")], None) == []
     assert attribute([], "member@example.org") == []
 
 

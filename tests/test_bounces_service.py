@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webkit import FakeClock, installation_verp_key, queued, status_of, text_of
+from webkit import FakeClock, admin_mail, installation_verp_key, queued, status_of, text_of
 
-from ccrlist.admin import handler as admin_mail
-from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admin.handler import AdminContext
 from ccrlist.bounces.service import Bounces
-from ccrlist.config.settings import Settings, load_settings
+from ccrlist.config.loader import load_settings
+from ccrlist.config.settings import Settings
 from ccrlist.delivery.verp import unverp, verp_sender
+from ccrlist.intake import replies
 from cli import ccrlist
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
@@ -50,7 +51,7 @@ def signed(local: str, settings: Settings) -> str:
 async def bounce(ctx: AdminContext, sample: str, local: str, sign: bool = True) -> str:
     """Send `sample` to `local`, its VERP tag signed like ours unless `sign` is False."""
     to = signed(local, ctx.settings) if sign else local
-    return await handle_admin_message(to, "", (SAMPLES / sample).read_bytes(), ctx)
+    return await admin_mail(to, "", (SAMPLES / sample).read_bytes(), ctx)
 
 
 def clock_of(ctx: AdminContext) -> FakeClock:
@@ -70,8 +71,8 @@ async def test_hard_bounces_disable_after_threshold(ctx: AdminContext, sample: s
                                                     address: str) -> None:
     for day in range(3):  # threshold 3 distinct days
         assert await status_of(ctx.conn, "ccrlist", address) == "active"
-        assert await bounce(ctx, sample, local) == admin_mail.BOUNCE_RECEIVED
-        assert await bounce(ctx, sample, local) == admin_mail.BOUNCE_RECEIVED  # same day
+        assert await bounce(ctx, sample, local) == replies.BOUNCE_RECEIVED
+        assert await bounce(ctx, sample, local) == replies.BOUNCE_RECEIVED  # same day
         clock_of(ctx).advance(DAY)
         assert len(await queued(ctx.conn)) == (1 if day == 2 else 0)
     assert await status_of(ctx.conn, "ccrlist", address) == "disabled"
@@ -128,7 +129,7 @@ async def test_mailbox_full_is_soft(ctx: AdminContext) -> None:
 async def test_non_members_and_junk_are_ignored(ctx: AdminContext) -> None:
     for _ in range(4):
         await bounce(ctx, "postfix_user_unknown.eml", "ccrlist-bounces+stranger=example.org")
-        await handle_admin_message("ccrlist-bounces+dead=example.net", "x@example.org",
+        await admin_mail("ccrlist-bounces+dead=example.net", "x@example.org",
                                    b"Subject: out of office\r\n\r\nI am away.\r\n", ctx)
         clock_of(ctx).advance(DAY)
     assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
@@ -154,7 +155,7 @@ def test_cli_disabled_reason_and_enable(tmp_path: Path, monkeypatch: pytest.Monk
         settings = load_settings(config)
         conn = await open_database(settings.database_path)
         try:
-            await handle_admin_message(
+            await admin_mail(
                 signed("ccrlist-bounces+dead=example.net", settings), "",
                 (SAMPLES / "postfix_user_unknown.eml").read_bytes(),
                 AdminContext(conn, settings, installation_verp_key(settings)))
@@ -202,10 +203,10 @@ async def test_resubscribing_after_disable_clears_the_score(ctx: AdminContext) -
         clock_of(ctx).advance(DAY)
     assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "disabled"
     request = b"From: dead@example.net\r\nSubject: subscribe\r\n\r\n"
-    await handle_admin_message("ccrlist-request", "dead@example.net", request, ctx)
+    await admin_mail("ccrlist-request", "dead@example.net", request, ctx)
     confirmation = (await queued(ctx.conn))[-1][0]
     reply_to = str(confirmation["Reply-To"]).split("@")[0]
-    await handle_admin_message(reply_to, "dead@example.net", b"Subject: Re: confirm\r\n\r\n", ctx)
+    await admin_mail(reply_to, "dead@example.net", b"Subject: Re: confirm\r\n\r\n", ctx)
     assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
     clock_of(ctx).advance(1)
     await bounce(ctx, "postfix_user_unknown.eml", local)
@@ -221,7 +222,7 @@ async def test_reports_that_prove_nothing_are_not_counted(ctx: AdminContext, loc
                                                           sign: bool) -> None:
     for _ in range(3):
         assert await bounce(ctx, "postfix_user_unknown.eml", local, sign) == \
-            admin_mail.BOUNCE_RECEIVED
+            replies.BOUNCE_RECEIVED
         clock_of(ctx).advance(DAY)
     assert await status_of(ctx.conn, "ccrlist", "dead@example.net") == "active"
     assert await BounceStore(ctx.conn).events("ccrlist", "dead@example.net", 0.0) == []

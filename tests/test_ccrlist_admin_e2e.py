@@ -34,7 +34,6 @@ from ccrlist_helpers import (
 from click.testing import CliRunner
 from webkit import confirm_token, status_of, text_of
 
-from ccrlist.admin import handler as admin_mail
 from ccrlist.config.settings import CommandSettings, Settings, WebSettings
 from ccrlist.intake import replies
 from cli import ccrlist
@@ -131,7 +130,7 @@ async def test_command_confirmed_by_replying_to_the_confirm_address(
     before = await status(server.settings, sender)
     reply = await send(server.port, mail(sender, f"{local}@{DOMAIN}", subject, body),
                        sender=sender, rcpt=f"{local}@{DOMAIN}")
-    assert full(reply) == admin_mail.REQUEST_RECEIVED
+    assert full(reply) == replies.REQUEST_RECEIVED
     confirmation = await nth_received(server.relay, sender, 1)
     assert confirmation["Subject"] == asks
     assert confirmation["Auto-Submitted"] == "auto-replied"
@@ -141,12 +140,12 @@ async def test_command_confirmed_by_replying_to_the_confirm_address(
 
     answer = mail(sender, confirm, f"Re: {asks}", "> To confirm, open this link")
     assert full(await send(server.port, answer, sender=sender, rcpt=confirm)) == (
-        admin_mail.REQUEST_RECEIVED)
+        replies.REQUEST_RECEIVED)
     assert await status(server.settings, sender) == final
     assert (await nth_received(server.relay, sender, 2))["Subject"] == done
     # The token works once.
     assert full(await send(server.port, answer, sender=sender, rcpt=confirm)) == (
-        admin_mail.BAD_TOKEN)
+        replies.BAD_TOKEN)
 
     # The next post goes to exactly the active members.
     assert full(await send(server.port, message(author="carol@example.net"),
@@ -163,14 +162,14 @@ async def test_forged_confirm_address_refused(server: Running) -> None:
     forged = f"ccrlist-confirm+{'A' * 32}@{DOMAIN}"
     reply = await send(server.port, mail("dana@example.net", forged, "Re: confirm"),
                        sender="dana@example.net", rcpt=forged)
-    assert full(reply) == admin_mail.BAD_TOKEN
+    assert full(reply) == replies.BAD_TOKEN
     assert await status(server.settings, "dana@example.net") is None
 
 
 async def test_help_by_subject(server: Running) -> None:
     reply = await send(server.port, mail("dana@example.net", REQUEST, "help"),
                        sender="dana@example.net", rcpt=REQUEST)
-    assert full(reply) == admin_mail.REQUEST_RECEIVED
+    assert full(reply) == replies.REQUEST_RECEIVED
     answer = await nth_received(server.relay, "dana@example.net", 1)
     assert answer["Subject"] == "ccrlist: help"
     assert f"ccrlist-join@{DOMAIN}" in text_of(answer)
@@ -182,7 +181,7 @@ async def test_replies_rate_limited_per_address_per_day(server: Running) -> None
     for i in range(5):  # replies_per_day = 3
         reply = await send(server.port, mail("dana@example.net", REQUEST, f"help {i}"),
                            sender="dana@example.net", rcpt=REQUEST)
-        assert full(reply) == admin_mail.REQUEST_RECEIVED
+        assert full(reply) == replies.REQUEST_RECEIVED
     assert await queued_count(server.settings, "notice", recipient="dana@example.net") == 3
     # Another address is answered as usual.
     await send(server.port, mail("eve@example.net", REQUEST, "help"),
@@ -197,7 +196,7 @@ async def test_hostile_admin_mail_is_answered_once_and_for_all(server: Running) 
     crlf_id = (b"From: dana@example.net\r\nTo: " + REQUEST.encode() + b"\r\n"
                b"Subject: subscribe\r\nMessage-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\n")
     reply = await send(server.port, crlf_id, sender="dana@example.net", rcpt=REQUEST)
-    assert full(reply) == admin_mail.REQUEST_RECEIVED
+    assert full(reply) == replies.REQUEST_RECEIVED
     confirmation = await nth_received(server.relay, "dana@example.net", 1)
     assert "In-Reply-To" not in confirmation and "X" not in confirmation
     bounces = f"ccrlist-bounces@{DOMAIN}"
@@ -205,11 +204,11 @@ async def test_hostile_admin_mail_is_answered_once_and_for_all(server: Running) 
         b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
         for i in range(3000)) + b"Content-Type: text/plain\r\n\r\n550 5.1.1 x\r\n")
     assert full(await send(server.port, deep, sender="", rcpt=bounces)) == (
-        admin_mail.BOUNCE_RECEIVED)
+        replies.BOUNCE_RECEIVED)
     charset = (b"From: MAILER-DAEMON@example.org\r\nSubject: failure notice\r\n"
                b"Content-Type: text/plain; charset=nonesuch\r\n\r\n550 5.1.1 x\r\n")
     assert full(await send(server.port, charset, sender="", rcpt=bounces)) == (
-        admin_mail.BOUNCE_RECEIVED)
+        replies.BOUNCE_RECEIVED)
 
 
 @pytest.mark.parametrize(("sender", "extra"), [
@@ -226,7 +225,7 @@ async def test_automatic_messages_never_answered(server: Running, sender: str,
         rcpt = f"{local}@{DOMAIN}"
         reply = await send(server.port, mail("dana@example.net", rcpt, "subscribe", extra=extra),
                            sender=sender, rcpt=rcpt)
-        assert full(reply) == admin_mail.NOT_ANSWERED
+        assert full(reply) == replies.NOT_ANSWERED
     assert await queued_count(server.settings, "notice") == 0
     assert await status(server.settings, "dana@example.net") is None
     # A person's request after them is answered: the robots' would have gone first.
@@ -243,10 +242,10 @@ async def test_no_backscatter_to_a_forged_from(server: Running) -> None:
         rcpt = f"{local}@{DOMAIN}"
         reply = await send(server.port, mail("victim@example.net", rcpt, subject),
                            sender="bulk@spammer.example", rcpt=rcpt)
-        assert full(reply) == admin_mail.NOT_FROM_SENDER
+        assert full(reply) == replies.NOT_FROM_SENDER
     spam = mail("dana@example.net", REQUEST, "Cheap pills", "Buy now")
     assert full(await send(server.port, spam, sender="dana@example.net", rcpt=REQUEST)) == (
-        admin_mail.NO_COMMAND)
+        replies.NO_COMMAND)
     assert await status(server.settings, "victim@example.net") is None
     # A person's request after them is answered: any answer to those would have gone first.
     await send(server.port, mail("eve@example.net", REQUEST, "help"),
@@ -267,7 +266,7 @@ async def test_owner_mail_forwarded_to_the_list_owners(server: Running,
     owner_address = f"ccrlist-owner@{DOMAIN}"
     question = mail("dana@example.net", owner_address, "Who runs this list?", "Hello.")
     reply = await send(server.port, question, sender="dana@example.net", rcpt=owner_address)
-    assert full(reply) == admin_mail.FORWARDED
+    assert full(reply) == replies.FORWARDED
     await wait_for(lambda: len(server.relay.messages) == 1, what="the forwarded message")
     [forwarded] = server.relay.messages
     assert sorted(forwarded.rcpt_tos) == OWNERS
@@ -277,7 +276,7 @@ async def test_owner_mail_forwarded_to_the_list_owners(server: Running,
     assert msg["X-CCR-Loop"] == owner_address
     looped = b"X-CCR-Loop: " + owner_address.encode() + b"\r\n" + question
     reply = await send(server.port, looped, sender="dana@example.net", rcpt=owner_address)
-    assert full(reply) == admin_mail.OWNER_LOOP
+    assert full(reply) == replies.OWNER_LOOP
     assert await queued_count(server.settings, "owner") == len(OWNERS)
 
 
@@ -324,7 +323,7 @@ async def test_dsns_disable_the_member_and_tell_the_owners_once(
 
         dsn = (SAMPLES / sample).read_bytes()
         assert full(await send(server.port, dsn, sender="", rcpt=bounces_to)) == (
-            admin_mail.BOUNCE_RECEIVED)
+            replies.BOUNCE_RECEIVED)
         if to == "bounces":
             assert await status(config, bounced) == "active"
             assert await queued_count(config, "notice", "disabled:%") == 0
@@ -340,7 +339,7 @@ async def test_dsns_disable_the_member_and_tell_the_owners_once(
 
         # Later bounces: still disabled, no second notice.
         assert full(await send(server.port, dsn, sender="", rcpt=bounces_to)) == (
-            admin_mail.BOUNCE_RECEIVED)
+            replies.BOUNCE_RECEIVED)
         assert await queued_count(config, "notice", "disabled:%") == len(OWNERS)
     assert len([m for m in relay.messages if OWNERS[0] in m.rcpt_tos]) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from pathlib import Path
@@ -12,11 +13,12 @@ from ccrlist_helpers import DOMAIN, message
 from click.testing import CliRunner
 
 from ccrlist.commands.posts import describe_queue
-from ccrlist.config.settings import load_settings
+from ccrlist.config.loader import load_settings
 from cli import ccrlist
 from subscribers.db import open_database
-from subscribers.posts import NewPost, PostStore
-from subscribers.queue import QueueCounts, QueueStore, Recipient
+from subscribers.models import NewPost, QueueCounts, Recipient
+from subscribers.posts import PostStore
+from subscribers.queue import QueueStore
 
 
 @pytest.fixture
@@ -60,6 +62,8 @@ def test_held_list_show_approve_reject(config: Path) -> None:
     code, out = run(config, "held", "list")
     assert code == 0
     assert "dan@example.com" in out and "eve@example.com" in out and "2 held post(s)" in out
+    # When each arrived, as people read a time (stored as seconds since the epoch).
+    assert re.search(r"\t20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z\t", out)
     code, out = run(config, "held", "show", "1")
     assert code == 0 and "Hi all." in out
     code, out = run(config, "held", "show", "1", "--raw")

@@ -28,7 +28,7 @@ from ccrlist_helpers import (
     wait_for,
 )
 
-from ccrlist.config.settings import load_settings
+from ccrlist.config.loader import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = [f"m{i:03d}@example.org" for i in range(60)]

@@ -14,9 +14,10 @@ from ccrlist.config.settings import Settings, WebSettings
 from ccrlist.copies.list_copy import ListHeaders, list_headers, rewrite
 from ccrlist.delivery.tokens import TOKEN_SLOT, personalise
 from ccrlist.header_block import readable, split_fields
+from ccrlist.list_fields import ListFields
 
-INFO = ListHeaders("ccrlist", "lists.example.org", "[ccrlist]",
-                   "https://lists.example.org/archive/ccrlist/")
+INFO = ListHeaders(ListFields("ccrlist", "lists.example.org",
+                              "https://lists.example.org/archive/ccrlist/"), "[ccrlist]")
 
 
 def post(subject_line: str | None, body: bytes = b"Body line\r\n\r\nsecond para\r\n",
@@ -106,8 +107,7 @@ def test_list_fields_set_and_stale_ones_replaced() -> None:
     ("author", "carol@example.org", "alice@example.org"),
 ])
 def test_reply_to_policy(policy_name: str, original: str | None, expected: str | None) -> None:
-    info = ListHeaders(INFO.list_name, INFO.domain, INFO.subject_prefix, INFO.archive_url,
-                       policy_name)  # type: ignore[arg-type]
+    info = ListHeaders(INFO.fields, INFO.subject_prefix, policy_name)  # type: ignore[arg-type]
     extra = f"Reply-To: {original}\r\n" if original else ""
     out = rewrite(post("Subject: x", extra=extra), info, "alice@example.org")
     values = message_from_bytes(out, policy=policy.default).get_all("Reply-To")
@@ -311,10 +311,12 @@ def test_personalised_copy_offers_one_click_with_the_token_slot(base_url: str) -
 
 
 def test_long_list_unsubscribe_is_folded_between_its_uris_only() -> None:
-    info = dataclasses.replace(INFO, unsubscribe_url="https://lists.example.org/u/" + "a" * 60)
+    info = dataclasses.replace(INFO, fields=dataclasses.replace(
+        INFO.fields, unsubscribe_url="https://lists.example.org/u/" + "a" * 60))
     out = rewrite(post("Subject: x"), info, "alice@example.org")
     assert (b"List-Unsubscribe: <https://lists.example.org/u/" + b"a" * 60 + b">,\r\n"
             b" <mailto:ccrlist-leave@lists.example.org>\r\n") in out
-    short = ListHeaders("l", "x.org", "", "https://x.org/", unsubscribe_url="https://x.org/u/t")
+    short = ListHeaders(ListFields("l", "x.org", "https://x.org/",
+                                   unsubscribe_url="https://x.org/u/t"), "")
     assert (b"List-Unsubscribe: <https://x.org/u/t>, <mailto:l-leave@x.org>\r\n"
             in rewrite(post("Subject: x"), short, "alice@example.org"))

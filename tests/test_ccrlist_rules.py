@@ -11,7 +11,13 @@ from ccrlist.auth.dmarc import DmarcOutcome
 from ccrlist.config.settings import AuthSettings, NewsletterSettings, PostingSettings, Settings
 from ccrlist.intake import replies
 from ccrlist.intake.post import find_author, parse_post
-from ccrlist.intake.rules import Facts, Verdict, moderate
+from ccrlist.intake.rules import (
+    Facts,
+    Verdict,
+    moderate,
+    needs_authentication,
+    with_authentication,
+)
 
 SETTINGS = dataclasses.replace(
     Settings(), domain="lists.example.org",
@@ -197,6 +203,27 @@ def test_authentication_rule(facts: Facts, settings: Settings, action: str,
     post = parse_post("ccrlist", "alice@example.org", raw(BASIC))
     verdict = moderate(post, facts, settings)
     assert (verdict.action, verdict.reason) == (action, reason)
+
+
+@pytest.mark.parametrize("facts, settings", [(c[3], c[4]) for c in CASES] +
+                         [(c[1], c[2]) for c in AUTH_CASES],
+                         ids=[c[0] for c in CASES] + [f"auth: {c[0]}" for c in AUTH_CASES])
+@pytest.mark.parametrize("headers", [BASIC, "From: a@example.org\nFrom: b@example.org\n",
+                                     BASIC + "Precedence: junk\n"])
+def test_one_pass_then_authentication_gives_what_moderate_gives_with_it(
+        facts: Facts, settings: Settings, headers: str) -> None:
+    """The handler runs `moderate` once without authentication results, authenticates only
+    when `needs_authentication` says it could matter, then applies `with_authentication`;
+    that must give exactly what `moderate` gives when the results are known from the start."""
+    post = parse_post("ccrlist", "alice@example.org", raw(headers))
+    unchecked = moderate(post, dataclasses.replace(facts, auth=None), settings)
+    expected = moderate(post, facts, settings)
+    if needs_authentication(post, unchecked, settings):
+        assert with_authentication(post, unchecked, facts, settings) == expected
+    else:
+        # Skipping the lookups is safe: the post is refused, discarded or a duplicate
+        # already, or its list does not check.
+        assert unchecked == expected or unchecked.action in ("reject", "discard", "duplicate")
 
 
 def test_a_header_folded_over_many_lines_is_read_in_one_pass() -> None:

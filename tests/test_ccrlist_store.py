@@ -13,10 +13,10 @@ from ccrlist.config.settings import PostingSettings, Settings
 from ccrlist.copies.expander import Expander
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
-from subscribers.models import NewMember
+from subscribers.models import ListCopy, NewMember, NewPost, Outcome, StoredPost, permalink_for
 from subscribers.owners import OwnerStore
-from subscribers.posts import ListCopy, NewPost, PostStore, StoredPost, permalink_for
-from subscribers.queue import Outcome, QueueStore
+from subscribers.posts import PostStore
+from subscribers.queue import QueueStore
 
 
 @pytest.fixture

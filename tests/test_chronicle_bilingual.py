@@ -152,10 +152,9 @@ def _member(address: str, lang: str, status: str = "active", mode: str = "each")
                   f"tok-{address}", None, None)
 
 
+# The receivers of the list, as the store gives them (who receives is decided there, once).
 MEMBERS = [_member("a@x.org", "en"), _member("b@x.org", "fr"), _member("c@x.org", "fr"),
-           _member("d@x.org", "fr"), _member("e@x.org", "en"),
-           _member("gone@x.org", "fr", status="unsubscribed"),
-           _member("quiet@x.org", "fr", mode="nomail")]
+           _member("d@x.org", "fr"), _member("e@x.org", "en")]
 
 
 @pytest.mark.parametrize(("langs", "groups", "fallen"), [

@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from dkim_helpers import SELECTOR, TestKey, keygen, signed_fields, with_key
 
-from ccrlist.config.settings import DkimSettings, Settings, load_settings, parse_settings
+from ccrlist.config.loader import load_settings
+from ccrlist.config.parse import parse_settings
+from ccrlist.config.settings import DkimSettings, Settings
 from ccrlist.delivery.dkim_keys import txt_record
 from ccrlist.delivery.signing import DkimKeyError, copy_signer
 from cli import ccrlist

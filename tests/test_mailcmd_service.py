@@ -6,10 +6,17 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from webkit import FakeClock, confirm_token, installation_verp_key, queued, status_of, text_of
+from webkit import (
+    FakeClock,
+    admin_mail,
+    confirm_token,
+    installation_verp_key,
+    queued,
+    status_of,
+    text_of,
+)
 
-from ccrlist.admin import handler as admin_mail
-from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admin.handler import AdminContext
 from ccrlist.config.settings import CommandSettings, Settings
 from ccrlist.delivery.verp import verp_sender
 from ccrlist.intake import replies
@@ -36,9 +43,9 @@ def mail(subject: str, body: str = "", sender: str = "jo@example.org", extra: st
 
 
 async def test_subscribe_by_mail_confirmed_by_reply(ctx: AdminContext) -> None:
-    reply = await handle_admin_message("ccrlist-request", "jo@example.org",
+    reply = await admin_mail("ccrlist-request", "jo@example.org",
                                        mail("subscribe"), ctx)
-    assert reply == admin_mail.REQUEST_RECEIVED
+    assert reply == replies.REQUEST_RECEIVED
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
     [(confirmation, rcpts)] = await queued(ctx.conn)
     assert rcpts == ["jo@example.org"]
@@ -49,56 +56,56 @@ async def test_subscribe_by_mail_confirmed_by_reply(ctx: AdminContext) -> None:
     assert local == f"ccrlist-confirm+{token}"
     # A vacation auto-reply to the confirmation must not confirm it.
     vacation = mail("Out of office", extra="Auto-Submitted: auto-replied\r\n")
-    auto = await handle_admin_message(local, "jo@example.org", vacation, ctx)
-    assert auto == admin_mail.NOT_ANSWERED
+    auto = await admin_mail(local, "jo@example.org", vacation, ctx)
+    assert auto == replies.NOT_ANSWERED
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
-    done = await handle_admin_message(local, "jo@example.org", mail("Re: Confirm"), ctx)
-    assert done == admin_mail.REQUEST_RECEIVED
+    done = await admin_mail(local, "jo@example.org", mail("Re: Confirm"), ctx)
+    assert done == replies.REQUEST_RECEIVED
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
     welcome = (await queued(ctx.conn))[-1][0]
     assert "is now subscribed" in text_of(welcome)
     # Single use.
-    again = await handle_admin_message(local, "jo@example.org", mail("Re: Confirm"), ctx)
-    assert again == admin_mail.BAD_TOKEN
+    again = await admin_mail(local, "jo@example.org", mail("Re: Confirm"), ctx)
+    assert again == replies.BAD_TOKEN
 
 
 async def test_confirmation_sent_to_another_list_is_refused_and_left_unused(
         ctx: AdminContext) -> None:
     await MemberStore(ctx.conn).create_list("other", "subscribers")
-    await handle_admin_message("ccrlist-request", "jo@example.org", mail("subscribe"), ctx)
+    await admin_mail("ccrlist-request", "jo@example.org", mail("subscribe"), ctx)
     [(confirmation, _)] = await queued(ctx.conn)
     token = confirm_token(confirmation)
-    wrong = await handle_admin_message(f"other-confirm+{token}", "jo@example.org",
+    wrong = await admin_mail(f"other-confirm+{token}", "jo@example.org",
                                        mail("Re: Confirm"), ctx)
-    assert wrong == admin_mail.BAD_TOKEN
+    assert wrong == replies.BAD_TOKEN
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "pending"
     assert await status_of(ctx.conn, "other", "jo@example.org") is None
     assert len(await queued(ctx.conn)) == 1  # no welcome
-    right = await handle_admin_message(f"ccrlist-confirm+{token}", "jo@example.org",
+    right = await admin_mail(f"ccrlist-confirm+{token}", "jo@example.org",
                                        mail("Re: Confirm"), ctx)
-    assert right == admin_mail.REQUEST_RECEIVED
+    assert right == replies.REQUEST_RECEIVED
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
     assert "is now subscribed" in text_of((await queued(ctx.conn))[-1][0])
 
 
 async def test_leave_needs_confirmation(ctx: AdminContext) -> None:
     await MemberStore(ctx.conn).add("ccrlist", [NewMember("jo@example.org", "Jo", "fr")])
-    await handle_admin_message("ccrlist-leave", "jo@example.org", mail("bye"), ctx)
+    await admin_mail("ccrlist-leave", "jo@example.org", mail("bye"), ctx)
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "active"
     [(confirmation, _)] = await queued(ctx.conn)
     assert confirmation["Subject"] == "Confirmez votre départ de ccrlist"
     local = confirmation["Reply-To"].split("@")[0]
-    await handle_admin_message(local, "jo@example.org", mail("Re: confirm"), ctx)
+    await admin_mail(local, "jo@example.org", mail("Re: confirm"), ctx)
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") == "unsubscribed"
 
 
 async def test_help_answered_but_mail_without_a_command_is_not(ctx: AdminContext) -> None:
-    quiet = await handle_admin_message("ccrlist-request", "jo@example.org",
+    quiet = await admin_mail("ccrlist-request", "jo@example.org",
                                        mail("what?", "hi, cheap pills"), ctx)
-    assert quiet == admin_mail.NO_COMMAND
+    assert quiet == replies.NO_COMMAND
     assert await queued(ctx.conn) == []
     assert await count(ctx.conn, "SELECT count(*) FROM rate_events") == 0
-    await handle_admin_message("ccrlist-request", "jo@example.org", mail("what?", "help"), ctx)
+    await admin_mail("ccrlist-request", "jo@example.org", mail("what?", "help"), ctx)
     [(help_mail, _)] = await queued(ctx.conn)
     assert "ccrlist-join@lists.example.org" in text_of(help_mail)
     assert "subscribe/ccrlist" in text_of(help_mail)
@@ -113,30 +120,30 @@ async def test_forged_from_is_neither_acted_on_nor_answered(ctx: AdminContext, l
     await MemberStore(ctx.conn).add("ccrlist", [NewMember("member@example.net", "M", "en")])
     for victim in ("victim@example.net", "member@example.net"):
         forged = mail(subject, sender=victim)
-        reply = await handle_admin_message(local, "bulk@spammer.example", forged, ctx)
-        assert reply == admin_mail.NOT_FROM_SENDER
+        reply = await admin_mail(local, "bulk@spammer.example", forged, ctx)
+        assert reply == replies.NOT_FROM_SENDER
     assert await queued(ctx.conn) == []
     assert await count(ctx.conn, "SELECT count(*) FROM confirmations") == 0
     assert await count(ctx.conn, "SELECT count(*) FROM rate_events") == 0
     assert await status_of(ctx.conn, "ccrlist", "victim@example.net") is None
     # Mail with no single readable From is not answered either.
     no_from = b"To: ccrlist-request@lists.example.org\r\nSubject: help\r\n\r\n"
-    assert await handle_admin_message(local, "jo@example.org", no_from,
-                                      ctx) == admin_mail.NOT_FROM_SENDER
+    assert await admin_mail(local, "jo@example.org", no_from,
+                                      ctx) == replies.NOT_FROM_SENDER
     # Case does not matter; the answer goes to that one address.
     same = mail(subject or "help", sender="Jo@EXAMPLE.org")
-    assert await handle_admin_message(local, "jo@example.org", same,
-                                      ctx) == admin_mail.REQUEST_RECEIVED
+    assert await admin_mail(local, "jo@example.org", same,
+                                      ctx) == replies.REQUEST_RECEIVED
     [(answer, rcpts)] = await queued(ctx.conn)
     assert rcpts == ["jo@example.org"] and answer["To"] == "jo@example.org"
 
 
 async def test_owner_forwarding_does_not_need_from_to_match(ctx: AdminContext) -> None:
     await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
-    forwarded = await handle_admin_message("ccrlist-owner", "bulk@spammer.example",
+    forwarded = await admin_mail("ccrlist-owner", "bulk@spammer.example",
                                            mail("Hello owners", sender="victim@example.net"),
                                            ctx)
-    assert forwarded == admin_mail.FORWARDED
+    assert forwarded == replies.FORWARDED
     [(copy, rcpts)] = await queued(ctx.conn, "owner")
     assert rcpts == ["owner1@example.org"] and copy["From"] == "Jo <victim@example.net>"
 
@@ -152,8 +159,8 @@ async def test_owner_forwarding_does_not_need_from_to_match(ctx: AdminContext) -
 async def test_automatic_messages_never_answered(ctx: AdminContext, sender: str,
                                                  extra: str) -> None:
     for local in ("ccrlist-request", "ccrlist-join", "ccrlist-leave"):
-        reply = await handle_admin_message(local, sender, mail("subscribe", extra=extra), ctx)
-        assert reply == admin_mail.NOT_ANSWERED
+        reply = await admin_mail(local, sender, mail("subscribe", extra=extra), ctx)
+        assert reply == replies.NOT_ANSWERED
     assert await queued(ctx.conn) == []
     assert await status_of(ctx.conn, "ccrlist", "jo@example.org") is None
 
@@ -162,35 +169,35 @@ async def test_replies_rate_limited_per_day(ctx: AdminContext) -> None:
     clock = ctx.clock
     assert isinstance(clock, FakeClock)
     for i in range(5):
-        await handle_admin_message("ccrlist-request", "jo@example.org", mail(f"help {i}"), ctx)
+        await admin_mail("ccrlist-request", "jo@example.org", mail(f"help {i}"), ctx)
     assert len(await queued(ctx.conn)) == 3
     clock.advance(DAY + 1)
-    await handle_admin_message("ccrlist-request", "jo@example.org", mail("help again"), ctx)
+    await admin_mail("ccrlist-request", "jo@example.org", mail("help again"), ctx)
     assert len(await queued(ctx.conn)) == 4
 
 
 async def test_unknown_list_and_bad_token(ctx: AdminContext) -> None:
-    assert await handle_admin_message("nolist-request", "jo@example.org", mail("help"),
-                                      ctx) == admin_mail.NO_SUCH_ADDRESS
-    assert await handle_admin_message("ccrlist-confirm+" + "A" * 32, "jo@example.org",
-                                      mail("Re: x"), ctx) == admin_mail.BAD_TOKEN
+    assert await admin_mail("nolist-request", "jo@example.org", mail("help"),
+                                      ctx) == replies.NO_SUCH_ADDRESS
+    assert await admin_mail("ccrlist-confirm+" + "A" * 32, "jo@example.org",
+                                      mail("Re: x"), ctx) == replies.BAD_TOKEN
 
 
 async def test_owner_forwarding(ctx: AdminContext) -> None:
     raw = mail("A question for the owners")
-    assert await handle_admin_message("ccrlist-owner", "jo@example.org", raw,
-                                      ctx) == admin_mail.NO_OWNERS
+    assert await admin_mail("ccrlist-owner", "jo@example.org", raw,
+                                      ctx) == replies.NO_OWNERS
     await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
     await OwnerStore(ctx.conn).add("ccrlist", "owner2@example.org")
-    assert await handle_admin_message("ccrlist-owner", "jo@example.org", raw,
-                                      ctx) == admin_mail.FORWARDED
+    assert await admin_mail("ccrlist-owner", "jo@example.org", raw,
+                                      ctx) == replies.FORWARDED
     [(forwarded, rcpts)] = await queued(ctx.conn, "owner")
     assert rcpts == ["owner1@example.org", "owner2@example.org"]
     assert forwarded["Subject"] == "A question for the owners"
     assert forwarded["X-CCR-Loop"] == "ccrlist-owner@lists.example.org"
     looped = b"X-CCR-Loop: ccrlist-owner@lists.example.org\r\n" + mail("again")
-    assert await handle_admin_message("ccrlist-owner", "jo@example.org", looped,
-                                      ctx) == admin_mail.OWNER_LOOP
+    assert await admin_mail("ccrlist-owner", "jo@example.org", looped,
+                                      ctx) == replies.OWNER_LOOP
 
 
 async def count(conn: Connection, sql: str) -> int:
@@ -204,8 +211,8 @@ async def test_message_id_with_encoded_crlf_is_not_quoted(ctx: AdminContext) -> 
     raw = (b"From: Jo <jo@example.org>\r\nSubject: subscribe\r\n"
            b"Message-ID: =?utf-8?q?<a@b>=0D=0AX:_y?=\r\n\r\n")
     for _ in range(2):  # a retry is a new request, never a half-done one
-        reply = await handle_admin_message("ccrlist-request", "jo@example.org", raw, ctx)
-        assert reply == admin_mail.REQUEST_RECEIVED
+        reply = await admin_mail("ccrlist-request", "jo@example.org", raw, ctx)
+        assert reply == replies.REQUEST_RECEIVED
     assert await count(ctx.conn, "SELECT count(*) FROM confirmations") == 2
     assert await count(ctx.conn,
                        "SELECT count(*) FROM rate_events WHERE bucket LIKE 'reply:%'") == 2
@@ -219,7 +226,7 @@ async def test_mail_the_email_package_cannot_parse_is_refused_for_good(
     """A NUL in an RFC 2231 parameter makes the parser itself raise: 550, not 451."""
     raw = (b"From: jo@example.org\r\nSubject: help\r\n"
            b"Content-Type: text/plain; name*=ut\x00f8''abc\r\n\r\nhelp\r\n")
-    assert await handle_admin_message("ccrlist-request", "jo@example.org", raw, ctx) == \
+    assert await admin_mail("ccrlist-request", "jo@example.org", raw, ctx) == \
         replies.UNREADABLE_ADMIN_MAIL
     assert await queued(ctx.conn) == []
 
@@ -272,5 +279,5 @@ async def test_hostile_admin_mail_gets_a_final_answer(ctx: AdminContext, local: 
     await OwnerStore(ctx.conn).add("ccrlist", "owner1@example.org")
     if local.endswith("+SIGNED"):  # a VERP address of ours, so that the report is parsed
         local = verp_sender("ccrlist-bounces@x", "jo@example.org", ctx.verp_key).split("@")[0]
-    reply = await handle_admin_message(local, "jo@example.org", raw, ctx)
+    reply = await admin_mail(local, "jo@example.org", raw, ctx)
     assert reply[0] in "25" and reply != replies.INTERNAL_ERROR

@@ -22,7 +22,8 @@ from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
-from subscribers.queue import QueueStore, Recipient
+from subscribers.models import Recipient
+from subscribers.queue import QueueStore
 
 DOMAIN = "lists.example.org"
 SENDER = f"ccrlist-bounces@{DOMAIN}"

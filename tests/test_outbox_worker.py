@@ -18,7 +18,8 @@ from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_sender
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
-from subscribers.queue import QueueStore, Recipient
+from subscribers.models import Recipient
+from subscribers.queue import QueueStore
 
 BODY = b"From: list@example.org\r\nSubject: t\r\n\r\nhello\r\n"
 SENDER = "ccrlist-bounces@lists.example.org"
@@ -185,23 +186,32 @@ async def test_maildir_fallback_one_file_per_recipient(tmp_path: Path, conn: Con
     assert all(m.get_payload() == "hello\r\n" or m.get_payload() == "hello\n" for m in box)
 
 
+DEFAULT_RETRY = RetryPolicy.from_settings(DeliverySettings())
+
+
 @pytest.mark.parametrize("code, attempts, expected", [
     (250, 0, "sent"), (251, 3, "sent"), (550, 0, "failed"), (554, 5, "failed"),
     (450, 0, "deferred"), (421, 2, "deferred"), (0, 0, "deferred"),
 ])
 def test_retry_table(code: int, attempts: int, expected: str) -> None:
-    verdict = decide(RetryPolicy(), code, attempts, created_at=0.0, now=10.0)
+    verdict = decide(DEFAULT_RETRY, code, attempts, created_at=0.0, now=10.0)
     assert verdict.status == expected
     assert verdict.bounce == (expected == "failed")
 
 
 @pytest.mark.parametrize("attempts, delay", [(1, 60), (2, 120), (3, 240), (20, 4 * 3600)])
 def test_backoff_doubles_up_to_a_cap(attempts: int, delay: float) -> None:
-    assert backoff(RetryPolicy(), attempts) == delay
+    assert backoff(DEFAULT_RETRY, attempts) == delay
+
+
+def test_the_cap_is_a_setting() -> None:
+    policy = RetryPolicy.from_settings(DeliverySettings(retry_base_seconds=10,
+                                                        retry_max_seconds=300))
+    assert [backoff(policy, n) for n in (1, 2, 5, 6, 30)] == [10, 20, 160, 300, 300]
 
 
 def test_too_old_message_fails_instead_of_deferring() -> None:
-    policy = RetryPolicy(base_seconds=60, max_age_seconds=100)
+    policy = RetryPolicy(base_seconds=60, max_delay_seconds=3600, max_age_seconds=100)
     assert decide(policy, 451, 0, created_at=0.0, now=30.0).status == "deferred"
     verdict = decide(policy, 451, 0, created_at=0.0, now=50.0)
     assert (verdict.status, verdict.bounce) == ("failed", False)

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ccrlist.config.settings import (
-    RelaySettings,
-    Settings,
-    SettingsError,
-    describe,
-    find_config,
-    load_settings,
-    parse_settings,
-)
+from ccrlist.config.loader import find_config, load_settings
+from ccrlist.config.parse import describe, parse_settings
+from ccrlist.config.settings import RelaySettings, Settings, SettingsError
 
 
 def test_defaults_need_no_file() -> None:

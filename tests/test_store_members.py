@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,46 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     await conn.close()
     with pytest.raises(RuntimeError, match="newer than this software"):
         await open_database(path)
+
+
+async def test_iso_text_times_become_epoch_seconds(tmp_path: Path) -> None:
+    """Migration 006: a database made before it keeps every time, now as REAL seconds."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    for version, sql in migrations():
+        if version > 5:
+            break
+        old.executescript(sql)
+    old.executescript("""
+        PRAGMA user_version = 5;
+        INSERT INTO people (address, address_key, created_at, updated_at)
+            VALUES ('jo@example.org', 'jo@example.org', '2026-11-24T10:00:00Z',
+                    '2026-11-25T10:00:00Z');
+        INSERT INTO memberships (list_name, person_id, status, token, joined_at, left_at)
+            VALUES ('ccrlist', 1, 'unsubscribed', 't', '2026-11-24T10:00:00Z',
+                    '2026-11-26T00:00:00Z');
+        INSERT INTO posts (list_name, message_id, permalink, author, raw, status, received_at)
+            VALUES ('ccrlist', '<1@x>', 'ccrlist/abc', 'jo@example.org', x'00', 'accepted',
+                    '2026-11-24T10:00:01Z');
+        INSERT INTO outgoing (list_name, source, source_ref, sender, body, created_at)
+            VALUES ('ccrlist', 'post', 'ccrlist/abc', 's@x', x'00', '2026-11-24T10:00:02Z');
+        INSERT INTO list_owners (list_name, address, address_key, added_at)
+            VALUES ('ccrlist', 'o@x', 'o@x', '2026-11-24T10:00:03Z');
+    """)
+    old.commit()
+    old.close()
+    conn = await open_database(path)
+    try:
+        rows = await conn.execute_fetchall("""
+            SELECT p.created_at, p.updated_at, m.joined_at, m.left_at, po.received_at,
+                   o.created_at, lo.added_at, typeof(l.created_at)
+              FROM people p, memberships m, posts po, outgoing o, list_owners lo, lists l
+             WHERE l.name = 'ccrlist'""")
+    finally:
+        await conn.close()
+    base = 1795514400.0  # 2026-11-24T10:00:00Z
+    assert list(rows[0]) == [base, base + 86400, base, base + 136800, base + 1, base + 2,
+                             base + 3, "real"]
 
 
 @pytest.fixture
@@ -115,6 +156,21 @@ async def test_members_filter_by_status(store: MemberStore) -> None:
     await store.remove("ccrlist", "b@example.org")
     assert [m.address for m in await store.members("ccrlist", "active")] == ["a@example.org"]
     assert len(await store.members("ccrlist")) == 2
+
+
+async def test_receivers_are_active_members_not_on_nomail(store: MemberStore) -> None:
+    """One definition of who receives a list's mail: the newsletter and post expansion both
+    read it (`receivers`), so pending, unsubscribed, disabled and nomail members get none."""
+    await store.add("ccrlist", [NewMember(f"{n}@x.org") for n in
+                                ("active", "gone", "off", "quiet", "later")])
+    await store.remove("ccrlist", "gone@x.org")
+    await store.set_status("ccrlist", "off@x.org", "disabled")
+    await store.set_status("ccrlist", "later@x.org", "pending")
+    await store._conn.execute("UPDATE memberships SET delivery_mode = 'nomail' WHERE person_id ="
+                              " (SELECT id FROM people WHERE address_key = 'quiet@x.org')")
+    await store.add("echronicle", [NewMember("reader@x.org")])
+    assert [m.address for m in await store.receivers("ccrlist")] == ["active@x.org"]
+    assert [m.address for m in await store.receivers("echronicle")] == ["reader@x.org"]
 
 
 async def test_unknown_list_names_the_known_ones(store: MemberStore) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from ccrlist.config.parse import parse_settings
 from ccrlist.config.settings import (
     BounceSettings,
     CommandSettings,
     Settings,
     SettingsError,
     WebSettings,
-    parse_settings,
 )
 from ccrlist.web.app import run_web
 from subscribers.db import open_database

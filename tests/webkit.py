@@ -8,12 +8,22 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from ccrlist.admin.handler import AdminContext, handle_admin_message
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.verp import verp_key
+from ccrlist.names import parse_admin_local
 from subscribers.db import Connection
 
 START = 1_750_000_000.0
+
+
+async def admin_mail(local_part: str, envelope_from: str, raw: bytes,
+                     ctx: AdminContext) -> str:
+    """What `ccrlist serve` answers to DATA for mail to `<local_part>@` (an admin address)."""
+    target = parse_admin_local(local_part)
+    assert target is not None, f"{local_part} is not an admin address"
+    return await handle_admin_message(target, envelope_from, raw, ctx)
 
 
 def installation_verp_key(settings: Settings) -> bytes:

@@ -25,26 +25,15 @@ from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
-from ccrlist.names import AdminAddress, Role, parse_admin_local, role_address
+from ccrlist.names import AdminAddress, Role, role_address
 from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.queue import QueueStore, Recipient
+from subscribers.models import Recipient
+from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 
-NO_SUCH_ADDRESS = "550 5.1.1 No such address here"
-REQUEST_RECEIVED = "250 2.0.0 Request received; the answer comes by email"
-NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
-BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
-FORWARDED = "250 2.0.0 Message forwarded to the list owners"
-NO_OWNERS = "550 5.1.1 This list has no owner address configured"
-OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
-BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
-NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
-                   "not its envelope sender")
-NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
-              "(write 'help' for help)")
 LOOP_HEADER = "X-CCR-Loop"
 # What the standard library raises on mail it cannot read; anything else stays a 451.
 UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
@@ -70,42 +59,43 @@ class AdminContext:
     on_queued: Callable[[], None] = field(default=_noop)
 
 
-async def handle_admin_message(local_part: str, envelope_from: str, raw: bytes,
+async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: bytes,
                                ctx: AdminContext) -> str:
-    """Act on one message to an admin address and return the SMTP reply for DATA.
+    """Act on one message to the admin address `target` and return the SMTP reply for DATA.
 
     Mail we cannot read gets a permanent refusal: a 4xx would have the sender retry for days.
     """
-    target = parse_admin_local(local_part)
-    if target is None or await MemberStore(ctx.conn).get_list(target.list_name) is None:
-        return NO_SUCH_ADDRESS
+    if await MemberStore(ctx.conn).get_list(target.list_name) is None:
+        return replies.NO_SUCH_ADDRESS
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
         if target.role == "bounces":  # process_bounce parses before it writes anything
             if await Bounces(ctx.conn, ctx.settings, ctx.clock).process(
                     target.list_name, target.tag, raw, ctx.verp_key):
                 ctx.on_queued()
-            return BOUNCE_RECEIVED
+            return replies.BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)
     except UNREADABLE:
-        log.warning("unreadable mail to %s from <%s>; refused", local_part, envelope_from,
-                    exc_info=True)
+        log.warning("unreadable mail to %s-%s from <%s>; refused", target.list_name,
+                    target.role, envelope_from, exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
         return await _forward_to_owners(target.list_name, raw, reading, ctx)
     if reading.automatic or reading.sender is None:
-        return NOT_ANSWERED
+        return replies.NOT_ANSWERED
     if target.role == "confirm":  # answered at the token's address, whoever writes
         return await _confirm(optin, target, ctx)
     if not reading.from_is_sender:
         # Spam forges From; answering it would mail a stranger (backscatter, RFC 3834).
-        log.info("mail to %s from <%s> has another From; not answered", local_part,
+        log.info("mail to %s-%s from <%s> has another From; not answered",
+                 target.list_name, target.role,
                  reading.sender)
-        return NOT_FROM_SENDER
+        return replies.NOT_FROM_SENDER
     if reading.command is None:
-        log.info("mail to %s from <%s> holds no command; not answered", local_part,
+        log.info("mail to %s-%s from <%s> holds no command; not answered",
+                 target.list_name, target.role,
                  reading.sender)
-        return NO_COMMAND
+        return replies.NO_COMMAND
     return await _answer(optin, target, reading.sender, reading.command, reading.in_reply_to,
                          ctx)
 
@@ -147,14 +137,14 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
     if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
                                            ctx.settings.commands.replies_per_day, DAY,
                                            ctx.clock()):
-        return REQUEST_RECEIVED  # over the daily limit: stay quiet rather than mail-bomb
+        return replies.REQUEST_RECEIVED  # over the daily limit: stay quiet rather than mail-bomb
     if command in ("subscribe", "unsubscribe"):
         outcome = await optin.request(target.list_name, address,
                                       "subscribe" if command == "subscribe" else "unsubscribe",
                                       auto="auto-replied", in_reply_to=in_reply_to)
         if outcome == "sent":
             ctx.on_queued()
-            return REQUEST_RECEIVED
+            return replies.REQUEST_RECEIVED
     member = await MemberStore(ctx.conn).find_member(target.list_name, address)
     t = messages(member.lang if member else "en")
     values = {"list": target.list_name, "address": address}
@@ -169,17 +159,17 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
         body = help_text(t, target.list_name, ctx.settings.domain, ctx.settings.web.base_url)
     await _reply(ctx, target.list_name, address, subject, body, t.lang, in_reply_to)
     ctx.on_queued()
-    return REQUEST_RECEIVED
+    return replies.REQUEST_RECEIVED
 
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
     """Use the token only if it belongs to the list whose confirm address was written to."""
     state, found = await optin.lookup(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
-        return BAD_TOKEN
+        return replies.BAD_TOKEN
     state, found = await optin.apply(target.tag)
     if state != "valid" or found is None:  # used by someone else in between
-        return BAD_TOKEN
+        return replies.BAD_TOKEN
     if await RateStore(ctx.conn).allow(f"reply:{address_key(found.address)}",
                                        ctx.settings.commands.replies_per_day, DAY, ctx.clock()):
         t = messages(found.lang)
@@ -193,7 +183,7 @@ async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str
         await _reply(ctx, found.list_name, found.address, subject,
                      t.mail_done_body.format(result=result), t.lang, None)
         ctx.on_queued()
-    return REQUEST_RECEIVED
+    return replies.REQUEST_RECEIVED
 
 
 async def _reply(ctx: AdminContext, list_name: str, to: str, subject: str, body: str,
@@ -236,15 +226,15 @@ async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
     """Pass the message on unchanged but for a loop-detection header."""
     here = role_address(list_name, ctx.settings.domain, "owner")
     if here.lower() in reading.loop_marks:
-        return OWNER_LOOP
+        return replies.OWNER_LOOP
     owners = tuple(o for o in await Notices(ctx.conn, ctx.settings, ctx.clock).owners(list_name)
                    if o.lower() != here.lower())
     if not owners:
-        return NO_OWNERS
+        return replies.NO_OWNERS
     body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
     await QueueStore(ctx.conn).enqueue(
         list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
         sender=role_address(list_name, ctx.settings.domain, "bounces"), body=body,
         recipients=[Recipient(o) for o in owners], now=ctx.clock())
     ctx.on_queued()
-    return FORWARDED
+    return replies.FORWARDED

@@ -10,16 +10,10 @@ from ccrlist.automail import AutoKind, confirmation_mail
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock, Notices
-from subscribers.confirmations import (
-    Action,
-    Confirmation,
-    ConfirmationStore,
-    TokenState,
-    hash_token,
-)
+from subscribers.confirmations import ConfirmationStore
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Lang
+from subscribers.models import ConfirmAction, Confirmation, Lang, TokenState, hash_token
 
 RequestOutcome = Literal["sent", "already", "not_member", "no_list"]
 
@@ -39,7 +33,7 @@ class Optin:
     def confirm_link(self, token: str) -> str:
         return f"{self.settings.web.base_url}confirm/{token}"
 
-    async def request(self, list_name: str, address: str, action: Action, *, name: str = "",
+    async def request(self, list_name: str, address: str, action: ConfirmAction, *, name: str = "",
                       lang: Lang | None = None, auto: AutoKind = "auto-generated",
                       in_reply_to: str | None = None) -> RequestOutcome:
         """Queue a confirmation email unless nothing would change.

@@ -14,21 +14,21 @@ from typing import Literal
 
 from dkim.util import InvalidTagValueList, parse_tag_value
 
-Policy = Literal["none", "quarantine", "reject"]
+DmarcPolicy = Literal["none", "quarantine", "reject"]
 DmarcResult = Literal["pass", "fail", "none", "temperror"]
 # RFC 8601 results for DKIM and SPF, as far as DMARC cares.
 MethodResult = Literal["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror",
                        "policy"]
 OrgDomain = Callable[[str], str]
 
-_POLICIES: dict[bytes, Policy] = {b"none": "none", b"quarantine": "quarantine",
+_POLICIES: dict[bytes, DmarcPolicy] = {b"none": "none", b"quarantine": "quarantine",
                                   b"reject": "reject"}
 
 
 @dataclass(frozen=True)
 class DmarcRecord:
-    p: Policy
-    sp: Policy | None = None
+    p: DmarcPolicy
+    sp: DmarcPolicy | None = None
     adkim: Literal["r", "s"] = "r"
     aspf: Literal["r", "s"] = "r"
 
@@ -60,7 +60,7 @@ class DmarcOutcome:
 
     result: DmarcResult
     from_domain: str
-    policy: Policy | None = None  # None: no record (or DNS failed)
+    policy: DmarcPolicy | None = None  # None: no record (or DNS failed)
 
     @property
     def demands_action(self) -> bool:
@@ -99,7 +99,7 @@ def aligned(from_domain: str, other: str, mode: Literal["r", "s"], org: OrgDomai
     return a == b if mode == "s" else org(a) == org(b)
 
 
-def effective_policy(from_domain: str, found: Discovery, org: OrgDomain) -> Policy | None:
+def effective_policy(from_domain: str, found: Discovery, org: OrgDomain) -> DmarcPolicy | None:
     """p=, or sp= when the record is the organisational domain's and From is a subdomain."""
     if found.record is None:
         return None

@@ -25,7 +25,7 @@ MAX_MIME_DEPTH = 32
 
 
 @dataclass(frozen=True)
-class Failure:
+class ReportedFailure:
     recipient: str  # may be "" when only a VERP address says who it was
     kind: Kind
     status: str
@@ -56,10 +56,10 @@ def _one_line(text: str | None) -> str:
     return " ".join(str(text or "").split())[:500]
 
 
-def _from_report(part: Message) -> list[Failure]:
+def _from_report(part: Message) -> list[ReportedFailure]:
     payload = part.get_payload()
     blocks = [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
-    failures: list[Failure] = []
+    failures: list[ReportedFailure] = []
     for block in blocks[1:]:  # the first block is about the message, the rest per recipient
         action = str(block.get("Action", "")).strip().lower()
         if action not in ("failed", "delayed"):
@@ -69,7 +69,7 @@ def _from_report(part: Message) -> list[Failure]:
         status = found.group(0) if found else ("5.0.0" if action == "failed" else "4.0.0")
         recipient = _address(block.get("Original-Recipient")) or _address(
             block.get("Final-Recipient"))
-        failures.append(Failure(recipient, classify(status, action), status,
+        failures.append(ReportedFailure(recipient, classify(status, action), status,
                                 _strip_type(diagnostic)))
     return failures
 
@@ -153,10 +153,10 @@ def _from_text(text: str) -> tuple[Kind, str, str] | None:
     return None
 
 
-def parse_bounce(raw: bytes) -> list[Failure]:
+def parse_bounce(raw: bytes) -> list[ReportedFailure]:
     """Every failed or delayed recipient the bounce reports; [] when it is not a bounce.
 
-    A plain-text bounce with no recipient we can name gives one Failure with an
+    A plain-text bounce with no recipient we can name gives one ReportedFailure with an
     empty recipient: the caller knows who it was from the VERP address.
     """
     msg = parse_message(raw, email.policy.compat32)
@@ -168,9 +168,9 @@ def parse_bounce(raw: bytes) -> list[Failure]:
               for a in str(value).split(",") if a.strip()]
     if failed:
         kind, status, diagnostic = found or ("hard", "5.0.0", "")
-        return [Failure(r, kind, status, diagnostic) for r in failed]
+        return [ReportedFailure(r, kind, status, diagnostic) for r in failed]
     if found and _looks_like_bounce(msg):
-        return [Failure("", *found)]
+        return [ReportedFailure("", *found)]
     return []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from subscribers.bounces import BounceEvent
+from subscribers.models import BounceEvent
 
 DAY = 86400.0
 

@@ -8,7 +8,7 @@ import logging
 import time
 
 from ccrlist.automail import disabled_notice
-from ccrlist.bounces.dsn import Failure, parse_bounce
+from ccrlist.bounces.dsn import ReportedFailure, parse_bounce
 from ccrlist.bounces.score import DAY, bounce_score
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
@@ -22,7 +22,7 @@ from subscribers.members import MemberStore
 log = logging.getLogger("ccrlist.bounces")
 
 
-def attribute(failures: list[Failure], verp_recipient: str | None) -> list[Failure]:
+def attribute(failures: list[ReportedFailure], verp_recipient: str | None) -> list[ReportedFailure]:
     """Who bounced: only the recipient a signed VERP address names, once per report.
 
     A report to the plain `-bounces@` address (or to a VERP address we did not sign)
@@ -32,7 +32,7 @@ def attribute(failures: list[Failure], verp_recipient: str | None) -> list[Failu
     if verp_recipient is None or not failures:
         return []
     worst = next((f for f in failures if f.kind == "hard"), failures[0])
-    return [Failure(verp_recipient, worst.kind, worst.status, worst.diagnostic)]
+    return [ReportedFailure(verp_recipient, worst.kind, worst.status, worst.diagnostic)]
 
 
 class Bounces:

@@ -16,7 +16,14 @@ from subscribers.bounces import BounceStore
 from subscribers.csvfile import format_members_csv, parse_members_csv
 from subscribers.db import Connection, DatabaseError, open_database
 from subscribers.members import MemberStore, StoreError
-from subscribers.models import LANGS, POLICIES, STATUSES, ImportReport, NewMember, Policy
+from subscribers.models import (
+    LANGS,
+    POSTING_POLICIES,
+    STATUSES,
+    ImportReport,
+    NewMember,
+    PostingPolicy,
+)
 
 T = TypeVar("T")
 
@@ -196,12 +203,13 @@ def lists_group(ctx: click.Context) -> None:
 
 @lists_group.command(name="create")
 @click.argument("name")
-@click.option("--policy", type=click.Choice(POLICIES), default="subscribers", show_default=True,
+@click.option("--policy", type=click.Choice(POSTING_POLICIES), default="subscribers",
+              show_default=True,
               help="subscribers: members post; announce: only the publisher and editors post.")
 @click.option("--description", default="", help="One line saying what the list is for.")
 @click.pass_obj
 def create_list(settings: Settings, name: str, policy: str, description: str) -> None:
     """Create the list NAME."""
-    chosen: Policy = "announce" if policy == "announce" else "subscribers"
+    chosen: PostingPolicy = "announce" if policy == "announce" else "subscribers"
     created = with_members(settings, lambda s: s.create_list(name, chosen, description))
     click.echo(f"created {created.name}@{settings.domain} ({created.policy})")

@@ -13,8 +13,9 @@ import click
 
 from ccrlist.config.settings import Settings
 from subscribers.db import DatabaseError, open_database
-from subscribers.posts import PostError, PostStore, StoredPost
-from subscribers.queue import QueueCounts, QueueStore
+from subscribers.models import QueueCounts, StoredPost, iso_utc
+from subscribers.posts import PostError, PostStore
+from subscribers.queue import QueueStore
 
 T = TypeVar("T")
 
@@ -46,8 +47,7 @@ def serve(settings: Settings) -> None:
     from ccrlist.delivery.signing import DkimKeyError
     from ccrlist.server import run
 
-    for name in ("ccrlist", "outbox"):
-        logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger("ccrlist").setLevel(logging.INFO)
     try:
         run(settings)
     except OSError as exc:
@@ -68,7 +68,7 @@ def held() -> None:
 
 
 def _line(post: StoredPost) -> str:
-    return (f"{post.id}\t{post.permalink}\t{post.received_at}\t{post.author}\t"
+    return (f"{post.id}\t{post.permalink}\t{iso_utc(post.received_at)}\t{post.author}\t"
             f"{post.reason or '-'}\t{post.subject}")
 
 

@@ -17,8 +17,9 @@ from ccrlist.copies.list_copy import list_headers, rewrite
 from ccrlist.copies.mode import copy_mode
 from ccrlist.delivery.tokens import new_slot
 from ccrlist.names import bounce_address, owner_addresses, role_address
+from subscribers.models import GivenUpDelivery, ListCopy, StoredPost
 from subscribers.owners import OwnerStore
-from subscribers.posts import Failure, ListCopy, PostStore, StoredPost
+from subscribers.posts import PostStore
 
 log = logging.getLogger("ccrlist.fanout")
 
@@ -30,7 +31,7 @@ EXPAND_BATCH = 100
 
 
 class Expander:
-    """Turns accepted posts into outbox rows, then wakes the delivery worker."""
+    """Turns accepted posts into queued deliveries, then wakes the delivery worker."""
 
     def __init__(self, posts: PostStore, settings: Settings, on_queued: Callable[[], None],
                  clock: Clock = time.time, owners: OwnerStore | None = None) -> None:
@@ -45,7 +46,7 @@ class Expander:
         self._wake.set()
 
     async def expand_pending(self) -> int:
-        """Expand every accepted post not yet in the outbox; return how many."""
+        """Expand every accepted post not yet queued; return how many."""
         done = 0
         while batch := await self._posts.to_expand(limit=EXPAND_BATCH):
             items = []
@@ -83,7 +84,7 @@ class Expander:
     async def report_failures(self) -> int:
         """Queue one notice per list for deliveries that gave up; return how many it covered."""
         failures = await self._posts.unreported_failures()
-        by_list: dict[str, list[Failure]] = {}
+        by_list: dict[str, list[GivenUpDelivery]] = {}
         for failure in failures:
             by_list.setdefault(failure.list_name, []).append(failure)
         now = self._clock()

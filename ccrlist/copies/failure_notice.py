@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from subscribers.posts import Failure
+from subscribers.models import GivenUpDelivery
 
 
 def failure_notice(list_name: str, sender: str, owners: Sequence[str],
-                   failures: Sequence[Failure], now: float, domain: str) -> bytes:
+                   failures: Sequence[GivenUpDelivery], now: float, domain: str) -> bytes:
     """One plain-text message listing each recipient that will not receive a post."""
     msg = EmailMessage()
     msg["From"] = sender

@@ -10,7 +10,7 @@ From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
 change no longer verify, so they are removed; the others are kept.
 
 A personalised copy's List-Unsubscribe holds a token slot (random for each post:
-see `outbox.personalise.new_slot`) where the member's token goes; the worker fills
+see `ccrlist.delivery.tokens.new_slot`) where the member's token goes; the worker fills
 it in at send time. A long field is folded only between its URIs, so the slot is
 never split.
 """
@@ -28,28 +28,26 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.header_block import decoded_subject, field_name, field_value, split_fields
-from ccrlist.names import list_address, list_id, one_click_url, role_address
-
-# Fields the list sets itself; copies arriving with the post are dropped.
-OWNED_FIELDS = frozenset({
-    "list-id", "list-post", "list-help", "list-subscribe", "list-unsubscribe",
-    "list-archive", "list-owner", "precedence", "x-loop", "list-unsubscribe-post",
-})
-FOLD_AT = 78  # RFC 5322's recommended line length
+from ccrlist.list_fields import OWNED_FIELDS, ListFields, format_field, list_fields
+from ccrlist.names import list_address, one_click_url
 
 
 @dataclass(frozen=True)
 class ListHeaders:
-    """What the rewrite needs to know about the list."""
+    """What the rewrite needs to know: the list's own fields, and how copies are made."""
 
-    list_name: str
-    domain: str
+    fields: ListFields
     subject_prefix: str
-    archive_url: str
     reply_to: Literal["off", "list", "author"] = "off"
     from_rewrite: bool = False  # DMARC mitigation for p=reject/quarantine domains
-    # The one-click unsubscribe URL (with the token slot); "" offers only the mailto form.
-    unsubscribe_url: str = ""
+
+    @property
+    def list_name(self) -> str:
+        return self.fields.list_name
+
+    @property
+    def domain(self) -> str:
+        return self.fields.domain
 
 
 def list_headers(list_name: str, settings: Settings, personalised: bool = False,
@@ -57,10 +55,10 @@ def list_headers(list_name: str, settings: Settings, personalised: bool = False,
     """The list's fields; a personalised copy's one-click URL holds `slot` for the token."""
     fill = {"list": list_name, "domain": settings.domain}
     url = one_click_url(settings.web.base_url, slot.decode("ascii")) if personalised else ""
-    return ListHeaders(list_name, settings.domain,
-                       settings.posting.subject_prefix.format(**fill),
-                       settings.posting.archive_url.format(**fill),
-                       settings.posting.reply_to, settings.auth.from_rewrite, url)
+    fields = ListFields(list_name, settings.domain,
+                        settings.posting.archive_url.format(**fill), unsubscribe_url=url)
+    return ListHeaders(fields, settings.posting.subject_prefix.format(**fill),
+                       settings.posting.reply_to, settings.auth.from_rewrite)
 
 
 def needs_from_rewrite(info: ListHeaders, dmarc_policy: str) -> bool:
@@ -78,37 +76,6 @@ def prefixed_subject(field: bytes, prefix: str, eol: bytes) -> bytes:
     if not rest.strip():
         return b"Subject: " + prefix.encode("utf-8") + eol
     return b"Subject: " + prefix.encode("utf-8") + b" " + rest
-
-
-def added_fields(info: ListHeaders) -> list[tuple[str, str]]:
-    post = list_address(info.list_name, info.domain)
-    unsubscribe = f"<mailto:{role_address(info.list_name, info.domain, 'leave')}>"
-    if info.unsubscribe_url:
-        unsubscribe = f"<{info.unsubscribe_url}>, {unsubscribe}"
-    fields = [
-        ("List-Id", f"<{list_id(info.list_name, info.domain)}>"),
-        ("List-Post", f"<mailto:{post}>"),
-        ("List-Help", f"<mailto:{role_address(info.list_name, info.domain, 'request')}"
-                      "?subject=help>"),
-        ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
-        ("List-Unsubscribe", unsubscribe),
-        ("List-Archive", f"<{info.archive_url}>"),
-        ("Precedence", "list"),
-        ("X-Loop", post),
-    ]
-    if info.unsubscribe_url:
-        # RFC 8058: only with an https URI that takes a POST.
-        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-    return fields
-
-
-def format_field(name: str, value: str, eol: bytes) -> bytes:
-    """`Name: value` and a line end; past FOLD_AT characters a list of `<URI>`s is folded
-    before each further URI, never inside one."""
-    line = f"{name}: {value}".encode()
-    if len(line) <= FOLD_AT:
-        return line + eol
-    return line.replace(b", <", b"," + eol + b" <") + eol
 
 
 def via_from(original: bytes, author: str, info: ListHeaders, eol: bytes) -> bytes:
@@ -235,7 +202,7 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
     if signatures:
         survivors = surviving_signatures(signatures, changed)
         kept = [f for f in kept if f not in signatures or f in survivors]
-    kept.extend(format_field(name, value, eol) for name, value in added_fields(info))
+    kept.extend(format_field(name, value, eol) for name, value in list_fields(info.fields))
     if reply_to is not None:
         kept.append(b"Reply-To: " + reply_to + eol)
     if not rest:

@@ -23,7 +23,7 @@ class CopyMode:
     why: str
 
 
-Rule = Callable[[int, DeliverySettings, BounceSettings], CopyMode | None]
+CopyRule = Callable[[int, DeliverySettings, BounceSettings], CopyMode | None]
 
 
 def personalised(post_id: int, delivery: DeliverySettings,
@@ -41,13 +41,13 @@ def probe(post_id: int, delivery: DeliverySettings, bounces: BounceSettings) -> 
     return CopyMode(False, True, "probe") if every > 0 and post_id % every == 0 else None
 
 
-RULES: tuple[Rule, ...] = (personalised, verp_always, probe)
+COPY_RULES: tuple[CopyRule, ...] = (personalised, verp_always, probe)
 BATCHED = CopyMode(False, False, "batched")
 
 
 def copy_mode(post_id: int, delivery: DeliverySettings, bounces: BounceSettings) -> CopyMode:
     """The first rule that applies, else plain batched copies."""
-    for rule in RULES:
+    for rule in COPY_RULES:
         mode = rule(post_id, delivery, bounces)
         if mode is not None:
             return mode

@@ -1,4 +1,4 @@
-"""Deliver what the outbox holds: batch recipients, send over parallel sessions, record results.
+"""Deliver what the queue holds: batch recipients, send over parallel sessions, record results.
 
 Each recipient's state is committed right after the relay answers for its
 batch, so a crash re-sends at most the batches that were in flight. Outcomes
@@ -26,7 +26,8 @@ from ccrlist.delivery.tokens import personalise
 from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
 from ccrlist.delivery.verp import verp_sender
 from subscribers.groupcommit import GroupCommit
-from subscribers.queue import Due, Outcome, Outgoing, QueueStore
+from subscribers.models import Due, Outcome, Outgoing
+from subscribers.queue import QueueStore
 
 log = logging.getLogger("ccrlist.delivery")
 
@@ -99,13 +100,8 @@ def _summary(outcomes: Sequence[Outcome]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def policy_from(settings: DeliverySettings) -> RetryPolicy:
-    return RetryPolicy(base_seconds=settings.retry_base_seconds,
-                       max_age_seconds=settings.max_age_days * 86400.0)
-
-
 class DeliveryWorker:
-    """Drains the outbox through a transport, `settings.connections` sessions at a time."""
+    """Drains the queue through a transport, `settings.connections` sessions at a time."""
 
     def __init__(self, queue: QueueStore, transport: Transport, settings: DeliverySettings,
                  clock: Clock = time.time, on_failed: FailureHook | None = None,
@@ -113,7 +109,7 @@ class DeliveryWorker:
         self._queue = queue
         self._transport = transport
         self._settings = settings
-        self._policy = policy_from(settings)
+        self._policy = RetryPolicy.from_settings(settings)
         self._clock = clock
         self._on_failed = on_failed
         self._signer = signer

@@ -19,10 +19,17 @@ from ccrlist.auth.authenticator import Authenticator, AuthOutcome
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
 from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
-from ccrlist.intake.rules import Facts, Verdict, moderate
-from ccrlist.names import admin_target, list_for_recipient, role_address
+from ccrlist.intake.rules import (
+    Facts,
+    Verdict,
+    moderate,
+    needs_authentication,
+    with_authentication,
+)
+from ccrlist.names import AdminAddress, admin_target, list_for_recipient, role_address
 from subscribers.groupcommit import GroupCommit
-from subscribers.posts import NewPost, PostStatus, PostStore
+from subscribers.models import NewPost, PostingLookup, PostStatus
+from subscribers.posts import PostStore
 
 log = logging.getLogger("ccrlist.intake")
 
@@ -42,15 +49,15 @@ class PostWriter:
 
 
 # Mail to <list>-request@, -join@, -leave@, -confirm+token@, -owner@ and -bounces@:
-# (local part, envelope sender, raw message) -> the reply to DATA.
-AdminMail = Callable[[str, str, bytes], Awaitable[str]]
+# (the admin address, envelope sender, raw message) -> the reply to DATA.
+AdminMail = Callable[[AdminAddress, str, bytes], Awaitable[str]]
 
 
-class PostingFacts(Protocol):
+class FactsSource(Protocol):
     """Where the handler reads facts: `FactsReader`, or a `PostStore`."""
 
     async def posting_facts(self, list_name: str, author: str,
-                            message_id: str) -> tuple[str | None, str | None, bool]: ...
+                            message_id: str) -> PostingLookup: ...
 
     async def list_names(self) -> set[str]: ...
 
@@ -58,7 +65,7 @@ class PostingFacts(Protocol):
 class ListHandler:
     """aiosmtpd handler for the list addresses of `settings.domain`."""
 
-    def __init__(self, settings: Settings, posts: PostingFacts, writer: PostWriter,
+    def __init__(self, settings: Settings, posts: FactsSource, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
                  admin: AdminMail | None = None, auth: Authenticator | None = None) -> None:
         self._settings = settings
@@ -91,6 +98,7 @@ class ListHandler:
             # LMTP, for one recipient). Senders' MTAs retry the others in new transactions.
             return replies.ONE_LIST_PER_MESSAGE
         envelope.rcpt_tos.append(address)
+        envelope.admin_target = target  # read once here; DATA hands it on
         return replies.OK_RECIPIENT
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -101,19 +109,20 @@ class ListHandler:
             peer = session.peer[0] if isinstance(session.peer, tuple) else ""
             return await self._receive(envelope.mail_from or "", envelope.rcpt_tos[0],
                                        bytes(envelope.original_content), str(peer),
-                                       session.host_name or "")
+                                       session.host_name or "",
+                                       getattr(envelope, "admin_target", None))
         except Exception:
             log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
             return replies.INTERNAL_ERROR
         finally:
             self.busy -= 1
 
-    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, peer: str = "",
-                       helo: str = "") -> str:
-        if self._admin is not None and admin_target(rcpt, self._settings.domain) is not None:
+    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, peer: str,
+                       helo: str, admin: AdminAddress | None) -> str:
+        if self._admin is not None and admin is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
-            reply = await self._admin(rcpt.rpartition("@")[0], mail_from, raw)
+            reply = await self._admin(admin, mail_from, raw)
             log.info("admin mail to %s from <%s> (%d bytes): %s", rcpt, mail_from, len(raw),
                      reply)
             return reply
@@ -126,8 +135,8 @@ class ListHandler:
         verdict = moderate(post, facts, self._settings)
         auth = await self._authenticate(post, verdict, peer, helo)
         if auth is not None:
-            verdict = moderate(post, dataclasses.replace(facts, auth=auth.dmarc),
-                               self._settings)
+            verdict = with_authentication(
+                post, verdict, dataclasses.replace(facts, auth=auth.dmarc), self._settings)
         status = _STORED.get(verdict.action)
         if status is not None:
             fresh = await self._writer.store(NewPost(
@@ -152,8 +161,7 @@ class ListHandler:
         refuse, discard or know as a duplicate (`unchecked`, decided without it) costs
         no lookups: a flood of non-member or looping mail, none.
         """
-        if (self._auth is None or unchecked.action not in ("accept", "hold")
-                or self._settings.auth.policy_for(post.list_name) == "off"):
+        if self._auth is None or not needs_authentication(post, unchecked, self._settings):
             return None
         return await self._auth.check(post.raw, post.author, post.envelope_from, peer, helo)
 
@@ -165,9 +173,9 @@ class ListHandler:
         return name in self._lists
 
     async def _facts(self, post: Post) -> Facts:
-        policy, status, seen = await self._posts.posting_facts(
-            post.list_name, post.author, post.message_id)
-        if policy not in ("subscribers", "announce"):
+        found = await self._posts.posting_facts(post.list_name, post.author, post.message_id)
+        if found.policy not in ("subscribers", "announce"):
             raise LookupError(f"list {post.list_name} vanished")
-        return Facts(policy="announce" if policy == "announce" else "subscribers",
-                     author_is_member=status == "active", message_id_seen=seen)
+        return Facts(policy="announce" if found.policy == "announce" else "subscribers",
+                     author_is_member=found.author_status == "active",
+                     message_id_seen=found.message_id_seen)

@@ -35,6 +35,20 @@ DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authenticati
 UNREADABLE_ADMIN_MAIL = ("550 5.6.0 We could not read this message (its headers or MIME "
                         "structure are malformed), so nothing was done; please send a "
                         "plain message")
+# Mail to the admin addresses (-request, -join, -leave, -confirm+token, -owner, -bounces).
+NO_SUCH_ADDRESS = "550 5.1.1 No such address here"
+REQUEST_RECEIVED = "250 2.0.0 Request received; the answer comes by email"
+NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
+BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
+FORWARDED = "250 2.0.0 Message forwarded to the list owners"
+NO_OWNERS = "550 5.1.1 This list has no owner address configured"
+OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
+BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
+NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
+                   "not its envelope sender")
+NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
+              "(write 'help' for help)")
+
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 

@@ -2,6 +2,11 @@
 
 Rules are small objects tried in order from `RULES`; the first one that
 returns a verdict wins. The SMTP handler gathers the `Facts` beforehand.
+
+Sender authentication costs DNS lookups, so it is gathered last and only when it
+can matter: `moderate` runs once without it, `needs_authentication` says whether
+the result could still change, and `with_authentication` applies the one rule
+that reads it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from ccrlist.config.settings import Settings
 from ccrlist.intake.post import Post
 from ccrlist.names import list_address, list_id
 from subscribers.addresses import address_key
-from subscribers.models import Policy
+from subscribers.models import PostingPolicy
 
 # "defer": not stored, answered 4xx so that the sender tries again later.
-Action = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
+ModerationAction = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
 Reason = Literal["", "bare_eol", "bad_header", "null_sender", "loop", "auto_reply", "bulk",
                  "author", "nonmember", "not_editor", "dmarc", "dns_temp"]
@@ -27,7 +32,7 @@ Reason = Literal["", "bare_eol", "bad_header", "null_sender", "loop", "auto_repl
 class Facts:
     """What the store knew about a post when it arrived."""
 
-    policy: Policy
+    policy: PostingPolicy
     author_is_member: bool
     message_id_seen: bool
     auth: DmarcOutcome | None = None  # None: not authenticated ([auth] policy "off")
@@ -35,7 +40,7 @@ class Facts:
 
 @dataclass(frozen=True)
 class Verdict:
-    action: Action
+    action: ModerationAction
     reason: Reason = ""
     rule: str = ""
 
@@ -177,6 +182,7 @@ class MayPost:
         return Verdict("reject", reason, self.name)
 
 
+AUTHENTICATED = Authenticated()
 RULES: tuple[Rule, ...] = (
     BareLineEndings(),
     MalformedHeader(),
@@ -186,7 +192,7 @@ RULES: tuple[Rule, ...] = (
     BulkPrecedence(),
     SingleAuthor(),
     Duplicate(),
-    Authenticated(),
+    AUTHENTICATED,
     MayPost(),
 )
 
@@ -199,3 +205,22 @@ def moderate(post: Post, facts: Facts, settings: Settings,
         if verdict is not None:
             return verdict
     return Verdict("accept", "", "default")
+
+
+def needs_authentication(post: Post, unchecked: Verdict, settings: Settings) -> bool:
+    """Whether authentication could still change `unchecked` (decided with `facts.auth`
+    None): it can only make a verdict stricter, so a post already refused, discarded or
+    known as a duplicate costs no lookups, and nor does a list that does not check."""
+    return (unchecked.action in ("accept", "hold")
+            and settings.auth.policy_for(post.list_name) != "off")
+
+
+def with_authentication(post: Post, unchecked: Verdict, facts: Facts,
+                        settings: Settings) -> Verdict:
+    """The verdict once `facts.auth` is known, from `unchecked` (see `needs_authentication`).
+
+    `Authenticated` is the only rule that reads `facts.auth`, and every rule before it
+    refuses or discards: when `unchecked` accepts or holds, they all passed, so the
+    verdict is the one `Authenticated` gives now, or else `unchecked` stands.
+    """
+    return AUTHENTICATED.check(post, facts, settings) or unchecked

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.tokens import TOKEN_SLOT
+from ccrlist.list_fields import ListFields
 from ccrlist.names import one_click_url
 from echronicle.reading.model import Issue
 from echronicle.rendering.email_html import render_html
-from echronicle.rendering.email_message import Envelope, build_message
+from echronicle.rendering.email_message import MessageHeaders, build_message
 from echronicle.rendering.email_text import render_text
-from echronicle.rendering.labels import email_subject
+from echronicle.rendering.labels import email_subject, words
 
 # What the archive copy of the email shows instead of a subscriber's token.
 ARCHIVE_TOKEN = b"archive-copy"
@@ -57,12 +58,9 @@ def render_email(issue: Issue, settings: Settings, variant: str = "") -> Rendere
     text = render_text(issue, archive, unsubscribe)
     subject = email_subject(issue)
     newsletter = settings.newsletter
-    envelope = Envelope(
+    headers = MessageHeaders(
         from_name=newsletter.from_name, from_address=newsletter.publisher,
-        to_address=f"{newsletter.list}@{settings.domain}",
-        list_id=f"{newsletter.list}.{settings.domain}",
-        message_id=message_id(issue, settings, variant), unsubscribe_url=unsubscribe,
-        leave_address=f"{newsletter.list}-leave@{settings.domain}",
-        archive_url=archive,
-    )
-    return RenderedEmail(subject, html, text, build_message(issue, subject, text, html, envelope))
+        message_id=message_id(issue, settings, variant),
+        list=ListFields(newsletter.list, settings.domain, archive, unsubscribe_url=unsubscribe,
+                        label=words(issue.lang).list_name, announce=True))
+    return RenderedEmail(subject, html, text, build_message(issue, subject, text, html, headers))
