@@ -1,2 +1,2 @@
-"""The subscriber store: lists, people, memberships, posts, and the delivery queue with each recipient's state, in SQLite (the only
-user of aiosqlite)."""
+"""The subscriber store in SQLite (the only user of aiosqlite): lists, people, memberships,
+posts, and the delivery queue with each recipient's state."""
