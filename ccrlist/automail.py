@@ -1,7 +1,5 @@
-"""Build the emails the list server writes by itself: confirmations, replies, owner notices.
-
-Pure: the caller passes the time; the result is the message as bytes for the queue.
-"""
+"""Build the emails the list server writes by itself: confirmations, replies, owner notices
+(pure: the caller passes the time; the result is the message as bytes for the queue)."""
 
 from __future__ import annotations
 

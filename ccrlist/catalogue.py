@@ -1,4 +1,4 @@
-"""Every text a subscriber reads, on web pages and in emails, in English and French.
+"""Every text a subscriber reads, on web pages and in emails, in English and French (pure).
 
 Texts are `str.format` templates; pages escape the values, emails are plain text.
 """

@@ -1,4 +1,5 @@
-"""The addresses and identifiers a list is known by, derived from its name and the domain."""
+"""The addresses and identifiers a list is known by, derived from its name and the domain
+(pure)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import dataclasses
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +72,7 @@ class RecordingRelay:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # deliberate delay: a slow relay
         if self.gate is not None:
             with self.lock:
                 self.held += 1
@@ -131,6 +131,34 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def rows(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` on the server's database, read on a connection of the test's own."""
+    conn = await open_database(settings.database_path)
+    try:
+        return [tuple(r) for r in await conn.execute_fetchall(sql, args)]
+    finally:
+        await conn.close()
+
+
+async def queue_settled(settings: Settings) -> bool:
+    """Every accepted post is expanded and no delivery waits to be tried: nothing more will
+    reach the relay unless something new arrives."""
+    [(unexpanded, waiting)] = await rows(
+        settings, "SELECT (SELECT count(*) FROM posts WHERE status = 'accepted' AND expanded = 0),"
+                  " (SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred'))")
+    return unexpanded == 0 and waiting == 0
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0,
+                     what: str = "condition") -> None:
+    """`wait_for` for a condition that must be awaited (a database read)."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 VERP_KEY = b"test VERP key"  # for workers made in tests; serve derives its own

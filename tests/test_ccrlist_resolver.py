@@ -88,7 +88,11 @@ async def test_spf_past_its_deadline_is_a_temporary_error_and_frees_the_caller(
     with ThreadPoolExecutor(1) as threads:
         first = asyncio.ensure_future(
             check_spf(slow, "127.0.0.1", "jo@slow.example", "x.example", threads, 0.2))
-        await asyncio.sleep(0.05)  # the slow check takes the pool's one thread first
+        # The slow check holds the pool's one thread once its first query reaches the server.
+        deadline = asyncio.get_running_loop().time() + 10
+        while not any(name == "slow.example" for name, _ in dns.queries):
+            assert asyncio.get_running_loop().time() < deadline, "the slow check never asked"
+            await asyncio.sleep(0.005)
         second = await check_spf(slow, "127.0.0.1", "jo@example.org", "x.example", threads,
                                  0.2)
         assert (await first).result == "temperror"

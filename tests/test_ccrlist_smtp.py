@@ -21,10 +21,13 @@ from ccrlist_helpers import (
     free_port,
     make_settings,
     message,
+    queue_settled,
+    rows,
     send,
     serving,
     start_relay,
     wait_for,
+    wait_until,
 )
 from webkit import installation_verp_key
 
@@ -160,8 +163,16 @@ async def test_non_member_refused_and_nothing_delivered(server: Running) -> None
     code, text = await send(server.port, message(author="mallory@evil.example"),
                             sender="mallory@evil.example")
     assert full(code, text) == replies.NONMEMBER.format(request=f"ccrlist-request@{DOMAIN}")
-    await asyncio.sleep(0.3)
-    assert server.relay.messages == []
+    # A member's post sent afterwards has gone all the way through: the refused one would
+    # have been expanded and sent before it.
+    assert full(*await send(server.port, message(message_id="<later@example.org>"))) == \
+        replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="the member's post")
+    assert await queue_settled(server.settings)
+    assert {message_from_bytes(m.content)["Message-ID"] for m in server.relay.messages} == {
+        "<later@example.org>"}
+    assert await rows(server.settings, "SELECT message_id FROM posts") == [
+        ("<later@example.org>",)]
 
 
 async def test_open_relay_attempt_refused(server: Running) -> None:
@@ -198,18 +209,24 @@ async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: 
     assert full(code, text) == replies.DISCARDED
     code, text = await send(server.port, message(message_id="<fresh@example.org>"))
     assert full(code, text) == replies.ACCEPTED
-    await wait_for(lambda: len(server.relay.messages) >= 1, what="the normal post")
-    await asyncio.sleep(0.2)
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="the normal post")
+    await wait_until(lambda: queue_settled(server.settings), what="the queue to settle")
     subjects = {message_from_bytes(m.content)["Message-ID"] for m in server.relay.messages}
     assert subjects == {"<fresh@example.org>"}
+    # Kept, marked discarded, and never queued for anyone.
+    assert await rows(server.settings, "SELECT status, expanded FROM posts ORDER BY id") == [
+        ("discarded", 0), ("accepted", 1)]
+    assert len(await rows(server.settings, "SELECT id FROM outgoing")) == 1
 
 
 async def test_duplicate_message_id_accepted_once(server: Running) -> None:
     assert full(*await send(server.port, message())) == replies.ACCEPTED
     assert full(*await send(server.port, message())) == replies.DUPLICATE
     await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: queue_settled(server.settings), what="the queue to settle")
     assert len(server.relay.recipients()) == 3
+    assert await rows(server.settings, "SELECT count(*) FROM posts") == [(1,)]
+    assert await rows(server.settings, "SELECT count(*) FROM deliveries") == [(3,)]
 
 
 async def test_concurrent_duplicates_accepted_once(server: Running) -> None:
@@ -264,8 +281,15 @@ async def test_smuggled_message_never_relayed(server: Running) -> None:
         await reply()
     finally:
         writer.close()
-    await asyncio.sleep(0.3)
-    assert server.relay.messages == []
+    # A post sent afterwards goes all the way through; the smuggled one was never stored.
+    assert full(*await send(server.port, message(message_id="<after@example.org>"))) == \
+        replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="the later post")
+    await wait_until(lambda: queue_settled(server.settings), what="the queue to settle")
+    assert [message_from_bytes(m.content)["Subject"] for m in server.relay.messages] == [
+        "[ccrlist] Hello"] * len(server.relay.messages)
+    assert await rows(server.settings, "SELECT message_id FROM posts") == [
+        ("<after@example.org>",)]
 
 
 async def test_nonmember_held_then_approved(tmp_path: Path, relay: RecordingRelay,
@@ -280,8 +304,15 @@ async def test_nonmember_held_then_approved(tmp_path: Path, relay: RecordingRela
             posts = PostStore(conn)
             held = await posts.held()
             assert [p.author for p in held] == ["dan@example.com"]
-            await asyncio.sleep(0.2)
-            assert relay.messages == []
+            # A member's post sent afterwards is expanded and delivered; the held one is not.
+            assert full(*await send(running.port, message(
+                author="alice@example.org", message_id="<member@example.org>"))) == \
+                replies.ACCEPTED
+            await wait_for(lambda: len(relay.recipients()) == 3, what="the member's post")
+            await wait_until(lambda: queue_settled(settings), what="the queue to settle")
+            assert {message_from_bytes(m.content)["Message-ID"] for m in relay.messages} == {
+                "<member@example.org>"}
+            relay.messages.clear()
             await posts.moderate_held(str(held[0].id), "accepted", "approved")
         finally:
             await conn.close()
@@ -317,7 +348,12 @@ async def test_per_recipient_4xx_retried_and_5xx_failed(server: Running) -> None
     server.relay.rcpt_replies["Bob@Example.org"] = "550 5.1.1 no such user"
     assert full(*await send(server.port, message())) == replies.ACCEPTED
     await wait_for(lambda: "alice@example.org" in server.relay.recipients(), what="alice")
-    await asyncio.sleep(0.5)
+
+    async def carol_deferred() -> bool:
+        return await rows(server.settings, "SELECT status FROM deliveries WHERE recipient = ?",
+                          "carol@example.net") == [("deferred",)]
+
+    await wait_until(carol_deferred, what="carol's 4xx to be recorded")
     del server.relay.rcpt_replies["carol@example.net"]
     await wait_for(lambda: "carol@example.net" in server.relay.recipients(), timeout=15,
                    what="carol after her 4xx")

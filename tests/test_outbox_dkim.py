@@ -197,7 +197,7 @@ async def test_a_dead_signing_process_does_not_take_a_fresh_pool_down(
             os.kill(process.pid, signal.SIGKILL)
             process.join(10)
         failing = asyncio.ensure_future(signer.signature(PERSONAL))
-        await asyncio.sleep(0)  # it has handed its work to the broken pool
+        await asyncio.sleep(0)  # one turn of the loop: it hands its work to the broken pool
         signer._pool = None
         fresh = signer._executor()  # as a concurrent signature would, after the breakage
         with pytest.raises(SigningFailed):

@@ -1,4 +1,5 @@
-"""Authentication-Results headers (RFC 8601): strip forged ones, read a trusted one, write ours.
+"""Authentication-Results headers (RFC 8601): strip forged ones, read a trusted one, write
+ours (pure).
 
 Pure functions over raw header bytes; the authres library parses and formats
 the field values.

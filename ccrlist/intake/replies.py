@@ -1,4 +1,4 @@
-"""Every SMTP reply ccrlist sends, and the one place verdicts become replies.
+"""Every SMTP reply ccrlist sends, and the one place verdicts become replies (pure).
 
 Policy refusals are 5xx (the sender's MTA gives up and tells the author);
 infrastructure trouble is 4xx (the sender's MTA tries again later).

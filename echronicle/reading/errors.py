@@ -1,4 +1,4 @@
-"""Editor-facing errors that name the issue file and line at fault."""
+"""Editor-facing errors that name the issue file and line at fault (pure)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Split an issue file into YAML front matter (with each key's line) and the Markdown body."""
+"""Split an issue file into YAML front matter (with each key's line) and the Markdown body
+(pure)."""
 
 from __future__ import annotations
 

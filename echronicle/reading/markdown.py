@@ -1,4 +1,5 @@
-"""Turn an issue body (Markdown) into typed blocks, checking links and images as it goes."""
+"""Turn an issue body (Markdown) into typed blocks, checking links and images as it goes
+(pure)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The typed model of an issue: front matter, numbered items and their Markdown blocks."""
+"""The typed model of an issue: front matter, numbered items and their Markdown blocks
+(pure)."""
 
 from __future__ import annotations
 

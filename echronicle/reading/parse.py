@@ -1,4 +1,5 @@
-"""Parse one issue file's text into an `Issue`, or raise an `IssueError` naming file and line."""
+"""Parse one issue file's text into an `Issue`, or raise an `IssueError` naming file and line
+(pure)."""
 
 from __future__ import annotations
 
