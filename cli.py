@@ -15,7 +15,6 @@ import click
 from ccrlist.config.loader import settings_from_env
 from ccrlist.config.parse import describe
 from ccrlist.config.settings import SettingsError
-from echronicle.commands import chronicle as chronicle_commands
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
 
@@ -133,10 +132,21 @@ _lazy(ccrlist).update({
     "held": _server_command("held"),
     "status": _server_command("status"),
 })
-_lazy(chronicle)["subscribers"] = _members("echronicle", "subscribers",
-                                           "Manage E-Chronicle subscribers.")
-for _command in chronicle_commands.commands.values():
-    chronicle.add_command(_command)
+def _chronicle_command(name: str) -> Loader:
+    def load() -> click.Command:
+        from echronicle.commands import chronicle as commands
+
+        command = commands.commands[name]
+        return command
+
+    return load
+
+
+_lazy(chronicle).update({
+    "subscribers": _members("echronicle", "subscribers", "Manage E-Chronicle subscribers."),
+    **{name: _chronicle_command(name) for name in ("publish", "check", "build", "preview",
+                                                    "new")},
+})
 
 
 def _guarded(group: click.Group) -> None:
