@@ -75,9 +75,10 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
                 ctx.on_queued()
             return replies.BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)
-    except UNREADABLE:
-        log.warning("unreadable mail to %s-%s from <%s>; refused", target.list_name,
-                    target.role, envelope_from, exc_info=True)
+    except UNREADABLE as exc:
+        log.warning("unreadable mail to %s-%s from <%s>; refused: %s", target.list_name,
+                    target.role, envelope_from, f"{type(exc).__name__}: {exc}"[:300])
+        log.debug("why it could not be read", exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
         return await _forward_to_owners(target.list_name, raw, reading, ctx)

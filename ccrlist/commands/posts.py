@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
@@ -11,6 +10,7 @@ from typing import TypeVar
 
 import click
 
+from ccrlist.commands.verbosity import serving
 from ccrlist.config.settings import Settings
 from subscribers.db import DatabaseError, open_database
 from subscribers.models import QueueCounts, StoredPost, iso_utc
@@ -47,7 +47,7 @@ def serve(settings: Settings) -> None:
     from ccrlist.delivery.signing import DkimKeyError
     from ccrlist.server import run
 
-    logging.getLogger("ccrlist").setLevel(logging.INFO)
+    serving(click.get_current_context().meta)
     try:
         run(settings)
     except OSError as exc:

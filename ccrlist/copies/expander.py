@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.copies.failure_notice import failure_notice
 from ccrlist.copies.list_copy import list_headers, rewrite
@@ -110,8 +111,8 @@ class Expander:
             try:
                 await self.expand_pending()
                 await self.report_failures()
-            except Exception:
-                log.exception("expansion pass failed; retrying in %s s", poll)
+            except Exception as exc:
+                log_trouble(log, exc, "expansion pass failed; trying again in %g s", poll)
             waiters = [asyncio.ensure_future(self._wake.wait()),
                        asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)

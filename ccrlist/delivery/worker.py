@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ccrlist.conditions import Outage, log_trouble
 from ccrlist.config.settings import DeliverySettings
 from ccrlist.delivery.retry import RetryPolicy, decide
 from ccrlist.delivery.signing import CopySigner, SigningFailed
@@ -118,6 +119,7 @@ class DeliveryWorker:
         # One signature per message that is not personalised, shared by its batches.
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._wake = asyncio.Event()
+        self._relay = Outage(log, "relay")
 
     def wake(self) -> None:
         """Tell a running `run_forever` that new deliveries were queued."""
@@ -157,8 +159,8 @@ class DeliveryWorker:
                 if report.sent or report.deferred or report.failed:
                     log.info("delivery pass: %d sent, %d deferred, %d failed",
                              report.sent, report.deferred, report.failed)
-            except Exception:
-                log.exception("delivery pass failed; retrying later")
+            except Exception as exc:
+                log_trouble(log, exc, "delivery pass failed; trying again later")
             next_at = await self._queue.next_due_at()
             delay = idle_poll if next_at is None else max(0.0, next_at - self._clock())
             waiters = [asyncio.ensure_future(self._wake.wait()),
@@ -204,12 +206,13 @@ class DeliveryWorker:
             if self._signer is not None:
                 body = await self._signature(self._signer, message, body) + body
             replies = await session.send(sender, recipients, body)
+            self._relay.answered()
         except SigningFailed as exc:
             # Never sent unsigned: retried like a relay outage until the message expires.
             log.error("message %d not sent: %s", message.id, exc)
             replies = {r: Reply(0, str(exc)) for r in recipients}
         except TransportUnavailable as exc:
-            log.warning("relay unavailable for message %d: %s", message.id, exc)
+            self._relay.failed(str(exc))  # one line per outage, not one per batch
             replies = {r: Reply(0, f"relay unavailable: {exc}") for r in recipients}
         now = self._clock()
         outcomes = []

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ccrlist.auth.authenticator import Authenticator, AuthOutcome
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
 from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
@@ -90,8 +91,8 @@ class ListHandler:
                          else list_for_recipient(address, self._settings.domain))
             if list_name is None or not await self._is_list(list_name):
                 return replies.NO_SUCH_LIST
-        except Exception:
-            log.exception("RCPT %s: internal error", address)
+        except Exception as exc:
+            log_trouble(log, exc, "RCPT %s: answered 451", address)
             return replies.INTERNAL_ERROR
         if envelope.rcpt_tos:
             # The recipient cap is one: one DATA reply must speak for one list (and, over
@@ -111,8 +112,9 @@ class ListHandler:
                                        bytes(envelope.original_content), str(peer),
                                        session.host_name or "",
                                        getattr(envelope, "admin_target", None))
-        except Exception:
-            log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
+        except Exception as exc:
+            log_trouble(log, exc, "DATA from <%s>: answered 451, nothing stored",
+                        envelope.mail_from)
             return replies.INTERNAL_ERROR
         finally:
             self.busy -= 1
