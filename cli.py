@@ -92,9 +92,12 @@ def config(settings: object) -> None:
 
 def _members(default_list: str, name: str, help_text: str) -> Loader:
     def load() -> click.Command:
+        from ccrlist.commands.member_report import show
         from ccrlist.commands.members import make_members_group
 
-        return make_members_group(default_list, name, help_text)
+        group = make_members_group(default_list, name, help_text)
+        group.add_command(show)
+        return group
 
     return load
 
@@ -134,7 +137,9 @@ _lazy(ccrlist).update({
     "dkim": _dkim,
     "serve": _command("posts", "serve"),
     "held": _command("posts", "held"),
-    "status": _command("posts", "status"),
+    "status": _command("status", "status"),
+    "deliveries": _command("deliveries", "deliveries"),
+    "retry": _command("deliveries", "retry"),
 })
 _lazy(chronicle)["subscribers"] = _members("echronicle", "subscribers",
                                            "Manage E-Chronicle subscribers.")

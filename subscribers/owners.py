@@ -24,6 +24,12 @@ class OwnerStore:
         ) as cur:
             return [str(row[0]) for row in await cur.fetchall()]
 
+    async def lists_owned(self, address: str) -> list[str]:
+        async with self._conn.execute(
+            "SELECT list_name FROM list_owners WHERE address_key = ? ORDER BY list_name",
+            (address_key(address),)) as cur:
+            return [str(r[0]) for r in await cur.fetchall()]
+
     async def add(self, list_name: str, address: str) -> bool:
         """Make `address` an owner; False when it already was one."""
         cur = await self._conn.execute(
