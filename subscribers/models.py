@@ -128,17 +128,6 @@ class PostingLookup:
     message_id_seen: bool
 
 
-@dataclass(frozen=True)
-class GivenUpDelivery:
-    """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
-
-    outgoing_id: int
-    list_name: str
-    post_ref: str
-    recipient: str
-    last_reply: str
-
-
 @functools.lru_cache(maxsize=256)  # the facts and the store ask for each post's in turn
 def permalink_for(list_name: str, message_id: str) -> str:
     """A stable archive id: the same list and Message-ID always give the same permalink."""

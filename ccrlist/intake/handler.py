@@ -68,7 +68,8 @@ class ListHandler:
 
     def __init__(self, settings: Settings, posts: FactsSource, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
-                 admin: AdminMail | None = None, auth: Authenticator | None = None) -> None:
+                 admin: AdminMail | None = None, auth: Authenticator | None = None,
+                 on_held: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._auth = auth
         self._admin = admin
@@ -78,6 +79,7 @@ class ListHandler:
         self._lists_at = float("-inf")
         self._writer = writer
         self._on_accepted = on_accepted
+        self._on_held = on_held  # the owners' notice
         self.busy = 0
         self.closing = False
 
@@ -149,6 +151,8 @@ class ListHandler:
                 verdict = Verdict("duplicate", "", "duplicate")
             elif status == "accepted":
                 self._on_accepted()
+            elif status == "held" and self._on_held is not None:
+                self._on_held()
         log.info("post %s to %s from %s (%d bytes): %s%s", post.message_id, list_name,
                  post.author or f"<{mail_from}>", len(raw), verdict.action,
                  f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")
