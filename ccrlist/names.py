@@ -8,8 +8,10 @@ from typing import Literal
 
 from ccrlist.config.settings import Settings
 
-Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
-ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
+Role = Literal["request", "join", "leave", "confirm", "owner", "bounces", "moderate"]
+ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces", "moderate")
+TAGGED: tuple[Role, ...] = ("confirm", "bounces", "moderate")  # roles that take a `+tag`
+MUST_TAG: tuple[Role, ...] = ("confirm", "moderate")
 
 
 def list_address(list_name: str, domain: str) -> str:
@@ -53,21 +55,22 @@ def list_for_recipient(recipient: str, domain: str) -> str | None:
 class AdminAddress:
     list_name: str
     role: Role
-    tag: str = ""  # the confirmation token, or the VERP-encoded recipient
+    tag: str = ""  # the confirmation token, the VERP-encoded recipient, the moderation code
 
 
 def parse_admin_local(local_part: str) -> AdminAddress | None:
     """`ccrlist-confirm+Tok3n` -> (ccrlist, confirm, Tok3n); None for a plain list address.
 
-    Only `confirm` and `bounces` take a `+tag`; the tag keeps its case (tokens are case-sensitive).
+    Only `confirm`, `bounces` and `moderate` take a `+tag` (`confirm` and `moderate` must);
+    the tag keeps its case (confirmation tokens are case-sensitive).
     """
     base, plus, tag = local_part.partition("+")
     name, dash, role = base.lower().rpartition("-")
     if not dash or not name or role not in ROLES:
         return None
-    if plus and role not in ("confirm", "bounces"):
+    if plus and role not in TAGGED:
         return None
-    if role == "confirm" and not tag:
+    if role in MUST_TAG and not tag:
         return None
     return AdminAddress(name, role, tag)
 

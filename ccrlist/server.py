@@ -1,6 +1,7 @@
-"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander and the delivery worker.
+"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander, the delivery worker and the
+owners' notices.
 
-All three share one asyncio loop, each with its own SQLite connection (one
+All share one asyncio loop, each with its own SQLite connection (one
 writer per connection, taking turns through one lock). Shutdown is graceful:
 the listener closes, posts being committed finish and get their 250, every
 other session gets 421.
@@ -29,11 +30,11 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
+from ccrlist.moderation.notifier import OwnerNotifier
 from ccrlist.names import AdminAddress
 from ccrlist.web.app import start_web, web_urls
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
-from subscribers.owners import OwnerStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
@@ -89,11 +90,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
     try:
-        for _ in range(6):
+        for _ in range(7):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
+        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
@@ -101,20 +102,21 @@ async def serve(settings: Settings, stop: asyncio.Event,
         bounces = BounceAssessor(Bounces(admin_db, settings))
 
         def on_failed(list_name: str, recipient: str, reply: str) -> None:
-            expander.wake()  # owner notices for deliveries that gave up
+            notifier.wake()  # the owners' summary of the post's failed deliveries
             bounces.note(list_name, recipient, reply)
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=on_failed, signer=signer,
                                 verp_key=verp_key)
-        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
-                            owners=OwnerStore(fanout_db))
+        notifier = OwnerNotifier(owners_db, settings, worker.wake, writes)
+        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
                               admin=_admin_mail(AdminContext(admin_db, settings, verp_key,
-                                                             on_queued=worker.wake)),
-                              auth=authenticator)
+                                                             on_queued=worker.wake,
+                                                             on_approved=expander.wake)),
+                              auth=authenticator, on_held=notifier.wake)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_protocol_factory(settings, handler, sessions),
@@ -138,7 +140,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(worker.run_forever(stop)),
-                      asyncio.ensure_future(bounces.run_forever(stop))]
+                      asyncio.ensure_future(bounces.run_forever(stop)),
+                      asyncio.ensure_future(notifier.run_forever(stop))]
         await stop.wait()
         log.warning("ccrlist shutting down")
         server.close()

@@ -227,3 +227,12 @@ class MemberStore:
         )
         await self._conn.commit()
         return cur.rowcount > 0
+
+    async def memberships_of(self, address: str) -> list[Member]:
+        """Every membership of the person at `address`, whatever its status, by list."""
+        sql = f"""
+            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+             WHERE p.address_key = ? ORDER BY m.list_name
+        """
+        async with self._conn.execute(sql, (address_key(address),)) as cur:
+            return [member_from_row(row) for row in await cur.fetchall()]

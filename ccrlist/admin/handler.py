@@ -1,5 +1,6 @@
-"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner
-and -bounces. The SMTP handler calls `handle_admin_message` and sends back its reply."""
+"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner,
+-bounces and -moderate+code. The SMTP handler calls `handle_admin_message` and sends back its
+reply."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
+from ccrlist.moderation.by_mail import OwnerReply, decide_by_mail
+from ccrlist.moderation.decision import Decision, read_decision
 from ccrlist.names import AdminAddress, Role, role_address
 from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
@@ -50,13 +53,15 @@ def _noop() -> None:
 @dataclass(frozen=True)
 class AdminContext:
     """What admin mail needs: a connection, the settings, the key VERP senders are signed
-    with (`installation_verp_key`, read once at start), a clock, and a worker wake-up."""
+    with (`installation_verp_key`, read once at start), a clock, a worker wake-up, and an
+    expander wake-up for a post approved by mail."""
 
     conn: Connection
     settings: Settings
     verp_key: bytes
     clock: Clock = time.time
     on_queued: Callable[[], None] = field(default=_noop)
+    on_approved: Callable[[], None] = field(default=_noop)
 
 
 async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: bytes,
@@ -75,14 +80,17 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
                 ctx.on_queued()
             return replies.BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)
-    except UNREADABLE:
-        log.warning("unreadable mail to %s-%s from <%s>; refused", target.list_name,
-                    target.role, envelope_from, exc_info=True)
+    except UNREADABLE as exc:
+        log.warning("unreadable mail to %s-%s from <%s>; refused: %s", target.list_name,
+                    target.role, envelope_from, f"{type(exc).__name__}: {exc}"[:300])
+        log.debug("why it could not be read", exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
         return await _forward_to_owners(target.list_name, raw, reading, ctx)
     if reading.automatic or reading.sender is None:
-        return replies.NOT_ANSWERED
+        return replies.NOT_ANSWERED  # a vacation reply to a notice decides nothing either
+    if target.role == "moderate":
+        return await _moderate(target, reading, reading.sender, ctx)
     if target.role == "confirm":  # answered at the token's address, whoever writes
         return await _confirm(optin, target, ctx)
     if not reading.from_is_sender:
@@ -110,6 +118,7 @@ class Reading:
     command: Command | None
     in_reply_to: str | None
     loop_marks: tuple[str, ...]  # the X-CCR-Loop values
+    decision: Decision | None = None  # an owner's approve or reject (-moderate)
 
 
 def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
@@ -122,13 +131,16 @@ def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
     command = _IMPLIED.get(role)
     if role == "request":
         command = find_command(str(msg.get("Subject", "")), _body(msg))
+    decision = read_decision(str(msg.get("Subject", "")), _body(msg)) \
+        if role == "moderate" else None
     return Reading(
         automatic=is_automatic(msg, envelope_from),
         sender=sender,
         from_is_sender=sender is not None and _from_is(msg, sender),
         command=command,
         in_reply_to=message_id(msg),
-        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])))
+        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])),
+        decision=decision)
 
 
 async def _answer(optin: Optin, target: AdminAddress, address: str, command: Command,
@@ -160,6 +172,19 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
     await _reply(ctx, target.list_name, address, subject, body, t.lang, in_reply_to)
     ctx.on_queued()
     return replies.REQUEST_RECEIVED
+
+
+async def _moderate(target: AdminAddress, reading: Reading, sender: str,
+                    ctx: AdminContext) -> str:
+    """An owner's approve or reject of a held post (see `ccrlist.moderation.by_mail`)."""
+    reply, approved = await decide_by_mail(
+        OwnerReply(target.list_name, target.tag, sender, reading.from_is_sender,
+                   reading.decision, reading.in_reply_to), ctx.conn, ctx.settings, ctx.clock)
+    if reply in (replies.MODERATED_APPROVED, replies.MODERATED_REJECTED):
+        ctx.on_queued()  # the result mail to the owner
+    if approved:
+        ctx.on_approved()
+    return reply
 
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ccrlist.auth.authenticator import Authenticator, AuthOutcome
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
 from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
@@ -67,7 +68,8 @@ class ListHandler:
 
     def __init__(self, settings: Settings, posts: FactsSource, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
-                 admin: AdminMail | None = None, auth: Authenticator | None = None) -> None:
+                 admin: AdminMail | None = None, auth: Authenticator | None = None,
+                 on_held: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._auth = auth
         self._admin = admin
@@ -77,6 +79,7 @@ class ListHandler:
         self._lists_at = float("-inf")
         self._writer = writer
         self._on_accepted = on_accepted
+        self._on_held = on_held  # the owners' notice
         self.busy = 0
         self.closing = False
 
@@ -90,8 +93,8 @@ class ListHandler:
                          else list_for_recipient(address, self._settings.domain))
             if list_name is None or not await self._is_list(list_name):
                 return replies.NO_SUCH_LIST
-        except Exception:
-            log.exception("RCPT %s: internal error", address)
+        except Exception as exc:
+            log_trouble(log, exc, "RCPT %s: answered 451", address)
             return replies.INTERNAL_ERROR
         if envelope.rcpt_tos:
             # The recipient cap is one: one DATA reply must speak for one list (and, over
@@ -111,8 +114,9 @@ class ListHandler:
                                        bytes(envelope.original_content), str(peer),
                                        session.host_name or "",
                                        getattr(envelope, "admin_target", None))
-        except Exception:
-            log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
+        except Exception as exc:
+            log_trouble(log, exc, "DATA from <%s>: answered 451, nothing stored",
+                        envelope.mail_from)
             return replies.INTERNAL_ERROR
         finally:
             self.busy -= 1
@@ -147,6 +151,8 @@ class ListHandler:
                 verdict = Verdict("duplicate", "", "duplicate")
             elif status == "accepted":
                 self._on_accepted()
+            elif status == "held" and self._on_held is not None:
+                self._on_held()
         log.info("post %s to %s from %s (%d bytes): %s%s", post.message_id, list_name,
                  post.author or f"<{mail_from}>", len(raw), verdict.action,
                  f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")

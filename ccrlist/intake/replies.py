@@ -48,6 +48,15 @@ NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From a
                    "not its envelope sender")
 NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
               "(write 'help' for help)")
+# Owners' replies to a held post's notice (<list>-moderate+code@).
+MODERATED_APPROVED = "250 2.0.0 Approved: the held post goes to the list"
+MODERATED_REJECTED = "250 2.0.0 Rejected: the held post will not be sent"
+MODERATION_REFUSED = ("550 5.7.1 Not accepted: a decision must come from a list owner's own "
+                      "address, in reply to a current notice; nothing was done")
+MODERATION_NOT_HELD = ("550 5.7.1 That post is no longer held (it was already approved or "
+                       "rejected); nothing was done")
+MODERATION_NO_DECISION = ("550 5.5.4 Write approve or reject on the first line of your reply; "
+                          "nothing was done")
 
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
