@@ -30,10 +30,16 @@ def bounce_address(list_name: str, domain: str) -> str:
     return role_address(list_name, domain, "bounces")
 
 
+def web_page(web_base_url: str, path: str) -> str:
+    """A page of the web app: `<base_url><path>`, with the one slash between them
+    (the settings file's base URLs always end in one; settings made in code may not)."""
+    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
+    return f"{base}{path}"
+
+
 def one_click_url(web_base_url: str, token: str) -> str:
     """A member's one-click unsubscribe page (RFC 8058) on the web app: `<base_url>u/<token>`."""
-    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
-    return f"{base}u/{token}"
+    return web_page(web_base_url, f"u/{token}")
 
 
 def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """The settings of an installation as frozen dataclasses, with their defaults and checks
-(pure). `loader.py` reads them from `ccr.toml`, once, in `cli.py`."""
+(pure). `loader.py` reads them from `ccr.toml`, once, in `cli.py`; the range of every
+number is in `checks.py`."""
 
 from __future__ import annotations
 
@@ -106,12 +107,6 @@ class BounceSettings:
     # When list copies are batched, every Nth post goes out with VERP (a probe); 0 = never.
     probe_every: int = 10
 
-    def __post_init__(self) -> None:
-        if self.probe_every < 0:
-            raise ValueError("'bounces.probe_every' must be 0 (never) or more")
-        if self.threshold < 1:
-            raise ValueError("'bounces.threshold' must be 1 or more")
-
 
 @dataclass(frozen=True)
 class CommandSettings:
@@ -151,8 +146,6 @@ class AuthSettings:
                 nameserver_address(server)
             except ValueError as exc:
                 raise ValueError(f"'auth.nameservers': {exc}") from None
-        if self.timeout <= 0:
-            raise ValueError("'auth.timeout' must be more than 0 seconds")
 
     def policy_for(self, list_name: str) -> AuthPolicy:
         return self.lists.get(list_name, self.policy)
@@ -199,10 +192,6 @@ class DkimSettings:
     # Processes that sign personalised copies (one signature each, about 7 ms of CPU);
     # 0 signs in the delivery loop itself, which then serves nothing else meanwhile.
     sign_processes: int = 2
-
-    def __post_init__(self) -> None:
-        if self.sign_processes < 0:
-            raise ValueError("'dkim.sign_processes' must be 0 (sign in the loop) or more")
 
 
 @dataclass(frozen=True)
