@@ -30,7 +30,7 @@ from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Recipient
+from subscribers.models import Recipient, is_token
 from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 
@@ -164,6 +164,8 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
     """Use the token only if it belongs to the list whose confirm address was written to."""
+    if not is_token(target.tag):
+        return replies.BAD_TOKEN
     state, found = await optin.lookup(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
         return replies.BAD_TOKEN

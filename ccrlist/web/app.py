@@ -15,9 +15,10 @@ from ccrlist.web.handlers import Handlers
 from ccrlist.web.pages import Pages, make_environment
 from ccrlist.web.security import SECURITY_HEADERS
 from subscribers.db import Connection, open_database
+from subscribers.models import LIST_NAME_PATTERN, TOKEN_PATTERN
 
-TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
-LIST = r"{list:[a-z0-9][a-z0-9._-]{0,63}}"
+TOKEN = f"{{token:{TOKEN_PATTERN}}}"  # aiohttp matches a route's pattern as a whole
+LIST = f"{{list:{LIST_NAME_PATTERN}}}"
 MAX_FORM_BYTES = 16 * 1024
 BACKGROUND = web.AppKey("background", Background)
 
