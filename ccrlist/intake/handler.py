@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from ccrlist.auth.authenticator import Authenticator, AuthOutcome
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
-from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
+from ccrlist.intake.post import Post, has_bare_line_ending, has_nul, parse_post
 from ccrlist.intake.rules import (
     Facts,
     Verdict,
@@ -122,6 +122,8 @@ class ListHandler:
         if self._admin is not None and admin is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
+            if has_nul(raw):
+                return replies.NUL_BYTE
             reply = await self._admin(admin, mail_from, raw)
             log.info("admin mail to %s from <%s> (%d bytes): %s", rcpt, mail_from, len(raw),
                      reply)

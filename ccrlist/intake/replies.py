@@ -19,6 +19,8 @@ NO_SUCH_LIST = "550 5.1.1 No such list here; this server does not relay mail"
 ONE_LIST_PER_MESSAGE = "452 4.5.3 One list per message, please send the others separately"
 BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRLF "
             "(RFC 5321 section 2.3.8)")
+NUL_BYTE = ("554 5.6.0 Message contains a NUL character, which email may not carry "
+            "(RFC 5322 section 2.3); please send it again from a standard mail program")
 BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
               "header field (RFC 5322 section 2.2); please send it again from a standard "
               "mail program")
@@ -54,6 +56,7 @@ SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
 _REFUSALS: dict[Reason, str] = {
     "bare_eol": BARE_EOL,
+    "nul": NUL_BYTE,
     "bad_header": BAD_HEADER,
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
