@@ -10,6 +10,9 @@ from ccrlist.config.settings import Settings
 
 Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
 ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
+# The site's own addresses, of no list: RFC 5321 4.5.1 (postmaster) and RFC 2142 (abuse).
+SiteRole = Literal["postmaster", "abuse"]
+SITE_ROLES: tuple[SiteRole, ...] = ("postmaster", "abuse")
 
 
 def list_address(list_name: str, domain: str) -> str:
@@ -57,9 +60,18 @@ def list_for_recipient(recipient: str, domain: str) -> str | None:
 
 @dataclass(frozen=True)
 class AdminAddress:
-    list_name: str
-    role: Role
+    list_name: str  # "" for the site's own addresses
+    role: Role | SiteRole
     tag: str = ""  # the confirmation token, or the VERP-encoded recipient
+
+    @property
+    def site(self) -> bool:
+        """`postmaster@` or `abuse@`: mail for whoever runs the site, not for a list."""
+        return self.role in SITE_ROLES
+
+
+def site_address(role: SiteRole, domain: str) -> str:
+    return f"{role}@{domain}"
 
 
 def parse_admin_local(local_part: str) -> AdminAddress | None:
@@ -79,8 +91,17 @@ def parse_admin_local(local_part: str) -> AdminAddress | None:
 
 
 def admin_target(recipient: str, domain: str) -> AdminAddress | None:
-    """The admin address `recipient` names in our domain, or None."""
+    """The admin address `recipient` names in our domain, or None.
+
+    `postmaster@` and `abuse@` (any case) are the site's; so is a bare `Postmaster`,
+    which RFC 5321 4.5.1 requires a server to take without a domain.
+    """
     local, at, host = recipient.rpartition("@")
-    if not at or host.lower() != domain.lower():
+    if not at:
+        return AdminAddress("", "postmaster") if recipient.lower() == "postmaster" else None
+    if host.lower() != domain.lower():
         return None
+    for role in SITE_ROLES:
+        if local.lower() == role:
+            return AdminAddress("", role)
     return parse_admin_local(local)

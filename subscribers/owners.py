@@ -24,6 +24,13 @@ class OwnerStore:
         ) as cur:
             return [str(row[0]) for row in await cur.fetchall()]
 
+    async def everyone(self) -> list[str]:
+        """The owners of every list, each address once."""
+        async with self._conn.execute(
+            "SELECT min(address) FROM list_owners GROUP BY address_key ORDER BY address_key"
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
+
     async def add(self, list_name: str, address: str) -> bool:
         """Make `address` an owner; False when it already was one."""
         cur = await self._conn.execute(

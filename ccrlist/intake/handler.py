@@ -88,7 +88,8 @@ class ListHandler:
             target = admin_target(address, self._settings.domain) if self._admin else None
             list_name = (target.list_name if target is not None
                          else list_for_recipient(address, self._settings.domain))
-            if list_name is None or not await self._is_list(list_name):
+            site = target is not None and target.site  # postmaster@, abuse@: of no list
+            if not site and (list_name is None or not await self._is_list(list_name)):
                 return replies.NO_SUCH_LIST
         except Exception:
             log.exception("RCPT %s: internal error", address)

@@ -44,6 +44,10 @@ NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
 BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
 FORWARDED = "250 2.0.0 Message forwarded to the list owners"
 NO_OWNERS = "550 5.1.1 This list has no owner address configured"
+FORWARDED_SITE = "250 2.0.0 Message forwarded to the people who run this site"
+# RFC 5321 4.5.1 wants postmaster mail taken; with nobody to read it yet, the sender's
+# server keeps it and tries again (the start-up notice asks for owners meanwhile).
+NO_SITE_OWNERS = "451 4.3.0 Nobody reads this address yet; please try again later"
 OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
 BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
 NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
