@@ -30,6 +30,7 @@ from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
 from ccrlist.names import AdminAddress
+from ccrlist.notices import Notices
 from ccrlist.web.app import start_web, web_urls
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
@@ -81,9 +82,22 @@ async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP])
             transport.close()
 
 
+Say = Callable[[str], None]
+
+
+def _log_line(line: str) -> None:
+    log.info("%s", line)
+
+
 async def serve(settings: Settings, stop: asyncio.Event,
-                on_listening: Callable[[int], None] | None = None) -> None:
-    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts."""
+                on_listening: Callable[[int], None] | None = None,
+                say: Say = _log_line) -> None:
+    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts.
+
+    `say` prints the notices for whoever started the server (where it listens, whether
+    mail is signed, what is missing): plain lines on standard error for `ccrlist serve`,
+    not log records. By default they go to the log at INFO.
+    """
     signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
@@ -121,26 +135,28 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                           host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
         try:
-            web_runner = await start_web(settings, web_db)
+            web_runner = await start_web(settings, web_db, on_queued=worker.wake)
         except BaseException:
             server.close()
             raise
-        log.warning("ccrlist serving %s on %s:%d for %s; delivering via %s",
-                    settings.server.protocol.upper(), settings.server.host, port,
-                    settings.domain, transport.describe())
-        log.warning("subscription pages on %s", web_urls(web_runner))
+        say(f"ccrlist serving {settings.server.protocol.upper()} on {settings.server.host}:"
+            f"{port} for {settings.domain}; delivering via {transport.describe()}")
+        say(f"subscription pages on {web_urls(web_runner)}")
         if signer is None:
-            log.warning("DKIM signing is off ([dkim] key_file is empty): outgoing mail is "
-                        "not signed")
+            say("DKIM signing is off ([dkim] key_file is empty): outgoing mail is not signed")
         else:
-            log.warning("DKIM-signing outgoing mail: %s", signer.describe())
+            say(f"DKIM-signing outgoing mail: {signer.describe()}")
+        if not await Notices(admin_db, settings).site_owners():
+            say(f"nobody reads postmaster@{settings.domain} and abuse@{settings.domain} yet: "
+                "their mail is deferred (451) until [posting] owners is set or a list has "
+                "an owner (ccrlist lists owners add)")
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(worker.run_forever(stop)),
                       asyncio.ensure_future(bounces.run_forever(stop))]
         await stop.wait()
-        log.warning("ccrlist shutting down")
+        say("ccrlist shutting down")
         server.close()
         await web_runner.cleanup()
         await _drain_sessions(handler, sessions)
@@ -160,17 +176,17 @@ async def serve(settings: Settings, stop: asyncio.Event,
             await conn.close()
         if signer is not None:
             signer.close()
-    log.warning("ccrlist stopped")
+    say("ccrlist stopped")
 
 
-def run(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM."""
+def run(settings: Settings, say: Say) -> None:
+    """Serve until SIGINT or SIGTERM, telling `say` what happens."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, say=say)
 
     asyncio.run(main())

@@ -49,7 +49,7 @@ def serve(settings: Settings) -> None:
 
     logging.getLogger("ccrlist").setLevel(logging.INFO)
     try:
-        run(settings)
+        run(settings, lambda line: click.echo(line, err=True))
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.server.host}:{settings.server.port} (SMTP) and "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -33,15 +34,18 @@ async def _finish_background(app: web.Application) -> None:
 
 
 def make_app(conn: Connection, settings: Settings, secret: bytes,
-             clock: Clock = time.time, background: Background | None = None) -> web.Application:
+             clock: Clock = time.time, background: Background | None = None,
+             on_queued: Callable[[], None] | None = None) -> web.Application:
     """The web app over an open, migrated connection.
 
     Work left for after a page is answered runs on `background` (a new one by default,
-    kept as `app[BACKGROUND]`) and is finished when the app is cleaned up.
+    kept as `app[BACKGROUND]`) and is finished when the app is cleaned up. `on_queued`
+    is called when a page has queued mail (a confirmation): `serve` wakes its worker.
     """
     app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[BACKGROUND] = background or Background()
-    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND])
+    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND],
+                 on_queued)
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
@@ -53,11 +57,11 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     return app
 
 
-async def start_web(settings: Settings, conn: Connection,
-                    clock: Clock = time.time) -> web.AppRunner:
+async def start_web(settings: Settings, conn: Connection, clock: Clock = time.time,
+                    on_queued: Callable[[], None] | None = None) -> web.AppRunner:
     """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise."""
     secret = load_or_create_secret(settings.data_dir)
-    runner = web.AppRunner(make_app(conn, settings, secret, clock))
+    runner = web.AppRunner(make_app(conn, settings, secret, clock, on_queued=on_queued))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()

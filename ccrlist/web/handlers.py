@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -54,8 +54,10 @@ class Handlers:
     """Route handlers sharing one connection, the settings, the secret and a clock."""
 
     def __init__(self, conn: Connection, settings: Settings, secret: bytes, pages: Pages,
-                 clock: Clock, background: Background) -> None:
+                 clock: Clock, background: Background,
+                 on_queued: Callable[[], None] | None = None) -> None:
         self._conn = conn
+        self._on_queued = on_queued  # wakes the delivery worker: mail is waiting
         self._background = background
         # The connection is shared: one write transaction at a time, or a BEGIN from one
         # request would land inside another's (and background jobs overlap requests).
@@ -150,11 +152,15 @@ class Handlers:
     async def _request_subscription(self, list_name: str, address: str, name: str,
                                     lang: Lang) -> None:
         # Over the per-address limit, send nothing: no mail bombing.
+        outcome = "limited"
         async with self._writing:
             if await RateStore(self._conn).allow(
                     f"subscribe-address:{address_key(address)}",
                     self._settings.web.requests_per_address, DAY, self._clock()):
-                await self._optin.request(list_name, address, "subscribe", name=name, lang=lang)
+                outcome = await self._optin.request(list_name, address, "subscribe", name=name,
+                                                    lang=lang)
+        if outcome == "sent" and self._on_queued is not None:
+            self._on_queued()
 
     async def confirm_page(self, request: web.Request) -> web.Response:
         state, found = await self._optin.lookup(request.match_info["token"])
