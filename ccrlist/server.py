@@ -31,6 +31,7 @@ from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
 from ccrlist.names import AdminAddress
 from ccrlist.notices import Notices
+from ccrlist.serve_checks import check_database, check_outbox
 from ccrlist.web.app import start_web, web_urls
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
@@ -92,7 +93,8 @@ def _log_line(line: str) -> None:
 async def serve(settings: Settings, stop: asyncio.Event,
                 on_listening: Callable[[int], None] | None = None,
                 say: Say = _log_line) -> None:
-    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts.
+    """Serve until `stop` is set. A bad DKIM key raises `DkimKeyError`, a database or outbox
+    that cannot be written `StartupError`, before anything listens.
 
     `say` prints the notices for whoever started the server (where it listens, whether
     mail is signed, what is missing): plain lines on standard error for `ccrlist serve`,
@@ -108,6 +110,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
         facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
+        await check_database(intake_db, settings.database_path)
+        check_outbox(settings)
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))

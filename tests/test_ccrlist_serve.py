@@ -3,6 +3,9 @@ serves, and how it holds up under a connection flood (issue 19)."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -12,7 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from ccrlist_helpers import DOMAIN, free_port
+
+from subscribers.db import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,3 +92,104 @@ def test_start_up_notices_are_plain_lines_not_log_records(tmp_path: Path) -> Non
     assert any(line.startswith(f"nobody reads postmaster@{DOMAIN}") for line in lines)
     assert lines[-2:] == ["ccrlist shutting down", "ccrlist stopped"]
     assert not [line for line in lines if "WARNING" in line or "Traceback" in line]
+
+
+def run_to_exit(config: Path, log: Path, preexec: Callable[[], None] | None = None) -> int:
+    proc = start(config, log, preexec)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _drop_root_privileges() -> None:
+    """In the child: root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (dropped from the
+    bounding set, so they stay dropped across exec) obeys file modes like anyone else."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            os._exit(97)
+
+
+def unprivileged() -> Callable[[], None] | None:
+    """A preexec_fn under which a file of mode 0444 cannot be written, or None if not needed."""
+    if os.geteuid() != 0:
+        return None
+    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_drop_root_privileges,
+                           check=False)
+    if probe.returncode == 97:
+        pytest.skip("running as root without CAP_SETPCAP: cannot make a file unwritable")
+    return _drop_root_privileges
+
+
+def test_a_read_only_database_stops_serve_before_it_listens(tmp_path: Path) -> None:
+    """Issue 19, item 5: serve said it was serving, then answered 451 to every post."""
+    config, smtp, _ = write_config(tmp_path)
+
+    async def make() -> None:
+        conn = await open_database(tmp_path / "var" / "ccr.sqlite3")
+        await conn.close()
+
+    asyncio.run(make())
+    database = tmp_path / "var" / "ccr.sqlite3"
+    database.chmod(0o444)
+    log = tmp_path / "serve.log"
+    assert run_to_exit(config, log, unprivileged()) == 1
+    text = log.read_text()
+    assert text.startswith(f"Error: cannot write the database {database}: attempt to write "
+                           "a readonly database")
+    assert "serving" not in text and "Traceback" not in text
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", smtp), timeout=1).close()
+
+
+def test_an_outbox_that_cannot_be_written_stops_serve(tmp_path: Path) -> None:
+    config, _, _ = write_config(tmp_path)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "outbox").write_text("not a folder", encoding="utf-8")
+    log = tmp_path / "serve.log"
+    assert run_to_exit(config, log) == 1
+    text = log.read_text()
+    assert text.startswith(f"Error: cannot write the outbox Maildir {tmp_path}/var/outbox")
+    assert "Traceback" not in text
+
+
+def test_the_outbox_is_not_needed_with_a_relay(tmp_path: Path) -> None:
+    config, smtp, _ = write_config(tmp_path, f'[relay]\nhost = "127.0.0.1"\nport = {free_port()}')
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "outbox").write_text("not a folder", encoding="utf-8")
+    log = tmp_path / "serve.log"
+    with serving(config, smtp, log) as proc:
+        pass
+    assert proc.returncode == 0, log.read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[delivery]\nconnections = 0", "'delivery.connections' must be a whole number from 1"),
+    ("[limits]\nmax_message_bytes = 0", "'limits.max_message_bytes' must be a whole number"),
+    ("[delivery]\nretry_base_seconds = nan", "'delivery.retry_base_seconds' must be a finite"),
+])
+def test_settings_that_cannot_work_stop_serve_with_the_key(tmp_path: Path, extra: str,
+                                                           message: str) -> None:
+    config, _, _ = write_config(tmp_path, extra)
+    log = tmp_path / "serve.log"
+    assert run_to_exit(config, log) == 1
+    assert log.read_text().startswith(f"Error: {config}: {message}")
+    assert "internal error" not in log.read_text()
+
+
+def test_a_port_out_of_range_or_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
+    config, _, _ = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    log = tmp_path / "serve.log"
+    config.write_text(text.replace("[server]\n", "[server]\nhost = \"127.0.0.1\"\n")
+                      .replace(f"port = {text.split('port = ')[1].split()[0]}", "port = 70000",
+                               1), encoding="utf-8")
+    assert run_to_exit(config, log) == 1
+    assert "'server.port' must be a port number from 1 to 65,535, not 70000" in log.read_text()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    config.write_text(text.replace(f'data_dir = "{tmp_path / "var"}"',
+                                   f'data_dir = "{tmp_path / "afile"}"'), encoding="utf-8")
+    assert run_to_exit(config, log) == 1
+    assert log.read_text().startswith(f"Error: {config}: 'data_dir' must be a directory")

@@ -45,6 +45,7 @@ def serve(settings: Settings) -> None:
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
     from ccrlist.auth.resolver import DnsConfigError
     from ccrlist.delivery.signing import DkimKeyError
+    from ccrlist.serve_checks import StartupError
     from ccrlist.server import run
 
     logging.getLogger("ccrlist").setLevel(logging.INFO)
@@ -58,7 +59,7 @@ def serve(settings: Settings) -> None:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
     except DnsConfigError as exc:
         raise click.ClickException(f"checking senders needs DNS: {exc}") from None
-    except DkimKeyError as exc:
+    except (DkimKeyError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
