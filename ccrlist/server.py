@@ -50,7 +50,8 @@ def _protocol_factory(settings: Settings, handler: ListHandler,
 
     def make() -> SMTP:
         session = cls(handler, data_size_limit=settings.limits.max_message_bytes,
-                      enable_SMTPUTF8=True, hostname=settings.domain, ident="ccrlist")
+                      enable_SMTPUTF8=True, hostname=settings.domain, ident="ccrlist",
+                      timeout=settings.server.idle_timeout)
         sessions.add(session)
         return session
 

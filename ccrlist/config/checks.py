@@ -67,6 +67,7 @@ def days(high: float, low_included: bool = False, note: str = "") -> Range:
 # numeric setting is missing here.
 RANGES: dict[str, Range] = {
     "server.port": PORT,
+    "server.idle_timeout": seconds(3600),
     "relay.port": PORT,
     "relay.timeout": seconds(3600),
     # SQLite stores a post as one BLOB, at most 1,000,000,000 bytes by default.

@@ -19,6 +19,8 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     protocol: Literal["smtp", "lmtp"] = "smtp"
+    # Seconds a session may wait without a byte from the client before 421 4.4.2.
+    idle_timeout: float = 60.0
 
 
 @dataclass(frozen=True)

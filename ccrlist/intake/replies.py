@@ -55,6 +55,9 @@ NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From a
 NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
               "(write 'help' for help)")
 
+# When a session's client falls silent (the connection is then closed).
+IDLE_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
+
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
