@@ -17,6 +17,10 @@ from collections.abc import Callable
 from aiosmtpd.smtp import SMTP
 
 from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admission.flood import FloodLog, count_accept_errors
+from ccrlist.admission.gate import Door
+from ccrlist.admission.limits import ConnectionCounter, fit_to_open_files, networks
+from ccrlist.admission.nofile import open_files_limit, raise_open_files_limit
 from ccrlist.auth.authenticator import Authenticator, make_authenticator
 from ccrlist.bounces.service import BounceAssessor, Bounces
 from ccrlist.config.secret import load_or_create_secret
@@ -32,7 +36,7 @@ from ccrlist.intake.protocol import ListLMTP, ListSMTP
 from ccrlist.names import AdminAddress
 from ccrlist.notices import Notices
 from ccrlist.serve_checks import check_database, check_outbox
-from ccrlist.web.app import start_web, web_urls
+from ccrlist.web.app import start_web
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.owners import OwnerStore
@@ -56,6 +60,21 @@ def _protocol_factory(settings: Settings, handler: ListHandler,
         return session
 
     return make
+
+
+def _smtp_door(settings: Settings, max_connections: int, flood: FloodLog) -> Door:
+    """Postfix's anvil limits for the SMTP listener; `[auth] trusted_relays` (our own
+    Postfix) count only towards the total."""
+    host = settings.domain
+    per_ip = settings.server.max_connections_per_ip
+    return Door(
+        settings.server.protocol.upper(),
+        ConnectionCounter(max_connections, per_ip, networks(settings.auth.trusted_relays)),
+        {"total": replies.TOO_MANY_CONNECTIONS.format(host=host).encode() + b"\r\n",
+         "per_ip": replies.TOO_MANY_FROM_YOU.format(host=host).encode() + b"\r\n"},
+        flood,
+        {"total": f"over {max_connections} connections in all",
+         "per_ip": f"over [server] max_connections_per_ip ({per_ip})"})
 
 
 def _admin_mail(ctx: AdminContext) -> AdminMail:
@@ -93,18 +112,21 @@ def _log_line(line: str) -> None:
 
 async def serve(settings: Settings, stop: asyncio.Event,
                 on_listening: Callable[[int], None] | None = None,
-                say: Say = _log_line) -> None:
+                say: Say = _log_line, open_files_before: int | None = None) -> None:
     """Serve until `stop` is set. A bad DKIM key raises `DkimKeyError`, a database or outbox
     that cannot be written `StartupError`, before anything listens.
 
     `say` prints the notices for whoever started the server (where it listens, whether
     mail is signed, what is missing): plain lines on standard error for `ccrlist serve`,
-    not log records. By default they go to the log at INFO.
+    not log records. By default they go to the log at INFO. `open_files_before` is the
+    open-files limit before `run` raised it, for the notice.
     """
     signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
+    flood = FloodLog()
+    uncount = count_accept_errors(asyncio.get_running_loop(), flood)
     try:
         for _ in range(6):
             connections.append(await open_database(settings.database_path))
@@ -136,17 +158,31 @@ async def serve(settings: Settings, stop: asyncio.Event,
                               auth=authenticator)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_protocol_factory(settings, handler, sessions),
-                                          host=settings.server.host, port=settings.server.port)
+        wanted = [settings.server.max_connections, settings.web.max_connections]
+        smtp_cap, web_cap = fit_to_open_files(open_files_limit(), wanted)
+        door = _smtp_door(settings, smtp_cap, flood)
+        server = await loop.create_server(
+            door.factory(_protocol_factory(settings, handler, sessions)),
+            host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
         try:
-            web_runner = await start_web(settings, web_db, on_queued=worker.wake)
+            web = await start_web(settings, web_db, on_queued=worker.wake, flood=flood,
+                                  max_connections=web_cap)
         except BaseException:
             server.close()
             raise
         say(f"ccrlist serving {settings.server.protocol.upper()} on {settings.server.host}:"
             f"{port} for {settings.domain}; delivering via {transport.describe()}")
-        say(f"subscription pages on {web_urls(web_runner)}")
+        say(f"subscription pages on {web.urls()}")
+        open_files = open_files_limit()
+        say(f"open files limit: {open_files}" + (
+            f" (raised from {open_files_before})"
+            if open_files_before not in (None, open_files) else ""))
+        if [smtp_cap, web_cap] != wanted:
+            say(f"the open files limit ({open_files}) holds {smtp_cap} SMTP and "
+                f"{web_cap} web connections, not the {wanted[0]} and {wanted[1]} of "
+                "[server] and [web] max_connections: raise the hard limit (LimitNOFILE= in a "
+                "systemd unit, ulimit -Hn) or lower them")
         if signer is None:
             say("DKIM signing is off ([dkim] key_file is empty): outgoing mail is not signed")
         else:
@@ -163,7 +199,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         await stop.wait()
         say("ccrlist shutting down")
         server.close()
-        await web_runner.cleanup()
+        await web.close()
         await _drain_sessions(handler, sessions)
         # The worker finishes the batches it has handed to the relay and starts no more; a
         # relay that hangs gets DRAIN_SECONDS, and cancelling a batch mid-send only means
@@ -173,6 +209,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        uncount()
+        flood.close()
         if authenticator is not None:
             authenticator.close()
         if facts is not None:
@@ -187,11 +225,13 @@ async def serve(settings: Settings, stop: asyncio.Event,
 def run(settings: Settings, say: Say) -> None:
     """Serve until SIGINT or SIGTERM, telling `say` what happens."""
 
+    before, _ = raise_open_files_limit()  # said with the other notices, once listening
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop, say=say)
+        await serve(settings, stop, say=say, open_files_before=before)
 
     asyncio.run(main())

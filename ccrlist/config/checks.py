@@ -67,6 +67,8 @@ def days(high: float, low_included: bool = False, note: str = "") -> Range:
 # numeric setting is missing here.
 RANGES: dict[str, Range] = {
     "server.port": PORT,
+    "server.max_connections": count(100_000),
+    "server.max_connections_per_ip": count(100_000),
     "server.idle_timeout": seconds(3600),
     "relay.port": PORT,
     "relay.timeout": seconds(3600),
@@ -79,6 +81,9 @@ RANGES: dict[str, Range] = {
     "delivery.retry_base_seconds": seconds(DAY),
     "delivery.retry_max_seconds": seconds(7 * DAY),
     "web.port": PORT,
+    "web.max_connections": count(100_000),
+    "web.max_connections_per_ip": count(100_000),
+    "web.idle_timeout": seconds(3600),
     "web.token_days": days(365),
     "web.requests_per_address": count(1000),
     "web.requests_per_ip": count(1_000_000),

@@ -19,6 +19,10 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     protocol: Literal["smtp", "lmtp"] = "smtp"
+    # Open SMTP sessions in all and from one client address (an IPv6 client per /64);
+    # past them a new connection gets 421 4.7.0 at once (Postfix's anvil limits).
+    max_connections: int = 200
+    max_connections_per_ip: int = 20
     # Seconds a session may wait without a byte from the client before 421 4.4.2.
     idle_timeout: float = 60.0
 
@@ -84,6 +88,12 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Open connections in all and from one client address; past them 503 or 429 at once.
+    max_connections: int = 100
+    max_connections_per_ip: int = 20
+    # Seconds a client gets to send a whole request (from connecting, or from the previous
+    # answer on a kept-alive connection), and again to send a form's body.
+    idle_timeout: float = 30.0
     # Public URL of the app, ending in "/": confirmation links are <base_url>confirm/<token>.
     base_url: str = "https://lists.example.org/"
     token_days: float = 3.0

@@ -55,7 +55,10 @@ NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From a
 NO_COMMAND = ("250 2.0.0 Message received; it holds no command, so it is not answered "
               "(write 'help' for help)")
 
-# When a session's client falls silent (the connection is then closed).
+# Before a session starts (the connection is then closed), and when its client falls silent.
+TOO_MANY_CONNECTIONS = "421 4.7.0 {host} Error: too many connections; please try again later"
+TOO_MANY_FROM_YOU = ("421 4.7.0 {host} Error: too many connections from your address; "
+                     "please try again later")
 IDLE_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
 
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"

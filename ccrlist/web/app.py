@@ -8,11 +8,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ccrlist.admission.flood import FloodLog
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
 from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
+from ccrlist.web.listener import WebListener, listen
 from ccrlist.web.pages import Pages, make_environment
 from ccrlist.web.security import SECURITY_HEADERS
 from subscribers.db import Connection, open_database
@@ -58,22 +60,18 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
 
 
 async def start_web(settings: Settings, conn: Connection, clock: Clock = time.time,
-                    on_queued: Callable[[], None] | None = None) -> web.AppRunner:
-    """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise."""
+                    on_queued: Callable[[], None] | None = None,
+                    flood: FloodLog | None = None,
+                    max_connections: int | None = None) -> WebListener:
+    """Listen on `[web] host:port`; the caller closes the listener. Bind errors raise.
+
+    `max_connections` overrides `[web] max_connections` (serve lowers it to fit the
+    open-files limit); refusals are counted in `flood`.
+    """
     secret = load_or_create_secret(settings.data_dir)
-    runner = web.AppRunner(make_app(conn, settings, secret, clock, on_queued=on_queued))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
-
-
-def web_urls(runner: web.AppRunner) -> str:
-    """Where a started runner listens, for the log."""
-    return ", ".join(f"http://{addr[0]}:{addr[1]}/" for addr in runner.addresses)
+    app = make_app(conn, settings, secret, clock, on_queued=on_queued)
+    return await listen(app, settings.web, flood or FloodLog(),
+                        max_connections or settings.web.max_connections)
 
 
 async def run_web(settings: Settings, stop_event: asyncio.Event,
@@ -81,10 +79,10 @@ async def run_web(settings: Settings, stop_event: asyncio.Event,
     """Serve on `[web] host:port` until `stop_event` is set, with a connection of its own."""
     conn = await open_database(settings.database_path)
     try:
-        runner = await start_web(settings, conn, clock)
+        listener = await start_web(settings, conn, clock)
         try:
             await stop_event.wait()
         finally:
-            await runner.cleanup()
+            await listener.close()
     finally:
         await conn.close()

@@ -41,11 +41,13 @@ ONE_CLICK = "One-Click"
 Form = Mapping[str, object]
 
 
-async def read_form(request: web.Request) -> Form | None:
-    """The POSTed form, or None when the body cannot be read (its errors are the client's)."""
+async def read_form(request: web.Request, timeout: float) -> Form | None:
+    """The POSTed form, or None when the body cannot be read (its errors are the client's)
+    or has not arrived within `timeout` seconds (a slow client holds a connection)."""
     try:
-        return await request.post()
-    except (ValueError, LookupError, HttpProcessingError):
+        async with asyncio.timeout(timeout):
+            return await request.post()
+    except (ValueError, LookupError, HttpProcessingError, TimeoutError):
         # Broken multipart, a missing boundary, an unknown charset: bad input, not our fault.
         return None
 
@@ -113,7 +115,7 @@ class Handlers:
 
     async def subscribe_post(self, request: web.Request) -> web.Response:
         list_name = request.match_info["list"]
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None:
             return self._bad_form(request, list_name)
         raw_lang = form.get("lang")
@@ -183,7 +185,7 @@ class Handlers:
         if state != "valid" or found is None:
             return self._token_problem(state, found.lang if found else None, request)
         t = messages(found.lang)
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None:
             return self._bad_form(request)
         if not await self._csrf_passes(request, form):
@@ -219,7 +221,7 @@ class Handlers:
 
     async def unsubscribe_post(self, request: web.Request) -> web.Response:
         """RFC 8058: the URL's token is the capability; no cookie, login, CSRF token or redirect."""
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None or form.get("List-Unsubscribe") != ONE_CLICK:
             return web.Response(text="expected List-Unsubscribe=One-Click\n", status=400)
         async with self._writing:
