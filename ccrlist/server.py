@@ -17,7 +17,7 @@ from collections.abc import Callable
 from aiosmtpd.smtp import SMTP
 
 from ccrlist.admin.handler import AdminContext, handle_admin_message
-from ccrlist.admission.flood import FloodLog, count_accept_errors
+from ccrlist.admission.flood import FloodLog, count_accept_errors, count_client_warnings
 from ccrlist.admission.gate import Door
 from ccrlist.admission.limits import ConnectionCounter, fit_to_open_files, networks
 from ccrlist.admission.nofile import open_files_limit, raise_open_files_limit
@@ -127,6 +127,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
     authenticator: Authenticator | None = None
     flood = FloodLog()
     uncount = count_accept_errors(asyncio.get_running_loop(), flood)
+    unfilter = count_client_warnings(flood)
     try:
         for _ in range(6):
             connections.append(await open_database(settings.database_path))
@@ -210,6 +211,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         await asyncio.gather(*background, return_exceptions=True)
     finally:
         uncount()
+        unfilter()
         flood.close()
         if authenticator is not None:
             authenticator.close()

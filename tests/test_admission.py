@@ -259,3 +259,26 @@ async def test_a_request_aiohttp_cannot_parse_is_one_info_line(
         assert "\n" not in record.getMessage()
         assert record.getMessage().startswith("Error handling request from 127.0.0.1: 400 ")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_clients_sending_junk_are_counted_not_logged_per_command(
+        tmp_path: Path, relay: RecordingRelay, controller: Controller,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """aiosmtpd logs a WARNING for each unknown command of each connection (8 lines for a
+    client sending 6); now a first line and a count, whatever the number of clients."""
+    caplog.set_level(logging.WARNING)
+    async with serving(make_settings(tmp_path, controller.port), relay) as running:
+        async def junk() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+            assert (await reader.readline()).startswith(b"220 ")
+            writer.write(b"JUNK\r\n" * 6)
+            assert b"502 5.5.1" in await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+
+        await asyncio.gather(*(junk() for _ in range(15)))  # within the per-client limit
+    assert not [r for r in caplog.records if r.name == "mail.log"]
+    counted = [r.getMessage() for r in caplog.records if r.name == "ccrlist.admission"]
+    assert len(counted) == 2, counted
+    assert counted[0].startswith("SMTP client sent an unknown command (from 127.0.0.1)")
+    assert " x SMTP client sent an unknown command" in counted[1]
+    assert " x SMTP client closed after too many unknown commands" in counted[1]
