@@ -325,7 +325,6 @@ def test_a_flood_from_many_addresses_past_the_open_files_limit(tmp_path: Path) -
                 for writer in held:
                     writer.close()
             assert await asyncio.to_thread(_post_once_there_is_room, smtp) == 250
-            print(seen)
 
         asyncio.run(go())
     lines = log.read_text().splitlines()
