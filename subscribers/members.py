@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -17,10 +16,10 @@ from subscribers.models import (
     PostingPolicy,
     Status,
     Timestamp,
+    is_list_name,
 )
 
 RECEIVERS = "receivers"  # the view of who receives a list's mail (migration 007)
-LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class StoreError(Exception):
@@ -121,10 +120,10 @@ class MemberStore:
 
     async def create_list(self, name: str, policy: PostingPolicy,
                           description: str = "") -> MailingList:
-        if not LIST_NAME.match(name):
+        if not is_list_name(name):
             raise StoreError(
-                f"'{name}' is not a valid list name: use lower-case letters, digits, '.', '_', '-'"
-            )
+                f"{name!r} is not a valid list name: use up to 64 lower-case letters, digits, "
+                "'_', '-' and single '.' between them, starting with a letter or digit")
         if await self.get_list(name) is not None:
             raise StoreError(f"a list named '{name}' already exists")
         await self._conn.execute(

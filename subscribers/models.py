@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -18,6 +19,37 @@ Timestamp = float  # seconds since the Unix epoch (UTC); REAL in the schema
 def iso_utc(at: Timestamp) -> str:
     """`at` as people read it: 2026-11-24T10:00:00Z."""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+# Identifiers that come from outside (a command line, a URL, an email address), each
+# checked as a whole: `fullmatch`, because `$` in `re.match` also lets a final newline in.
+# A list name is also an email local part, so its dots stand between other characters.
+LIST_NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_-]|\.(?=[a-z0-9_-])){0,63}"
+# secrets.token_urlsafe(18) or (24): confirmation and membership tokens.
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{16,64}"
+# `permalink_for`: the list, a slash, 10 bytes of SHA-256 in lower-case base32.
+PERMALINK_PATTERN = LIST_NAME_PATTERN + r"/[a-z2-7]{16}"
+_LIST_NAME = re.compile(LIST_NAME_PATTERN)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_PERMALINK = re.compile(PERMALINK_PATTERN)
+_POST_NUMBER = re.compile(r"[0-9]{1,18}")  # fits SQLite's INTEGER
+
+
+def is_list_name(text: str) -> bool:
+    return _LIST_NAME.fullmatch(text) is not None
+
+
+def is_token(text: str) -> bool:
+    return _TOKEN.fullmatch(text) is not None
+
+
+def is_permalink(text: str) -> bool:
+    return _PERMALINK.fullmatch(text) is not None
+
+
+def post_number(text: str) -> int | None:
+    """The post number `text` names (ASCII digits only), else None."""
+    return int(text) if _POST_NUMBER.fullmatch(text) else None
+
 
 Status = Literal["pending", "active", "unsubscribed", "disabled"]
 DeliveryMode = Literal["each", "digest", "nomail"]

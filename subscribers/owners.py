@@ -38,6 +38,12 @@ class OwnerStore:
             "SELECT list_name FROM list_owners WHERE address_key = ? ORDER BY list_name",
             (address_key(address),)) as cur:
             return [str(r[0]) for r in await cur.fetchall()]
+    async def everyone(self) -> list[str]:
+        """The owners of every list, each address once."""
+        async with self._conn.execute(
+            "SELECT min(address) FROM list_owners GROUP BY address_key ORDER BY address_key"
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
 
     async def add(self, list_name: str, address: str) -> bool:
         """Make `address` an owner; False when it already was one."""

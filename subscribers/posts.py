@@ -21,7 +21,9 @@ from subscribers.models import (
     PostingLookup,
     StoredPost,
     Timestamp,
+    is_permalink,
     permalink_for,
+    post_number,
 )
 
 Clock = Callable[[], Timestamp]
@@ -154,10 +156,13 @@ class PostStore:
         return {str(r[0]) for r in await self._conn.execute_fetchall("SELECT name FROM lists")}
 
     async def find(self, ref: str) -> StoredPost | None:
-        """A post by its number or its permalink."""
-        column = "id" if ref.isdigit() else "permalink"
+        """A post by its number or its permalink; None for anything else."""
+        number = post_number(ref)
+        if number is None and not is_permalink(ref):
+            return None
+        column = "id" if number is not None else "permalink"
         async with self._conn.execute(f"SELECT {_COLUMNS} FROM posts WHERE {column} = ?",
-                                      (int(ref) if ref.isdigit() else ref,)) as cur:
+                                      (ref if number is None else number,)) as cur:
             row = await cur.fetchone()
         return _post(row) if row else None
 

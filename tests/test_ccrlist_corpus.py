@@ -84,7 +84,8 @@ CORPUS: dict[str, bytes] = {
     "line-that-is-no-field": mail("Subject: no field\nthis is not a field\n", b"x\r\n",
                                   "nofield"),
 }
-REFUSED = {"long-bad-line", "line-that-is-no-field"}
+# A NUL is refused with 554 5.6.0 too (issue 19: RFC 5322 2.3 allows none in a message).
+REFUSED = {"long-bad-line", "line-that-is-no-field", "nul-byte"}
 
 
 def structure(msg: Message) -> list[tuple[str, bytes | None]]:

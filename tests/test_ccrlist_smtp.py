@@ -202,7 +202,6 @@ async def test_second_list_in_one_transaction_deferred(server: Running) -> None:
     (f"List-Id: CCR <ccrlist.{DOMAIN}>\r\n", "alice@example.org"),
     (f"X-Loop: {LIST}\r\n", "alice@example.org"),
     ("Auto-Submitted: auto-replied\r\n", "alice@example.org"),
-    ("Precedence: bulk\r\n", "alice@example.org"),
     ("", ""),
 ])
 async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: str,
@@ -219,6 +218,55 @@ async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: 
     assert await rows(server.settings, "SELECT status, expanded FROM posts ORDER BY id") == [
         ("discarded", 0), ("accepted", 1)]
     assert len(await rows(server.settings, "SELECT id FROM outgoing")) == 1
+
+
+async def test_a_member_post_marked_bulk_is_held_with_its_reason_never_dropped(
+        server: Running) -> None:
+    """Issue 13, item 8: replies that came through another list (`Precedence: bulk` and
+    that list's `X-Loop`) were answered 250 and never seen again. Now the author is told
+    the post is held, the moderators see why, and approving it delivers it."""
+    extra = "Precedence: bulk\r\nX-Loop: debian-user@lists.debian.org\r\n"
+    assert full(*await send(server.port, message(extra=extra))) == replies.HELD
+    assert full(*await send(server.port, message(
+        extra="X-Loop: other-list@example.net\r\n", message_id="<m2@example.org>"))) == \
+        replies.HELD
+    assert full(*await send(server.port, message(message_id="<plain@example.org>"))) == \
+        replies.ACCEPTED
+
+    def copies_of(message_id: str) -> list[str]:
+        """Members who got the list copy of `message_id` (the owners' notices of the held
+        posts reach the relay too)."""
+        return [r for m in server.relay.messages
+                if message_from_bytes(m.content)["Message-ID"] == message_id for r in m.rcpt_tos]
+
+    await wait_for(lambda: len(copies_of("<plain@example.org>")) == 3, what="the plain post")
+    await wait_until(lambda: queue_settled(server.settings), what="the queue to settle")
+    assert copies_of("<m1@example.org>") == copies_of("<m2@example.org>") == []
+    assert await rows(server.settings, "SELECT message_id, status, reason FROM posts "
+                                       "ORDER BY id") == [
+        ("<m1@example.org>", "held", "bulk"), ("<m2@example.org>", "held", "foreign_loop"),
+        ("<plain@example.org>", "accepted", "")]
+    conn = await open_database(server.settings.database_path)
+    try:
+        await PostStore(conn).moderate_held("1", "accepted", "approved")
+    finally:
+        await conn.close()
+    await wait_for(lambda: len(copies_of("<m1@example.org>")) == 3, what="the approved post")
+
+
+@pytest.mark.parametrize("raw", [
+    message(extra="X-Note: a\0b\r\n"),
+    message(body="Hi\0all.\r\n"),
+], ids=["in a header", "in the body"])
+async def test_nul_is_refused_with_554_and_nothing_stored(server: Running, raw: bytes) -> None:
+    assert full(*await send(server.port, raw)) == replies.NUL_BYTE
+    admin = raw.replace(b"To: ccrlist@", b"To: ccrlist-request@")
+    assert full(*await send(server.port, admin, rcpt=f"ccrlist-request@{DOMAIN}")) == \
+        replies.NUL_BYTE
+    assert full(*await send(server.port, message(author="dan@example.com", extra="X: \0\r\n"),
+                            sender="dan@example.com")) == replies.NUL_BYTE
+    assert await rows(server.settings, "SELECT count(*) FROM posts") == [(0,)]
+    assert await rows(server.settings, "SELECT count(*) FROM outgoing") == [(0,)]
 
 
 async def test_duplicate_message_id_accepted_once(server: Running) -> None:

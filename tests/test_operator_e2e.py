@@ -73,7 +73,7 @@ retry_base_seconds = {RETRY_BASE}
 [posting]
 nonmember_action = "hold"
 [web]
-port = 0
+port = {free_port()}
 [auth]
 policy = "off"
 """, encoding="utf-8")

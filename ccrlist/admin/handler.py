@@ -28,12 +28,12 @@ from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
 from ccrlist.moderation.by_mail import OwnerReply, decide_by_mail
 from ccrlist.moderation.decision import Decision, read_decision
-from ccrlist.names import AdminAddress, Role, role_address
+from ccrlist.names import AdminAddress, Role, SiteRole, role_address, site_address
 from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Recipient
+from subscribers.models import Recipient, is_token
 from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 
@@ -41,7 +41,7 @@ LOOP_HEADER = "X-CCR-Loop"
 # What the standard library raises on mail it cannot read; anything else stays a 451.
 UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
 
-_IMPLIED: dict[Role, Command] = {"join": "subscribe", "leave": "unsubscribe"}
+_IMPLIED: dict[str, Command] = {"join": "subscribe", "leave": "unsubscribe"}
 
 log = logging.getLogger("ccrlist.admin")
 
@@ -70,7 +70,7 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
 
     Mail we cannot read gets a permanent refusal: a 4xx would have the sender retry for days.
     """
-    if await MemberStore(ctx.conn).get_list(target.list_name) is None:
+    if not target.site and await MemberStore(ctx.conn).get_list(target.list_name) is None:
         return replies.NO_SUCH_ADDRESS
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
@@ -87,6 +87,8 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
         return await _forward_to_owners(target.list_name, raw, reading, ctx)
+    if target.role == "postmaster" or target.role == "abuse":
+        return await _forward_to_site_owners(target.role, raw, reading, ctx)
     if reading.automatic or reading.sender is None:
         return replies.NOT_ANSWERED  # a vacation reply to a notice decides nothing either
     if target.role == "moderate":
@@ -121,7 +123,7 @@ class Reading:
     decision: Decision | None = None  # an owner's approve or reject (-moderate)
 
 
-def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
+def read_message(raw: bytes, envelope_from: str, role: Role | SiteRole) -> Reading:
     """Read `raw` for an admin address (pure); raises what the email package raises."""
     msg = as_email(raw)
     try:
@@ -189,6 +191,8 @@ async def _moderate(target: AdminAddress, reading: Reading, sender: str,
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
     """Use the token only if it belongs to the list whose confirm address was written to."""
+    if not is_token(target.tag):
+        return replies.BAD_TOKEN
     state, found = await optin.lookup(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
         return replies.BAD_TOKEN
@@ -256,10 +260,37 @@ async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                    if o.lower() != here.lower())
     if not owners:
         return replies.NO_OWNERS
+    await _forward(ctx, list_name, here, raw, role_address(list_name, ctx.settings.domain,
+                                                           "bounces"), owners)
+    return replies.FORWARDED
+
+
+async def _forward_to_site_owners(role: SiteRole, raw: bytes, reading: Reading,
+                                  ctx: AdminContext) -> str:
+    """`postmaster@` and `abuse@` go to `[posting] owners`, else every list's owners.
+
+    From the null sender: a copy that cannot be delivered must not come back to
+    postmaster@ as a new message to forward (RFC 5321 4.5.5), and no auto-reply answers it.
+    """
+    here = site_address(role, ctx.settings.domain)
+    if here.lower() in reading.loop_marks:
+        return replies.OWNER_LOOP
+    owners = tuple(o for o in await Notices(ctx.conn, ctx.settings, ctx.clock).site_owners()
+                   if o.lower() != here.lower())
+    if not owners:
+        log.warning("mail to %s from <%s> deferred: nobody to forward it to; set "
+                    "[posting] owners or add list owners", here, reading.sender or "")
+        return replies.NO_SITE_OWNERS
+    await _forward(ctx, "", here, raw, "", owners)
+    return replies.FORWARDED_SITE
+
+
+async def _forward(ctx: AdminContext, list_name: str, here: str, raw: bytes, sender: str,
+                   owners: tuple[str, ...]) -> None:
+    """Queue `raw` for `owners` with our loop mark on top, and wake the worker."""
     body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
     await QueueStore(ctx.conn).enqueue(
-        list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
-        sender=role_address(list_name, ctx.settings.domain, "bounces"), body=body,
-        recipients=[Recipient(o) for o in owners], now=ctx.clock())
+        list_name=list_name, source="owner",
+        source_ref=hashlib.sha256(here.lower().encode() + b"\0" + raw).hexdigest(),
+        sender=sender, body=body, recipients=[Recipient(o) for o in owners], now=ctx.clock())
     ctx.on_queued()
-    return replies.FORWARDED

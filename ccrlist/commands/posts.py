@@ -44,11 +44,12 @@ def serve(settings: Settings) -> None:
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
     from ccrlist.auth.resolver import DnsConfigError
     from ccrlist.delivery.signing import DkimKeyError
+    from ccrlist.serve_checks import StartupError
     from ccrlist.server import run
 
     serving(click.get_current_context().meta)
     try:
-        run(settings)
+        run(settings, lambda line: click.echo(line, err=True))
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.server.host}:{settings.server.port} (SMTP) and "
@@ -57,7 +58,7 @@ def serve(settings: Settings) -> None:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
     except DnsConfigError as exc:
         raise click.ClickException(f"checking senders needs DNS: {exc}") from None
-    except DkimKeyError as exc:
+    except (DkimKeyError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -19,7 +19,7 @@ from ccrlist.auth.authenticator import Authenticator, AuthOutcome
 from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
-from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
+from ccrlist.intake.post import Post, has_bare_line_ending, has_nul, parse_post
 from ccrlist.intake.rules import (
     Facts,
     Verdict,
@@ -91,7 +91,8 @@ class ListHandler:
             target = admin_target(address, self._settings.domain) if self._admin else None
             list_name = (target.list_name if target is not None
                          else list_for_recipient(address, self._settings.domain))
-            if list_name is None or not await self._is_list(list_name):
+            site = target is not None and target.site  # postmaster@, abuse@: of no list
+            if not site and (list_name is None or not await self._is_list(list_name)):
                 return replies.NO_SUCH_LIST
         except Exception as exc:
             log_trouble(log, exc, "RCPT %s: answered 451", address)
@@ -126,6 +127,8 @@ class ListHandler:
         if self._admin is not None and admin is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
+            if has_nul(raw):
+                return replies.NUL_BYTE
             reply = await self._admin(admin, mail_from, raw)
             log.info("admin mail to %s from <%s> (%d bytes): %s", rcpt, mail_from, len(raw),
                      reply)

@@ -48,6 +48,12 @@ def bad_header_line(fields: list[bytes]) -> str:
     return ""
 
 
+def has_nul(raw: bytes) -> bool:
+    """A NUL byte anywhere: RFC 5322 2.3 and RFC 6152 (8BITMIME) allow none in a message,
+    and mail software reads one as the end of a string, each at another place."""
+    return b"\0" in raw
+
+
 def has_bare_line_ending(raw: bytes) -> bool:
     """A CR not followed by LF, or an LF not preceded by CR (counting is fast in C)."""
     pairs = raw.count(b"\r\n")
@@ -71,6 +77,7 @@ class Post:
     precedence: str
     bare_line_ending: bool
     bad_header_line: str = ""  # see `bad_header_line`
+    nul: bool = False  # see `has_nul`
 
 
 # The fields the rules read; a real post's other 20 or so (Received, DKIM-Signature,
@@ -164,4 +171,5 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         precedence=" ".join(headers.get("precedence", [])).strip().lower(),
         bare_line_ending=has_bare_line_ending(raw),
         bad_header_line=bad_header_line(fields),
+        nul=has_nul(raw),
     )

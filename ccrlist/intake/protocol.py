@@ -18,6 +18,7 @@ import re
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
+from ccrlist.intake.idle import IdleTimeout
 from ccrlist.intake.post import SIMPLE_ADDRESS
 
 # `<address>`; what follows is checked in `plain_path`.
@@ -44,14 +45,14 @@ def plain_path(arg: str, local_part_limit: int) -> tuple[str, str] | None:
     return address, rest
 
 
-class ListSMTP(SMTP):
+class ListSMTP(IdleTimeout, SMTP):
     """An SMTP session that reads plain paths without the header parser."""
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         return plain_path(arg, self.local_part_limit) or super()._getaddr(arg)
 
 
-class ListLMTP(LMTP):
+class ListLMTP(IdleTimeout, LMTP):
     """An LMTP session (Postfix's lmtp transport) that reads plain paths the same way."""
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:

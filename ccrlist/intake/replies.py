@@ -19,6 +19,8 @@ NO_SUCH_LIST = "550 5.1.1 No such list here; this server does not relay mail"
 ONE_LIST_PER_MESSAGE = "452 4.5.3 One list per message, please send the others separately"
 BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRLF "
             "(RFC 5321 section 2.3.8)")
+NUL_BYTE = ("554 5.6.0 Message contains a NUL character, which email may not carry "
+            "(RFC 5322 section 2.3); please send it again from a standard mail program")
 BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
               "header field (RFC 5322 section 2.2); please send it again from a standard "
               "mail program")
@@ -42,6 +44,10 @@ NOT_ANSWERED = "250 2.0.0 Message received; automatic messages are not answered"
 BOUNCE_RECEIVED = "250 2.0.0 Delivery report received"
 FORWARDED = "250 2.0.0 Message forwarded to the list owners"
 NO_OWNERS = "550 5.1.1 This list has no owner address configured"
+FORWARDED_SITE = "250 2.0.0 Message forwarded to the people who run this site"
+# RFC 5321 4.5.1 wants postmaster mail taken; with nobody to read it yet, the sender's
+# server keeps it and tries again (the start-up notice asks for owners meanwhile).
+NO_SITE_OWNERS = "451 4.3.0 Nobody reads this address yet; please try again later"
 OWNER_LOOP = "250 2.0.0 Message already passed through this address; not forwarded again"
 BAD_TOKEN = "550 5.7.1 This confirmation code is unknown, already used or expired"
 NOT_FROM_SENDER = ("250 2.0.0 Message received; not answered, because its From address is "
@@ -58,11 +64,18 @@ MODERATION_NOT_HELD = ("550 5.7.1 That post is no longer held (it was already ap
 MODERATION_NO_DECISION = ("550 5.5.4 Write approve or reject on the first line of your reply; "
                           "nothing was done")
 
+# Before a session starts (the connection is then closed), and when its client falls silent.
+TOO_MANY_CONNECTIONS = "421 4.7.0 {host} Error: too many connections; please try again later"
+TOO_MANY_FROM_YOU = ("421 4.7.0 {host} Error: too many connections from your address; "
+                     "please try again later")
+IDLE_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
+
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
 _REFUSALS: dict[Reason, str] = {
     "bare_eol": BARE_EOL,
+    "nul": NUL_BYTE,
     "bad_header": BAD_HEADER,
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
