@@ -35,6 +35,10 @@ DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authenticati
 UNREADABLE_ADMIN_MAIL = ("550 5.6.0 We could not read this message (its headers or MIME "
                         "structure are malformed), so nothing was done; please send a "
                         "plain message")
+XFORWARD_OK = "250 2.0.0 Ok"
+XFORWARD_BAD = "501 5.5.4 Bad XFORWARD command: {reason}"
+XFORWARD_IN_TRANSACTION = "503 5.5.1 XFORWARD is not allowed inside a mail transaction"
+XFORWARD_REFUSED = "550 5.7.0 Not authorized to use XFORWARD"
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
