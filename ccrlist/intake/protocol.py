@@ -1,4 +1,4 @@
-"""aiosmtpd's SMTP and LMTP sessions for the list: cheap plain paths, and XFORWARD.
+"""aiosmtpd's SMTP and LMTP sessions for the list: cheap plain paths, long lines, XFORWARD.
 
 Plain paths: aiosmtpd 1.4.6 parses every path with the RFC 5322 header parser and
 defines a typing.Protocol class on each call: about 45 us per command, 90 us per
@@ -9,6 +9,12 @@ the parser's answer is the text between the brackets. Only those take the short
 way; anything else (quoting, comments, encoded words, source routes, IP literals,
 UTF-8, the null path) goes to aiosmtpd's own parser, so the answers are the same.
 tests/test_protocol.py checks that on a table and on generated paths.
+
+Long lines: aiosmtpd refuses a DATA line over 1,000 octets with a bare `500 Line
+too long`. Postfix accepts them and mail programs send them, so a post's lines
+may be as long as the post itself; the list copy re-encodes them
+(ccrlist/copies/long_lines.py). A post over `[limits] max_message_bytes` gets
+`552 5.3.4` instead of aiosmtpd's answers without an enhanced status code.
 
 XFORWARD: behind Postfix's before-queue proxy every session comes from Postfix;
 a peer in `[auth] trusted_relays` is offered XFORWARD and names the real client
@@ -23,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, syntax
+from aiosmtpd.smtp import DATA_SIZE_DEFAULT, SMTP, Envelope, syntax
 
 from ccrlist.intake import replies
 from ccrlist.intake.post import SIMPLE_ADDRESS
@@ -55,6 +61,16 @@ def plain_path(arg: str, local_part_limit: int) -> tuple[str, str] | None:
     return address, rest
 
 
+# aiosmtpd's own answers to a post that is too big, which carry no enhanced status code.
+# Its answer to a line longer than its reader's limit is one of them: that limit is set
+# past the size limit (see `_ListSession`).
+_AIOSMTPD_TOO_BIG = frozenset({
+    "500 Line too long (see RFC5321 4.5.3.1.6)",
+    "552 Error: Too much mail data",
+    "552 Error: message size exceeds fixed maximum message size",
+})
+
+
 class ListEnvelope(Envelope):
     """aiosmtpd's envelope, with what XFORWARD said about the client.
 
@@ -71,11 +87,23 @@ class ListEnvelope(Envelope):
 class _ListSession(SMTP):
     """What the SMTP and the LMTP session share."""
 
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        # Read lines as long as a whole post may be (and its CRLF and transparency dot).
+        size = kwargs.get("data_size_limit", DATA_SIZE_DEFAULT) or DATA_SIZE_DEFAULT
+        self.line_length_limit = size + 3
+        super().__init__(handler, **kwargs)
+
     def _create_envelope(self) -> ListEnvelope:
         return ListEnvelope()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         return plain_path(arg, self.local_part_limit) or super()._getaddr(arg)
+
+    async def push(self, status: AnyStr) -> None:
+        if status in _AIOSMTPD_TOO_BIG:
+            await super().push(replies.TOO_BIG)
+        else:
+            await super().push(status)
 
 
 class ListSMTP(_ListSession):

@@ -22,6 +22,10 @@ BARE_EOL = ("554 5.6.0 Message contains a bare CR or LF; lines must end with CRL
 BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
               "header field (RFC 5322 section 2.2); please send it again from a standard "
               "mail program")
+LONG_LINE = ("554 5.6.0 A line of this message is longer than 998 characters "
+             "(RFC 5322 section 2.1.1) where we cannot re-encode it (a header line "
+             "without spaces, or a part in an unknown encoding); please send it again "
+             "from a standard mail program")
 BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
               "with no other address hidden in the name")
 NONMEMBER = ("550 5.7.1 Only subscribers may post to this list; to subscribe, "
@@ -35,6 +39,7 @@ DNS_TEMPFAIL = ("451 4.4.3 We could not check this message's sender authenticati
 UNREADABLE_ADMIN_MAIL = ("550 5.6.0 We could not read this message (its headers or MIME "
                         "structure are malformed), so nothing was done; please send a "
                         "plain message")
+TOO_BIG = "552 5.3.4 Message too big for this list"
 XFORWARD_OK = "250 2.0.0 Ok"
 XFORWARD_BAD = "501 5.5.4 Bad XFORWARD command: {reason}"
 XFORWARD_IN_TRANSACTION = "503 5.5.1 XFORWARD is not allowed inside a mail transaction"
@@ -45,6 +50,7 @@ SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 _REFUSALS: dict[Reason, str] = {
     "bare_eol": BARE_EOL,
     "bad_header": BAD_HEADER,
+    "long_line": LONG_LINE,
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
     "not_editor": NOT_EDITOR,

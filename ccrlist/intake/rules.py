@@ -19,8 +19,9 @@ from subscribers.models import Policy
 # "defer": not stored, answered 4xx so that the sender tries again later.
 Action = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
-Reason = Literal["", "bare_eol", "bad_header", "null_sender", "loop", "auto_reply", "bulk",
-                 "author", "nonmember", "not_editor", "dmarc", "dns_temp"]
+Reason = Literal["", "bare_eol", "bad_header", "long_line", "null_sender", "loop",
+                 "auto_reply", "bulk", "author", "nonmember", "not_editor", "dmarc",
+                 "dns_temp"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,18 @@ class MalformedHeader:
 
     def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
         return Verdict("reject", "bad_header", self.name) if post.bad_header_line else None
+
+
+@dataclass(frozen=True)
+class UnfitLongLine:
+    """Lines past 998 characters are re-encoded in the list copy; where one cannot be
+    (a header line with no space to fold at, an unknown encoding), the post is refused
+    here rather than stored and never sent."""
+
+    name: str = "long-line"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        return Verdict("reject", "long_line", self.name) if post.unfit_long_line else None
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,7 @@ class MayPost:
 RULES: tuple[Rule, ...] = (
     BareLineEndings(),
     MalformedHeader(),
+    UnfitLongLine(),
     NullSender(),
     OwnLoop(),
     AutoReply(),
