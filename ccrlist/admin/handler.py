@@ -3,6 +3,7 @@ and -bounces. The SMTP handler calls `handle_admin_message` and sends back its r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -24,6 +25,7 @@ from ccrlist.bounces.dsn import as_email
 from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
+from ccrlist.copies.long_lines import LongLineError, fit_lines, has_long_line
 from ccrlist.intake import replies
 from ccrlist.names import AdminAddress, Role, parse_admin_local, role_address
 from ccrlist.notices import Clock, Notices
@@ -233,7 +235,8 @@ def _body(msg: EmailMessage) -> str:
 
 async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                              ctx: AdminContext) -> str:
-    """Pass the message on unchanged but for a loop-detection header."""
+    """Pass the message on unchanged but for a loop-detection header, and lines longer
+    than 998 characters re-encoded where they can be (as in list copies)."""
     here = role_address(list_name, ctx.settings.domain, "owner")
     if here.lower() in reading.loop_marks:
         return OWNER_LOOP
@@ -242,6 +245,9 @@ async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
     if not owners:
         return NO_OWNERS
     body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
+    if has_long_line(body):
+        with contextlib.suppress(LongLineError):  # else as it came: Postfix breaks them
+            body = fit_lines(body)
     await QueueStore(ctx.conn).enqueue(
         list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
         sender=role_address(list_name, ctx.settings.domain, "bounces"), body=body,
