@@ -10,10 +10,12 @@ other session gets 421.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
@@ -51,12 +53,15 @@ DRAIN_SECONDS = 20.0
 
 def _protocol_factory(settings: Settings, handler: ListHandler,
                       sessions: weakref.WeakSet[SMTP]) -> Callable[[], SMTP]:
-    cls = ListLMTP if settings.server.protocol == "lmtp" else ListSMTP
+    options: dict[str, Any] = {"data_size_limit": settings.limits.max_message_bytes,
+                               "enable_SMTPUTF8": True, "hostname": settings.domain,
+                               "ident": "ccrlist", "timeout": settings.server.idle_timeout}
+    # Our own relay (Postfix in front) may name its client with XFORWARD.
+    relays = tuple(ipaddress.ip_network(r, strict=False) for r in settings.auth.trusted_relays)
 
     def make() -> SMTP:
-        session = cls(handler, data_size_limit=settings.limits.max_message_bytes,
-                      enable_SMTPUTF8=True, hostname=settings.domain, ident="ccrlist",
-                      timeout=settings.server.idle_timeout)
+        session: SMTP = (ListLMTP(handler, **options) if settings.server.protocol == "lmtp"
+                         else ListSMTP(handler, forwarders=relays, **options))
         sessions.add(session)
         return session
 

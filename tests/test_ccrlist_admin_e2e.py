@@ -279,6 +279,16 @@ async def test_owner_mail_forwarded_to_the_list_owners(server: Running,
     assert full(reply) == replies.OWNER_LOOP
     assert await queued_count(server.settings, "owner") == len(OWNERS)
 
+    # A line longer than 998 characters is re-encoded on the way, as in list copies.
+    long_one = mail("dana@example.net", owner_address, "Our report", "x" * 3000)
+    reply = await send(server.port, long_one, sender="dana@example.net", rcpt=owner_address)
+    assert full(reply) == replies.FORWARDED
+    await wait_for(lambda: len(server.relay.messages) == 2, what="the second forward")
+    content = server.relay.messages[1].content
+    assert max(len(line) for line in content.split(b"\r\n")) <= 998
+    assert message_from_bytes(content, policy=policy.default).get_content() == \
+        "x" * 3000 + "\r\n"
+
 
 async def add_owner(settings: Settings, tmp_path: Path, list_name: str, owner: str) -> None:
     toml = tmp_path / "ccr.toml"

@@ -157,6 +157,24 @@ def test_nul_in_the_body_is_refused_whoever_sends_it(body: bytes, facts: Facts) 
     assert reply == replies.NUL_BYTE and reply.startswith("554 5.6.0 ")
 
 
+@pytest.mark.parametrize("headers, body, facts, action, reason", [
+    # Re-encoded in the list copy (ccrlist/copies/long_lines.py): accepted.
+    (BASIC, "x" * 5000 + "\r\n", MEMBER, "accept", ""),
+    (BASIC + "X-Long: " + "y " * 700 + "\n", "text\r\n", MEMBER, "accept", ""),
+    (BASIC + "Content-Type: text/html\nContent-Transfer-Encoding: 8bit\n",
+     "<p>" + "\u00e9" * 3000 + "</p>\r\n", MEMBER, "accept", ""),
+    # Where it cannot be, refused before anything else is decided.
+    (BASIC + "X-Long: " + "y" * 1200 + "\n", "text\r\n", MEMBER, "reject", "long_line"),
+    (BASIC + "Content-Transfer-Encoding: x-uuencode\n", "M" * 1200 + "\r\n", STRANGER,
+     "reject", "long_line"),
+])
+def test_long_lines_refused_only_where_the_copy_cannot_re_encode_them(
+        headers: str, body: str, facts: Facts, action: str, reason: str) -> None:
+    post = parse_post("ccrlist", "alice@example.org", raw(headers, body))
+    verdict = moderate(post, facts, SETTINGS)
+    assert (verdict.action, verdict.reason) == (action, reason)
+
+
 def test_missing_message_id_gets_a_stable_one() -> None:
     one = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
     two = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
@@ -177,6 +195,7 @@ def test_missing_message_id_gets_a_stable_one() -> None:
     (Verdict("reject", "nul"), replies.NUL_BYTE),
     (Verdict("hold", "bulk"), replies.HELD),
     (Verdict("hold", "foreign_loop"), replies.HELD),
+    (Verdict("reject", "long_line"), replies.LONG_LINE),
     (Verdict("reject", "dmarc"), replies.DMARC_FAILED),
     (Verdict("hold", "dmarc"), replies.HELD),
     (Verdict("defer", "dns_temp"), replies.DNS_TEMPFAIL),

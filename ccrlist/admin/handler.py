@@ -4,6 +4,7 @@ reply."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -25,6 +26,7 @@ from ccrlist.bounces.dsn import as_email
 from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
+from ccrlist.copies.long_lines import LongLineError, fit_lines, has_long_line
 from ccrlist.intake import replies
 from ccrlist.moderation.by_mail import OwnerReply, decide_by_mail
 from ccrlist.moderation.decision import Decision, read_decision
@@ -252,7 +254,8 @@ def _body(msg: EmailMessage) -> str:
 
 async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                              ctx: AdminContext) -> str:
-    """Pass the message on unchanged but for a loop-detection header."""
+    """Pass the message on unchanged but for a loop-detection header, and lines longer
+    than 998 characters re-encoded where they can be (as in list copies)."""
     here = role_address(list_name, ctx.settings.domain, "owner")
     if here.lower() in reading.loop_marks:
         return replies.OWNER_LOOP
@@ -289,6 +292,9 @@ async def _forward(ctx: AdminContext, list_name: str, here: str, raw: bytes, sen
                    owners: tuple[str, ...]) -> None:
     """Queue `raw` for `owners` with our loop mark on top, and wake the worker."""
     body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
+    if has_long_line(body):
+        with contextlib.suppress(LongLineError):  # else as it came: Postfix breaks them
+            body = fit_lines(body)
     await QueueStore(ctx.conn).enqueue(
         list_name=list_name, source="owner",
         source_ref=hashlib.sha256(here.lower().encode() + b"\0" + raw).hexdigest(),

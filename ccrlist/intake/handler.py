@@ -27,6 +27,7 @@ from ccrlist.intake.rules import (
     needs_authentication,
     with_authentication,
 )
+from ccrlist.intake.xforward import Forwarded, client_of
 from ccrlist.names import AdminAddress, admin_target, list_for_recipient, role_address
 from subscribers.groupcommit import GroupCommit
 from subscribers.models import NewPost, PostingLookup, PostStatus
@@ -111,9 +112,11 @@ class ListHandler:
         self.busy += 1
         try:
             peer = session.peer[0] if isinstance(session.peer, tuple) else ""
+            forwarded = getattr(envelope, "forwarded", None)  # XFORWARD from our relay
+            client, helo = client_of(forwarded if isinstance(forwarded, Forwarded) else None,
+                                     str(peer), session.host_name or "")
             return await self._receive(envelope.mail_from or "", envelope.rcpt_tos[0],
-                                       bytes(envelope.original_content), str(peer),
-                                       session.host_name or "",
+                                       bytes(envelope.original_content), client, helo,
                                        getattr(envelope, "admin_target", None))
         except Exception as exc:
             log_trouble(log, exc, "DATA from <%s>: answered 451, nothing stored",
@@ -122,8 +125,9 @@ class ListHandler:
         finally:
             self.busy -= 1
 
-    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, peer: str,
+    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, client: str,
                        helo: str, admin: AdminAddress | None) -> str:
+        """`client` and `helo` are the real client's: behind Postfix, what XFORWARD said."""
         if self._admin is not None and admin is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
@@ -136,11 +140,11 @@ class ListHandler:
         list_name = list_for_recipient(rcpt, self._settings.domain)
         assert list_name is not None  # checked at RCPT
         if self._auth is not None:
-            raw = self._auth.inbound(raw, peer)  # forged Authentication-Results go first
+            raw = self._auth.inbound(raw, client)  # forged Authentication-Results go first
         post = parse_post(list_name, mail_from, raw)
         facts = await self._facts(post)
         verdict = moderate(post, facts, self._settings)
-        auth = await self._authenticate(post, verdict, peer, helo)
+        auth = await self._authenticate(post, verdict, client, helo)
         if auth is not None:
             verdict = with_authentication(
                 post, verdict, dataclasses.replace(facts, auth=auth.dmarc), self._settings)
@@ -156,13 +160,14 @@ class ListHandler:
                 self._on_accepted()
             elif status == "held" and self._on_held is not None:
                 self._on_held()
-        log.info("post %s to %s from %s (%d bytes): %s%s", post.message_id, list_name,
-                 post.author or f"<{mail_from}>", len(raw), verdict.action,
+        log.info("post %s to %s from %s (%d bytes, client %s): %s%s", post.message_id,
+                 list_name, post.author or f"<{mail_from}>", len(raw), client or "?",
+                 verdict.action,
                  f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")
         return replies.reply_for(
             verdict, role_address(list_name, self._settings.domain, "request"))
 
-    async def _authenticate(self, post: Post, unchecked: Verdict, peer: str,
+    async def _authenticate(self, post: Post, unchecked: Verdict, client: str,
                             helo: str) -> AuthOutcome | None:
         """DKIM, SPF and DMARC results, unless the list does not check or they cannot matter.
 
@@ -172,7 +177,7 @@ class ListHandler:
         """
         if self._auth is None or not needs_authentication(post, unchecked, self._settings):
             return None
-        return await self._auth.check(post.raw, post.author, post.envelope_from, peer, helo)
+        return await self._auth.check(post.raw, post.author, post.envelope_from, client, helo)
 
     async def _is_list(self, name: str) -> bool:
         """Whether `name` is a list; names are re-read on a miss or after LIST_CACHE_SECONDS."""

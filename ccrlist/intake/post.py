@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
+from ccrlist.copies.long_lines import unfit_reason
 from ccrlist.header_block import field_name, field_value, readable, split_fields
 from subscribers.addresses import AddressError, normalise_address
 
@@ -78,6 +79,8 @@ class Post:
     bare_line_ending: bool
     bad_header_line: str = ""  # see `bad_header_line`
     nul: bool = False  # see `has_nul`
+    # Why a line past 998 characters cannot be re-encoded for the list copy ("" if none).
+    unfit_long_line: str = ""
 
 
 # The fields the rules read; a real post's other 20 or so (Received, DKIM-Signature,
@@ -172,4 +175,5 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         bare_line_ending=has_bare_line_ending(raw),
         bad_header_line=bad_header_line(fields),
         nul=has_nul(raw),
+        unfit_long_line=unfit_reason(raw),
     )

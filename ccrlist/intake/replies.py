@@ -24,6 +24,10 @@ NUL_BYTE = ("554 5.6.0 Message contains a NUL character, which email may not car
 BAD_HEADER = ("554 5.6.0 The message header is malformed: one of its lines is not a "
               "header field (RFC 5322 section 2.2); please send it again from a standard "
               "mail program")
+LONG_LINE = ("554 5.6.0 A line of this message is longer than 998 characters "
+             "(RFC 5322 section 2.1.1) where we cannot re-encode it (a header line "
+             "without spaces, or a part in an unknown encoding); please send it again "
+             "from a standard mail program")
 BAD_AUTHOR = ("550 5.7.1 The message must have exactly one From address, "
               "with no other address hidden in the name")
 NONMEMBER = ("550 5.7.1 Only subscribers may post to this list; to subscribe, "
@@ -70,6 +74,11 @@ TOO_MANY_FROM_YOU = ("421 4.7.0 {host} Error: too many connections from your add
                      "please try again later")
 IDLE_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
 
+TOO_BIG = "552 5.3.4 Message too big for this list"
+XFORWARD_OK = "250 2.0.0 Ok"
+XFORWARD_BAD = "501 5.5.4 Bad XFORWARD command: {reason}"
+XFORWARD_IN_TRANSACTION = "503 5.5.1 XFORWARD is not allowed inside a mail transaction"
+XFORWARD_REFUSED = "550 5.7.0 Not authorized to use XFORWARD"
 INTERNAL_ERROR = "451 4.3.0 Temporary problem on our side; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please try again later"
 
@@ -77,6 +86,7 @@ _REFUSALS: dict[Reason, str] = {
     "bare_eol": BARE_EOL,
     "nul": NUL_BYTE,
     "bad_header": BAD_HEADER,
+    "long_line": LONG_LINE,
     "author": BAD_AUTHOR,
     "nonmember": NONMEMBER,
     "not_editor": NOT_EDITOR,

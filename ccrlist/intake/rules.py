@@ -24,9 +24,9 @@ from subscribers.models import PostingPolicy
 # "defer": not stored, answered 4xx so that the sender tries again later.
 ModerationAction = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
-Reason = Literal["", "bare_eol", "nul", "bad_header", "null_sender", "loop", "auto_reply",
-                 "bulk", "foreign_loop", "author", "nonmember", "not_editor", "dmarc",
-                 "dns_temp"]
+Reason = Literal["", "bare_eol", "nul", "bad_header", "long_line", "null_sender", "loop",
+                 "auto_reply", "bulk", "foreign_loop", "author", "nonmember", "not_editor",
+                 "dmarc", "dns_temp"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ class MalformedHeader:
 
     def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
         return Verdict("reject", "bad_header", self.name) if post.bad_header_line else None
+
+
+@dataclass(frozen=True)
+class UnfitLongLine:
+    """Lines past 998 characters are re-encoded in the list copy; where one cannot be
+    (a header line with no space to fold at, an unknown encoding), the post is refused
+    here rather than stored and never sent."""
+
+    name: str = "long-line"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        return Verdict("reject", "long_line", self.name) if post.unfit_long_line else None
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,7 @@ RULES: tuple[Rule, ...] = (
     BareLineEndings(),  # reject 554: possible SMTP smuggling
     NulByte(),          # reject 554
     MalformedHeader(),  # reject 554
+    UnfitLongLine(),    # reject 554: a line past 998 characters the copy cannot re-encode
     NullSender(),       # discard: a bounce or notification
     OwnLoop(),          # discard: our own List-Id or X-Loop
     AutoReply(),        # discard: Auto-Submitted other than "no" (RFC 3834)
