@@ -17,6 +17,7 @@ from collections.abc import Callable
 from aiosmtpd.smtp import SMTP
 
 from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.archive.indexer import Indexer
 from ccrlist.auth.authenticator import Authenticator, make_authenticator
 from ccrlist.bounces.service import BounceAssessor, Bounces
 from ccrlist.config.secret import load_or_create_secret
@@ -31,6 +32,7 @@ from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
 from ccrlist.names import AdminAddress
 from ccrlist.web.app import start_web, web_urls
+from subscribers.archive import ArchiveStore
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.owners import OwnerStore
@@ -89,11 +91,12 @@ async def serve(settings: Settings, stop: asyncio.Event,
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
     try:
-        for _ in range(6):
+        for _ in range(8):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
+        (facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, archive_db,
+         archive_web_db) = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
@@ -109,9 +112,15 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                 verp_key=verp_key)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
                             owners=OwnerStore(fanout_db))
+        indexer = Indexer(ArchiveStore(archive_db, writes))
+
+        def on_accepted() -> None:
+            expander.wake()
+            indexer.wake()
+
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
-                              expander.wake,
+                              on_accepted,
                               admin=_admin_mail(AdminContext(admin_db, settings, verp_key,
                                                              on_queued=worker.wake)),
                               auth=authenticator)
@@ -121,7 +130,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                           host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
         try:
-            web_runner = await start_web(settings, web_db)
+            web_runner = await start_web(settings, web_db, archive_db=archive_web_db,
+                                         on_queued=worker.wake)
         except BaseException:
             server.close()
             raise
@@ -138,7 +148,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(worker.run_forever(stop)),
-                      asyncio.ensure_future(bounces.run_forever(stop))]
+                      asyncio.ensure_future(bounces.run_forever(stop)),
+                      asyncio.ensure_future(indexer.run_forever(stop))]
         await stop.wait()
         log.warning("ccrlist shutting down")
         server.close()

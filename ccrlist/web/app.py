@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
+from ccrlist.web.archive import add_archive_routes
 from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
 from ccrlist.web.pages import Pages, make_environment
@@ -32,7 +34,9 @@ async def _finish_background(app: web.Application) -> None:
 
 
 def make_app(conn: Connection, settings: Settings, secret: bytes,
-             clock: Clock = time.time, background: Background | None = None) -> web.Application:
+             clock: Clock = time.time, background: Background | None = None,
+             archive_db: Connection | None = None,
+             on_queued: Callable[[], None] | None = None) -> web.Application:
     """The web app over an open, migrated connection.
 
     Work left for after a page is answered runs on `background` (a new one by default,
@@ -47,16 +51,24 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
     app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
     app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
+    add_archive_routes(app, archive_db or conn, settings, secret, clock, app[BACKGROUND],
+                       on_queued or (lambda: None))
     app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(_finish_background)
     return app
 
 
-async def start_web(settings: Settings, conn: Connection,
-                    clock: Clock = time.time) -> web.AppRunner:
-    """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise."""
+async def start_web(settings: Settings, conn: Connection, clock: Clock = time.time,
+                    archive_db: Connection | None = None,
+                    on_queued: Callable[[], None] | None = None) -> web.AppRunner:
+    """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise.
+
+    The archive's pages read `archive_db` (`conn` when None); `on_queued` wakes the
+    delivery worker when a page queues mail.
+    """
     secret = load_or_create_secret(settings.data_dir)
-    runner = web.AppRunner(make_app(conn, settings, secret, clock))
+    runner = web.AppRunner(make_app(conn, settings, secret, clock, archive_db=archive_db,
+                                    on_queued=on_queued))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()

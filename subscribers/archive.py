@@ -1,0 +1,358 @@
+"""Queries for the list archive: fill it from posts (or an import), read its pages, search
+it, export it, and take a post out of it for good.
+
+Writes come in batches, each in one transaction: the posts' archive rows, their
+search rows, the threads and month counts they change, and `posts.archived`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from subscribers.db import Connection, Row, transaction
+from subscribers.models import (
+    ARCHIVE_IN,
+    ARCHIVE_LEFT_OUT,
+    ARCHIVE_REMOVED,
+    HIT_END,
+    HIT_START,
+    ArchivedPost,
+    ArchiveEntry,
+    Attachment,
+    KnownMessage,
+    NewPost,
+    SearchHit,
+    SearchQuery,
+    StoredPost,
+    ThreadingFacts,
+    ThreadSummary,
+    Timestamp,
+    permalink_for,
+)
+from subscribers.posts import _COLUMNS, _post
+
+CHUNK = 500  # values per IN (...) list, well under SQLite's limit
+
+_POST_COLUMNS = """a.post_id, a.list_name, p.permalink, a.message_id, a.parent_id, a.thread_id,
+                   a.date, a.subject, a.author_name, a.author, a.body_kind, a.body,
+                   a.attachments"""
+_THREAD_COLUMNS = "id, subject, author_name, author, started, last, posts"
+
+
+def month_of(at: Timestamp) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m")
+
+
+def _archived(row: Row) -> ArchivedPost:
+    attachments = tuple(Attachment(int(a[0]), str(a[1]), str(a[2]), int(a[3]))
+                        for a in json.loads(row[12]))
+    return ArchivedPost(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
+                        float(row[6]), row[7], row[8], row[9], row[10], row[11], attachments)
+
+
+def _thread(row: Row) -> ThreadSummary:
+    return ThreadSummary(int(row[0]), row[1], row[2], row[3], float(row[4]), float(row[5]),
+                         int(row[6]))
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What `remove` did: the post, and whether its list copy is still queued for someone."""
+
+    post_id: int
+    permalink: str
+    was_archived: bool
+    copies_pending: int
+
+
+class ArchiveStore:
+    """The archive's tables over one open connection."""
+
+    def __init__(self, conn: Connection, write_lock: asyncio.Lock | None = None) -> None:
+        self._conn = conn
+        self._lock = write_lock or asyncio.Lock()
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """One write transaction: threading facts read inside it cannot change under it."""
+        async with transaction(self._conn, self._lock):
+            yield
+
+    # Filling the archive.
+
+    async def pending(self, limit: int = 200) -> list[StoredPost]:
+        """Accepted posts the archive has not looked at yet, oldest first."""
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM posts WHERE archived = 0 AND status = 'accepted' "
+            "ORDER BY id LIMIT ?", (limit,)) as cur:
+            return [_post(row) for row in await cur.fetchall()]
+
+    async def threading_facts(self, list_name: str,
+                              entries: Sequence[ArchiveEntry]) -> ThreadingFacts:
+        """The archived posts a batch names, the thread roots waiting for one of its posts,
+        and the latest thread of each of its subjects (call inside `writing`)."""
+        refs = sorted({r for e in entries for r in e.references})
+        ids = sorted({e.message_id for e in entries})
+        subjects = sorted({e.base_subject for e in entries if e.is_reply and e.base_subject})
+        known: dict[str, KnownMessage] = {}
+        orphans: dict[str, list[KnownMessage]] = {}
+        by_subject: dict[str, tuple[int, float]] = {}
+        for chunk in _chunks(refs):
+            for row in await self._conn.execute_fetchall(
+                    f"SELECT message_id, post_id, thread_id FROM archive WHERE list_name = ? "
+                    f"AND message_id IN ({','.join('?' * len(chunk))})", (list_name, *chunk)):
+                known.setdefault(row[0], KnownMessage(int(row[1]), int(row[2])))
+        for chunk in _chunks(ids):
+            for row in await self._conn.execute_fetchall(
+                    f"SELECT in_reply_to, post_id, thread_id FROM archive WHERE list_name = ? "
+                    f"AND in_reply_to IN ({','.join('?' * len(chunk))}) "
+                    "AND parent_id IS NULL", (list_name, *chunk)):
+                orphans.setdefault(row[0], []).append(KnownMessage(int(row[1]), int(row[2])))
+        for chunk in _chunks(subjects):
+            for row in await self._conn.execute_fetchall(
+                    f"SELECT base_subject, id, max(last) FROM archive_threads "
+                    f"WHERE list_name = ? AND base_subject IN ({','.join('?' * len(chunk))}) "
+                    "GROUP BY base_subject", (list_name, *chunk)):
+                by_subject[row[0]] = (int(row[1]), float(row[2]))
+        return ThreadingFacts(known, orphans, by_subject)
+
+    async def add(self, list_name: str, entries: Sequence[tuple[int, ArchiveEntry]],
+                  parents: Sequence[int | None], threads: Sequence[int],
+                  merges: dict[int, int], adopted: dict[int, int]) -> None:
+        """Write a threaded batch (call inside `writing`): its rows, its search rows, the
+        threads it joins or merges, its months, and mark its posts archived."""
+        conn = self._conn
+        await conn.executemany(
+            """INSERT INTO archive (post_id, list_name, message_id, in_reply_to, parent_id,
+                                    thread_id, date, month, subject, base_subject,
+                                    author_name, author, body_kind, body, attachments)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(post_id, list_name, e.message_id, e.references[-1] if e.references else "",
+              parent, thread, e.date, month_of(e.date), e.subject, e.base_subject,
+              e.author_name, e.author, e.body_kind, e.body,
+              json.dumps([[a.part, a.filename, a.content_type, a.size]
+                          for a in e.attachments]))
+             for (post_id, e), parent, thread in zip(entries, parents, threads, strict=True)])
+        await conn.executemany(
+            "INSERT INTO archive_search (rowid, subject, author, body) VALUES (?, ?, ?, ?)",
+            [(post_id, e.subject, f"{e.author_name} {e.author}", e.search_text)
+             for post_id, e in entries])
+        for old, new in merges.items():
+            await conn.execute("UPDATE archive SET thread_id = ? WHERE thread_id = ?",
+                               (new, old))
+            await conn.execute("DELETE FROM archive_threads WHERE id = ?", (old,))
+        await conn.executemany("UPDATE archive SET parent_id = ? WHERE post_id = ?",
+                               [(parent, child) for child, parent in adopted.items()])
+        months: dict[str, int] = {}
+        for _, e in entries:
+            months[month_of(e.date)] = months.get(month_of(e.date), 0) + 1
+        await conn.executemany(
+            """INSERT INTO archive_months (list_name, month, posts) VALUES (?, ?, ?)
+               ON CONFLICT (list_name, month) DO UPDATE SET posts = posts + excluded.posts""",
+            [(list_name, month, n) for month, n in months.items()])
+        await self._refresh_threads(sorted(set(threads) | set(merges.values())))
+        await self.mark([post_id for post_id, _ in entries], ARCHIVE_IN)
+
+    async def _refresh_threads(self, thread_ids: Sequence[int]) -> None:
+        """Recount threads from their posts; a thread left with none goes."""
+        await self._conn.executemany(
+            f"""INSERT OR REPLACE INTO archive_threads ({_THREAD_COLUMNS}, list_name,
+                                                        base_subject)
+                SELECT t.thread_id, f.subject, f.author_name, f.author, t.started, t.last,
+                       t.posts, f.list_name, f.base_subject
+                  FROM (SELECT thread_id, min(date) AS started, max(date) AS last,
+                               count(*) AS posts FROM archive WHERE thread_id = ?1) t
+                  JOIN archive f ON f.post_id = (SELECT post_id FROM archive
+                                                  WHERE thread_id = ?1
+                                                  ORDER BY date, post_id LIMIT 1)""",
+            [(t,) for t in thread_ids])
+        await self._conn.executemany(
+            "DELETE FROM archive_threads WHERE id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM archive WHERE thread_id = archive_threads.id)",
+            [(t,) for t in thread_ids])
+
+    async def mark(self, post_ids: Sequence[int], state: int) -> None:
+        """Set `posts.archived` (ARCHIVE_IN, ARCHIVE_LEFT_OUT, ...) of these posts."""
+        await self._conn.executemany("UPDATE posts SET archived = ? WHERE id = ?",
+                                     [(state, i) for i in post_ids])
+
+    async def leave_out(self, post_ids: Sequence[int]) -> None:
+        """Posts that asked not to be archived (X-No-Archive), in their own transaction."""
+        async with self.writing():
+            await self.mark(post_ids, ARCHIVE_LEFT_OUT)
+
+    async def insert_imported(self, posts: Sequence[tuple[NewPost, Timestamp]]) -> list[int | None]:
+        """Store imported posts, dated and never sent (call inside `writing`); the new
+        post's id for each, None for a Message-ID the list already has (or a repeat)."""
+        if not posts:
+            return []
+        links = [permalink_for(p.list_name, p.message_id) for p, _ in posts]
+        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 1)"] * len(posts))
+        rows = await self._conn.execute_fetchall(
+            f"""INSERT INTO posts (list_name, message_id, permalink, author, subject,
+                                   envelope_from, raw, status, reason, received_at, expanded)
+                VALUES {values} ON CONFLICT DO NOTHING RETURNING permalink, id""",
+            [v for (p, at), link in zip(posts, links, strict=True)
+             for v in (p.list_name, p.message_id, link, p.author, p.subject,
+                       p.envelope_from, p.raw, p.reason, at)])
+        inserted = {str(r[0]): int(r[1]) for r in rows}
+        return [inserted.pop(link, None) for link in links]
+
+    # Reading it.
+
+    async def months(self, list_name: str) -> list[tuple[str, int]]:
+        """(YYYY-MM, posts) of every month with posts, newest first."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT month, posts FROM archive_months WHERE list_name = ? AND posts > 0 "
+            "ORDER BY month DESC", (list_name,))
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def recent_threads(self, list_name: str, limit: int, offset: int = 0,
+                             by: str = "last") -> list[ThreadSummary]:
+        """Threads by latest activity (`by="last"`) or by start (`"started"`), newest first."""
+        order = "started" if by == "started" else "last"
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_THREAD_COLUMNS} FROM archive_threads WHERE list_name = ? "
+            f"ORDER BY {order} DESC, id DESC LIMIT ? OFFSET ?", (list_name, limit, offset))
+        return [_thread(r) for r in rows]
+
+    async def month_threads(self, list_name: str, month: str, limit: int,
+                            offset: int = 0) -> list[tuple[ThreadSummary, int]]:
+        """Threads with posts in `month`, by their latest post that month, newest first;
+        each with how many of its posts fall in the month."""
+        rows = await self._conn.execute_fetchall(
+            f"""SELECT {", ".join("t." + c for c in _THREAD_COLUMNS.split(", "))}, m.n
+                  FROM (SELECT thread_id, count(*) AS n, max(date) AS latest FROM archive
+                         WHERE list_name = ? AND month = ? GROUP BY thread_id) m
+                  JOIN archive_threads t ON t.id = m.thread_id
+                 ORDER BY m.latest DESC, t.id DESC LIMIT ? OFFSET ?""",
+            (list_name, month, limit, offset))
+        return [(_thread(r), int(r[7])) for r in rows]
+
+    async def thread(self, list_name: str, thread_id: int) -> tuple[ThreadSummary | None,
+                                                                    list[ArchivedPost]]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_THREAD_COLUMNS} FROM archive_threads WHERE id = ? AND list_name = ?",
+            (thread_id, list_name))
+        if not rows:
+            return None, []
+        posts = await self._conn.execute_fetchall(
+            f"""SELECT {_POST_COLUMNS} FROM archive a JOIN posts p ON p.id = a.post_id
+                 WHERE a.thread_id = ? ORDER BY a.date, a.post_id""", (thread_id,))
+        return _thread(next(iter(rows))), [_archived(r) for r in posts]
+
+    async def post(self, permalink: str) -> ArchivedPost | None:
+        rows = list(await self._conn.execute_fetchall(
+            f"""SELECT {_POST_COLUMNS} FROM posts p JOIN archive a ON a.post_id = p.id
+                 WHERE p.permalink = ?""", (permalink,)))
+        return _archived(rows[0]) if rows else None
+
+    async def raw(self, post_id: int) -> bytes:
+        rows = list(await self._conn.execute_fetchall(
+            "SELECT raw FROM posts WHERE id = ? AND archived = 1", (post_id,)))
+        return bytes(rows[0][0]) if rows else b""
+
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        """A page of matches, newest first, the matching words marked (HIT_START/HIT_END)."""
+        filters = ["a.list_name = ?"]
+        args: list[object] = [query.list_name]
+        if query.date_from is not None:
+            filters.append("a.date >= ?")
+            args.append(query.date_from)
+        if query.date_to is not None:
+            filters.append("a.date < ?")
+            args.append(query.date_to)
+        if query.match is None:
+            sql = f"""SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
+                             a.author, a.subject, substr(s.body, 1, 200)
+                        FROM archive a JOIN posts p ON p.id = a.post_id
+                        JOIN archive_search s ON s.rowid = a.post_id
+                       WHERE {" AND ".join(filters)}
+                       ORDER BY a.date DESC LIMIT ? OFFSET ?"""
+        else:
+            sql = f"""SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
+                             a.author,
+                             highlight(archive_search, 0, '{HIT_START}', '{HIT_END}'),
+                             snippet(archive_search, 2, '{HIT_START}', '{HIT_END}', ' … ', 24)
+                        FROM archive_search s JOIN archive a ON a.post_id = s.rowid
+                        JOIN posts p ON p.id = a.post_id
+                       WHERE archive_search MATCH ? AND {" AND ".join(filters)}
+                       ORDER BY a.date DESC LIMIT ? OFFSET ?"""
+            args.insert(0, query.match)
+        rows = await self._conn.execute_fetchall(sql, (*args, query.limit, query.offset))
+        return [SearchHit(int(r[0]), r[1], int(r[2]), float(r[3]), r[4], r[5], r[6], r[7])
+                for r in rows]
+
+    async def first_posts(self, thread_ids: Sequence[int]) -> dict[int, ArchivedPost]:
+        """The first post of each thread (for feeds)."""
+        found: dict[int, ArchivedPost] = {}
+        for thread_id in thread_ids:
+            rows = list(await self._conn.execute_fetchall(
+                f"""SELECT {_POST_COLUMNS} FROM archive a JOIN posts p ON p.id = a.post_id
+                     WHERE a.thread_id = ? ORDER BY a.date, a.post_id LIMIT 1""",
+                (thread_id,)))
+            if rows:
+                found[thread_id] = _archived(rows[0])
+        return found
+
+    async def export(self, list_name: str) -> AsyncIterator[tuple[bytes, str, Timestamp]]:
+        """Every archived post of a list, oldest first: (raw, envelope sender, date)."""
+        last = (-1.0, -1)
+        while True:
+            rows = list(await self._conn.execute_fetchall(
+                """SELECT a.date, a.post_id, p.raw, p.envelope_from, p.author
+                     FROM archive a JOIN posts p ON p.id = a.post_id
+                    WHERE a.list_name = ? AND (a.date, a.post_id) > (?, ?)
+                    ORDER BY a.date, a.post_id LIMIT 500""", (list_name, *last)))
+            if not rows:
+                return
+            for row in rows:
+                yield bytes(row[2]), str(row[3] or row[4]), float(row[0])
+            last = (float(rows[-1][0]), int(rows[-1][1]))
+
+    # Taking a post out.
+
+    async def remove(self, permalink: str) -> Removal | None:
+        """Take a post out of the archive, search and its thread for good, and forget its
+        text: the stored bytes and, once delivered, its list copy. Repeating it is harmless;
+        None for a permalink that names no post."""
+        async with self.writing():
+            rows = list(await self._conn.execute_fetchall(
+                "SELECT p.id, p.archived, a.thread_id, a.month, a.list_name FROM posts p "
+                "LEFT JOIN archive a ON a.post_id = p.id WHERE p.permalink = ?",
+                (permalink,)))
+            if not rows:
+                return None
+            post_id, state, thread_id, month, list_name = rows[0]
+            if thread_id is not None:
+                await self._conn.execute("DELETE FROM archive WHERE post_id = ?", (post_id,))
+                await self._conn.execute("DELETE FROM archive_search WHERE rowid = ?",
+                                         (post_id,))
+                await self._conn.execute(
+                    "UPDATE archive SET parent_id = NULL WHERE parent_id = ?", (post_id,))
+                await self._conn.execute(
+                    "UPDATE archive_months SET posts = posts - 1 WHERE list_name = ? "
+                    "AND month = ?", (list_name, month))
+                await self._refresh_threads([int(thread_id)])
+            await self._conn.execute(
+                "UPDATE posts SET archived = ?, raw = x'', subject = '' WHERE id = ?",
+                (ARCHIVE_REMOVED, post_id))
+            pending = list(await self._conn.execute_fetchall(
+                """SELECT count(*) FROM deliveries d JOIN outgoing o ON o.id = d.outgoing_id
+                    WHERE o.source = 'post' AND o.source_ref = ?
+                      AND d.status IN ('pending', 'deferred')""", (permalink,)))
+            waiting = int(pending[0][0])
+            if not waiting:
+                await self._conn.execute(
+                    "UPDATE outgoing SET body = x'' WHERE source = 'post' AND source_ref = ?",
+                    (permalink,))
+        return Removal(int(post_id), permalink, int(state) == ARCHIVE_IN, waiting)

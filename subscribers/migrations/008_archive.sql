@@ -1,0 +1,93 @@
+-- The list archive (issue 14): what members read on the web, apart from the posts table.
+--
+-- posts.archived says where each post stands: 0 not yet looked at (the indexer takes
+-- accepted posts from here, after their 250 has gone), 1 in the archive, 2 left out
+-- (X-No-Archive: yes or X-Archive: no), 3 removed by `ccrlist archive remove`.
+-- Only accepted posts (held ones once approved) ever reach the archive; posts accepted
+-- before this migration start at 0, so the first `ccrlist serve` archives the history.
+ALTER TABLE posts ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX posts_to_archive ON posts(id) WHERE archived = 0 AND status = 'accepted';
+
+-- One row per archived post: what the pages show, and how it hangs in its thread.
+CREATE TABLE archive (
+    post_id     INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    list_name   TEXT NOT NULL,
+    message_id  TEXT NOT NULL,          -- '<id@host>', for threading
+    in_reply_to TEXT NOT NULL DEFAULT '', -- the nearest Message-ID it answers
+    parent_id   INTEGER,                -- the archived post it answers, when known
+    thread_id   INTEGER NOT NULL,       -- archive_threads.id
+    date        REAL NOT NULL,          -- when it was received (imports: its Date)
+    month       TEXT NOT NULL,          -- 'YYYY-MM' of date, UTC
+    subject     TEXT NOT NULL DEFAULT '',
+    base_subject TEXT NOT NULL DEFAULT '', -- without Re:, Fwd: and the list tag
+    author_name TEXT NOT NULL DEFAULT '',
+    author      TEXT NOT NULL DEFAULT '',
+    body_kind   TEXT NOT NULL CHECK (body_kind IN ('text', 'html')),
+    body        TEXT NOT NULL DEFAULT '', -- plain text, or HTML already sanitised
+    attachments TEXT NOT NULL DEFAULT '[]' -- JSON: [[part, filename, type, bytes], ...]
+);
+CREATE INDEX archive_by_month ON archive(list_name, month, thread_id, date);
+CREATE INDEX archive_by_thread ON archive(thread_id, date);
+CREATE INDEX archive_by_message_id ON archive(list_name, message_id);
+CREATE INDEX archive_by_reply ON archive(list_name, in_reply_to);
+CREATE INDEX archive_by_date ON archive(list_name, date);
+
+-- A thread: its first post's subject and its activity, kept with every change.
+CREATE TABLE archive_threads (
+    id           INTEGER PRIMARY KEY,
+    list_name    TEXT NOT NULL,
+    subject      TEXT NOT NULL DEFAULT '',
+    base_subject TEXT NOT NULL DEFAULT '', -- without Re:, Fwd: and the list tag
+    author_name  TEXT NOT NULL DEFAULT '',
+    author       TEXT NOT NULL DEFAULT '',
+    started      REAL NOT NULL,
+    last         REAL NOT NULL,
+    posts        INTEGER NOT NULL
+);
+CREATE INDEX threads_by_activity ON archive_threads(list_name, last);
+CREATE INDEX threads_by_start ON archive_threads(list_name, started);
+CREATE INDEX threads_by_subject ON archive_threads(list_name, base_subject, last);
+
+-- Posts per month, for the list's index page.
+CREATE TABLE archive_months (
+    list_name TEXT NOT NULL,
+    month     TEXT NOT NULL,
+    posts     INTEGER NOT NULL,
+    PRIMARY KEY (list_name, month)
+);
+
+-- Full-text search: rowid is posts.id. Accents and case are folded ('refugie' finds
+-- 'réfugié'); quoted lines are left out of `body`, so a reply does not match its quote.
+CREATE VIRTUAL TABLE archive_search USING fts5(
+    subject, author, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- One-time sign-in links (only the SHA-256 of the token is kept) and sessions.
+CREATE TABLE archive_signins (
+    token_hash TEXT PRIMARY KEY,
+    list_name  TEXT NOT NULL REFERENCES lists(name) ON DELETE CASCADE,
+    address    TEXT NOT NULL,
+    next_path  TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at    REAL
+);
+CREATE INDEX archive_signins_by_expiry ON archive_signins(expires_at);
+
+CREATE TABLE archive_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    address     TEXT NOT NULL,
+    address_key TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    expires_at  REAL NOT NULL
+);
+CREATE INDEX archive_sessions_by_expiry ON archive_sessions(expires_at);
+
+-- A member's personal feed URL of one list (a capability, like memberships.token).
+CREATE TABLE archive_feeds (
+    token       TEXT PRIMARY KEY,
+    list_name   TEXT NOT NULL REFERENCES lists(name) ON DELETE CASCADE,
+    address_key TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    UNIQUE (list_name, address_key)
+);
