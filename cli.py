@@ -120,6 +120,17 @@ def _server_command(name: str) -> Loader:
     return load
 
 
+def _archive_command(name: str) -> Loader:
+    def load() -> click.Command:
+        from ccrlist.commands import archive as commands
+
+        command = getattr(commands, name)
+        assert isinstance(command, click.Command)
+        return command
+
+    return load
+
+
 def _lazy(group: click.Group) -> dict[str, Loader]:
     assert isinstance(group, LazyGroup)
     return group.lazy
@@ -132,6 +143,8 @@ _lazy(ccrlist).update({
     "serve": _server_command("serve"),
     "held": _server_command("held"),
     "status": _server_command("status"),
+    "posts": _archive_command("posts"),
+    "archive": _archive_command("archive_group"),
 })
 _lazy(chronicle)["subscribers"] = _members("echronicle", "subscribers",
                                            "Manage E-Chronicle subscribers.")

@@ -367,3 +367,17 @@ class Visitor:
 
     address: str
     expires_at: Timestamp
+
+
+@dataclass(frozen=True)
+class PostSummary:
+    """A stored post without its bytes, for `ccrlist posts`."""
+
+    id: int
+    permalink: str
+    received_at: Timestamp
+    status: PostStatus
+    reason: str
+    author: str
+    subject: str
+    archived: int  # ARCHIVE_PENDING, ARCHIVE_IN, ...
