@@ -168,7 +168,7 @@ def _mime_body(raw: bytes) -> tuple[BodyKind, str, tuple[Attachment, ...]]:
     if texts:
         return "text", clean_text("\n\n".join(t.rstrip() for t in texts)), tuple(attachments)
     if html:
-        return "html", sanitise_html(html[:MAX_TEXT]), tuple(attachments)
+        return "html", sanitise_html(html[:MAX_TEXT]).strip(), tuple(attachments)
     return "text", "", tuple(attachments)
 
 
