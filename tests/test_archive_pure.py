@@ -268,6 +268,19 @@ def test_mailbox_split_keeps_body_from_lines() -> None:
     assert found[2].raw == b"From: c@example.org\r\n\r\nthree\r\n"
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64, 1 << 22])
+def test_mailbox_split_does_not_depend_on_how_the_file_is_read(size: int) -> None:
+    from test_archive_cli import HISTORY
+
+    for data in (MAILBOX, HISTORY, b"=" * 73 + b"\nFrom: a\n\nx\n" + b"=" * 73 + b"\nFrom: b\n",
+                 b"\n\nFrom: a@x\n\nno From_ line\n", b"", b"\n\n\n"):
+        whole = [(m.number, m.line, m.raw, m.from_line) for m in split_mailbox([data])]
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        assert [(m.number, m.line, m.raw, m.from_line) for m in split_mailbox(pieces)] == whole
+    assert [m.raw for m in split_mailbox([b"\n\nFrom: a@x\n\nbody\n"])] == [
+        b"From: a@x\r\n\r\nbody\r\n"]
+
+
 def test_listserv_notebook() -> None:
     notebook = (b"=" * 73 + b"\nDate: Thu, 1 Jan 1998 08:18:14 -0800\nFrom: Jill <j@x.org>\n"
                 b"Subject: Happy\n\nHappy New Year\n" + b"=" * 73 + b"\nDate: Fri, 2 Jan 1998"

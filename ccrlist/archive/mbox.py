@@ -30,12 +30,18 @@ _ESCAPED = re.compile(rb">+From ")
 @dataclass(frozen=True)
 class MboxMessage:
     """One message of a mailbox: its number, the line it starts on, its bytes (CRLF lines),
-    and the date its `From ` line gives (None without one)."""
+    and its `From ` line (b"" without one)."""
 
     number: int
     line: int
     raw: bytes
-    envelope_date: Timestamp | None
+    from_line: bytes = b""
+
+    @property
+    def envelope_date(self) -> Timestamp | None:
+        """The date the `From ` line gives, None without one (read only when needed: most
+        messages have a Date field)."""
+        return _envelope_date(self.from_line) if self.from_line else None
 
 
 def _envelope_date(line: bytes) -> Timestamp | None:
@@ -50,66 +56,135 @@ def _envelope_date(line: bytes) -> Timestamp | None:
     return None
 
 
-def _crlf(lines: list[bytes]) -> bytes:
-    return b"".join(line.rstrip(b"\r\n") + b"\r\n" for line in lines)
+_UNESCAPE = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
-def split_mailbox(lines: Iterable[bytes]) -> Iterator[MboxMessage]:
-    """The messages of an mbox file or a LISTSERV notebook, in order."""
-    number = 0
-    current: list[bytes] = []
-    start_line = 0
-    envelope: Timestamp | None = None
-    previous_blank = True
-    pending: tuple[int, bytes] | None = None  # a loose `From ` line waiting for the next
-    notebook = decided = False
+def _without_blank_end(text: bytes) -> bytes:
+    """`text` (LF lines) without its trailing blank lines, ending in one line end."""
+    while text.endswith(b"\n"):
+        start = text.rfind(b"\n", 0, len(text) - 1) + 1
+        if text[start:-1].strip(b" \t"):
+            return text
+        text = text[:start]
+    return text + b"\n" if text else text
 
-    def finish() -> Iterator[MboxMessage]:
-        nonlocal number, current
-        while current and not current[-1].strip():
-            current.pop()
-        if current:
-            number += 1
-            yield MboxMessage(number, start_line, _crlf(current), envelope)
-        current = []
 
-    for index, line in enumerate(lines, start=1):
-        if pending is not None:
-            at, loose = pending
-            pending = None
-            if _HEADER.match(line):
-                yield from finish()
-                start_line, envelope = at, _envelope_date(loose)
+def _message(content: bytes, notebook: bool) -> bytes:
+    """A message's lines as stored: CRLF line ends, mbox escapes undone, no trailing blank
+    lines (the blank line before the next `From ` belongs to the file, not the message)."""
+    if not notebook and b">From " in content:  # a cheap look before the regular expression
+        content = _UNESCAPE.sub(rb"\1", content)
+    content = _without_blank_end(content.replace(b"\r\n", b"\n").lstrip(b"\n"))
+    return content.replace(b"\n", b"\r\n") if content.strip() else b""
+
+
+class _Splitter:
+    """Finds where messages start in a growing buffer; see `split_mailbox`."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.start = 0  # where the current message's content starts in buf
+        self.scan = 0  # where to look for the next separator
+        self.cut_lines = 0  # lines of the file before buf[0]
+        self.at_file_start = True  # buf[0] is the file's first byte
+        self.from_line = b""
+        self.from_line_no = 0  # the line of the current message's `From ` line, 0 for none
+        self.number = 0
+        self.notebook: bool | None = None
+        self.counted_pos = self.counted_lines = 0  # newlines in buf[:counted_pos]
+
+    def _line_at(self, pos: int) -> int:
+        """The line number of buf[pos]; asked in increasing order, so it counts on from the
+        last answer instead of from the start of the buffer."""
+        if pos < self.counted_pos:
+            self.counted_pos, self.counted_lines = 0, 0
+        self.counted_lines += self.buf.count(b"\n", self.counted_pos, pos)
+        self.counted_pos = pos
+        return self.cut_lines + self.counted_lines + 1
+
+    def _previous_blank(self, pos: int) -> bool:
+        if pos == 0:
+            return self.at_file_start
+        before = self.buf[max(0, pos - 3):pos]
+        return before.endswith((b"\n\n", b"\n\r\n")) or (self.at_file_start and pos <= 2
+                                                           and not before.strip())
+
+    def _separator(self, pos: int, final: bool) -> tuple[bool, int] | None:
+        """Whether the line at `pos` starts a message, and where the line after it starts;
+        None when more data is needed to tell."""
+        end = self.buf.find(b"\n", pos)
+        if end == -1:
+            return None if not final else (False, len(self.buf))
+        line = self.buf[pos:end + 1]
+        if self.notebook:
+            return _NOTEBOOK.fullmatch(line) is not None, end + 1
+        if _FROM_LINE.fullmatch(line):
+            return True, end + 1
+        if not self._previous_blank(pos):
+            return False, end + 1
+        if self.buf.find(b"\n", end + 1) == -1 and not final:
+            return None
+        return _HEADER.match(self.buf, end + 1) is not None, end + 1
+
+    def _trim(self) -> None:
+        cut = max(self.start - 3, 0)  # keep the line end before, to tell a blank line
+        if cut:
+            self.cut_lines += self.buf.count(b"\n", 0, cut)
+            self.counted_pos = self.counted_lines = 0
+            self.buf = self.buf[cut:]
+            self.start -= cut
+            self.scan -= cut
+            self.at_file_start = False
+
+    def feed(self, data: bytes, final: bool) -> Iterator[MboxMessage]:
+        self._trim()
+        self.buf += data
+        if self.notebook is None:
+            first = self.buf.lstrip(b"\r\n")
+            if b"\n" not in first and not final:
+                return  # the first line that says what the file is has not come whole
+            self.notebook = _NOTEBOOK.match(first) is not None
+        marker = b"\n=" if self.notebook else b"\nFrom "
+        while True:
+            if self.scan == 0 and self.at_file_start and self.buf.startswith(marker[1:]):
+                pos = 0
             else:
-                current.append(_unescape(loose, notebook))
-        if not decided and line.strip():  # the first line that says what the file is
-            decided = True
-            notebook = _NOTEBOOK.fullmatch(line) is not None
-        if notebook and _NOTEBOOK.fullmatch(line):
-            yield from finish()
-            start_line, envelope = index + 1, None
-            previous_blank = True
-            continue
-        if not notebook and line.startswith(b"From "):
-            if _FROM_LINE.fullmatch(line):
-                yield from finish()
-                start_line, envelope = index, _envelope_date(line)
-                previous_blank = False
-                continue
-            if previous_blank:
-                pending = (index, line)
-                continue
-        if not current and start_line == 0:
-            start_line = index  # a file that does not start with a `From ` line
-        current.append(_unescape(line, notebook))
-        previous_blank = not line.strip()
-    if pending is not None:
-        current.append(_unescape(pending[1], notebook))
-    yield from finish()
+                found = self.buf.find(marker, max(self.scan - 1, 0))
+                if found == -1:
+                    break
+                pos = found + 1
+            decided = self._separator(pos, final)
+            if decided is None:
+                self.scan = pos
+                return
+            is_separator, after = decided
+            self.scan = after
+            if is_separator:
+                yield from self._emit(pos)
+                self.from_line = b"" if self.notebook else self.buf[pos:after]
+                self.from_line_no = 0 if self.notebook else self._line_at(pos)
+                self.start = after
+        if final:
+            yield from self._emit(len(self.buf))
+
+    def _emit(self, end: int) -> Iterator[MboxMessage]:
+        content = self.buf[self.start:end]
+        raw = _message(content, bool(self.notebook))
+        if raw:
+            self.number += 1
+            blank = len(content) - len(content.lstrip(b"\r\n"))
+            yield MboxMessage(self.number,
+                              self.from_line_no or self._line_at(self.start + blank), raw,
+                              self.from_line)
 
 
-def _unescape(line: bytes, notebook: bool) -> bytes:
-    return line[1:] if not notebook and _ESCAPED.match(line) else line
+def split_mailbox(chunks: Iterable[bytes]) -> Iterator[MboxMessage]:
+    """The messages of an mbox file or a LISTSERV notebook, in order, from its bytes in
+    chunks of any size (a file read in blocks)."""
+    splitter = _Splitter()
+    for chunk in chunks:
+        yield from splitter.feed(chunk, final=False)
+    yield from splitter.feed(b"", final=True)
 
 
 def mbox_entry(raw: bytes, sender: str, date: Timestamp) -> bytes:

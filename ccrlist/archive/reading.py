@@ -82,6 +82,15 @@ def message_date(value: str) -> Timestamp | None:
         return None
 
 
+def _name_and_address(value: str) -> tuple[str, str]:
+    """The display name and address of a From value (the common `Name <a@b>` without the
+    full parser)."""
+    if "=?" not in value and '"' not in value and "(" not in value and value.count("<") == 1:
+        name, _, rest = value.partition("<")
+        return name.strip(), rest.partition(">")[0].strip()
+    return parseaddr(readable(value))
+
+
 def references(values: dict[str, str]) -> tuple[str, ...]:
     """The Message-IDs the post answers, oldest first, In-Reply-To last."""
     found = _MSGID.findall(values.get("references", ""))
@@ -202,7 +211,7 @@ def read_post(raw: bytes, list_name: str, received_at: Timestamp | None) -> Arch
                 froms.append(text)
             values.setdefault(name, text)
     author, _ = find_author(froms)
-    display_name, address = parseaddr(readable(froms[0]) if froms else "")
+    display_name, address = _name_and_address(froms[0] if froms else "")
     author = author or address
     ids = _MSGID.findall(values.get("message-id", ""))
     subject = strip_list_tag(readable(values.get("subject", "")), list_name)

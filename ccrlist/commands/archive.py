@@ -84,8 +84,10 @@ def import_archive(settings: Settings, file: Path, list_name: str) -> None:
         await MemberStore(conn).require_list(list_name)
         with file.open("rb") as lines, click.progressbar(
                 length=size, label=f"importing {file.name}", file=sys.stderr) as bar:
+            blocks = iter(lambda: lines.read(1 << 22), b"")
             return await import_mailbox(ArchiveStore(conn), list_name, file.name,
-                                        split_mailbox(lines), settings.limits.max_message_bytes,
+                                        split_mailbox(blocks),
+                                        settings.limits.max_message_bytes,
                                         progress=bar.update)
 
     try:
