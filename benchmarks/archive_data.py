@@ -10,17 +10,26 @@ import random
 import time
 from pathlib import Path
 
-EN = ("refugee claimant hearing border policy meeting agenda minutes report budget "
-      "settlement housing detention family reunification sponsorship youth network council "
-      "member organisation training webinar consultation deadline application appeal "
-      "citizenship immigration protection rights advocacy campaign workshop funding").split()
-FR = ("réfugié demandeur audience frontière politique réunion ordre procès-verbal rapport "
-      "budget établissement logement détention réunification familiale parrainage jeunesse "
-      "réseau conseil membre organisme formation consultation échéance demande appel "
-      "citoyenneté immigration protection droits plaidoyer campagne atelier financement "
-      "éducation santé québec montréal".split())
-FILLER = ("the of and to in for with on at by from that this we our will be are is as "
-          "le la les des du de et à pour avec sur dans par nous notre est sont une un").split()
+EN = (
+    "refugee", "claimant", "hearing", "border", "policy", "meeting", "agenda", "minutes",
+    "report", "budget", "settlement", "housing", "detention", "family", "reunification",
+    "sponsorship", "youth", "network", "council", "member", "organisation", "training",
+    "webinar", "consultation", "deadline", "application", "appeal", "citizenship",
+    "immigration", "protection", "rights", "advocacy", "campaign", "workshop", "funding",
+)
+FR = (
+    "réfugié", "demandeur", "audience", "frontière", "politique", "réunion", "ordre",
+    "procès-verbal", "rapport", "budget", "établissement", "logement", "détention",
+    "réunification", "familiale", "parrainage", "jeunesse", "réseau", "conseil", "membre",
+    "organisme", "formation", "consultation", "échéance", "demande", "appel", "citoyenneté",
+    "immigration", "protection", "droits", "plaidoyer", "campagne", "atelier", "financement",
+    "éducation", "santé", "québec", "montréal",
+)
+FILLER = (
+    "the", "of", "and", "to", "in", "for", "with", "on", "at", "by", "from", "that", "this",
+    "we", "our", "will", "be", "are", "is", "as", "le", "la", "les", "des", "du", "de", "et",
+    "à", "pour", "avec", "sur", "dans", "par", "nous", "notre", "est", "sont", "une", "un",
+)
 START = 1_622_505_600  # 2021-06-01: five years and a month end before today
 SPAN = 5 * 365 * 86400
 
