@@ -92,5 +92,5 @@ def write_history(path: Path, posts: int, threads: int, seed: int = 14) -> None:
                 text = body
             earlier.append((mid, body))
             out.write(f"From {author} {envelope}\n".encode())
-            out.write(("\n".join(head) + "\n\n" + text.replace("\nFrom ", "\n>From ")
-                       + "\n").encode())
+            whole = "\n".join(head) + "\n\n" + text + "\n"
+            out.write(whole.replace("\nFrom ", "\n>From ").encode())

@@ -37,6 +37,8 @@ from subscribers.models import (
 from subscribers.posts import _COLUMNS, _post
 
 CHUNK = 500  # values per IN (...) list, well under SQLite's limit
+KEY_SCALE = 1_000_000  # archive.search_key = seconds * KEY_SCALE + post id % KEY_SCALE
+BULK_CACHE_KIB = 256 * 1024
 
 _POST_COLUMNS = """a.post_id, a.list_name, p.permalink, a.message_id, a.parent_id, a.thread_id,
                    a.date, a.subject, a.author_name, a.author, a.body_kind, a.body,
@@ -58,6 +60,11 @@ def _archived(row: Row) -> ArchivedPost:
 def _thread(row: Row) -> ThreadSummary:
     return ThreadSummary(int(row[0]), row[1], row[2], row[3], float(row[4]), float(row[5]),
                          int(row[6]))
+
+
+def search_key(at: Timestamp) -> int:
+    """The smallest search key of a moment: keys sort as dates do."""
+    return int(at) * KEY_SCALE
 
 
 def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
@@ -88,6 +95,11 @@ class ArchiveStore:
             yield
 
     # Filling the archive.
+
+    async def for_bulk(self) -> None:
+        """A bigger page cache for this connection, for an import of many posts: its
+        indexes then stay in memory instead of being read back for every batch."""
+        await self._conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
 
     async def pending(self, limit: int = 200) -> list[StoredPost]:
         """Accepted posts the archive has not looked at yet, oldest first."""
@@ -127,25 +139,29 @@ class ArchiveStore:
 
     async def add(self, list_name: str, entries: Sequence[tuple[int, ArchiveEntry]],
                   parents: Sequence[int | None], threads: Sequence[int],
-                  merges: dict[int, int], adopted: dict[int, int]) -> None:
+                  merges: dict[int, int], adopted: dict[int, int], mark: bool = True) -> None:
         """Write a threaded batch (call inside `writing`): its rows, its search rows, the
-        threads it joins or merges, its months, and mark its posts archived."""
+        threads it joins or merges, its months, and (unless they were stored so, as
+        imports are) mark its posts archived."""
         conn = self._conn
+        keys = await self._search_keys(entries)
         await conn.executemany(
             """INSERT INTO archive (post_id, list_name, message_id, in_reply_to, parent_id,
                                     thread_id, date, month, subject, base_subject,
-                                    author_name, author, body_kind, body, attachments)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                    author_name, author, body_kind, body, attachments,
+                                    search_key)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [(post_id, list_name, e.message_id, e.references[-1] if e.references else "",
               parent, thread, e.date, month_of(e.date), e.subject, e.base_subject,
               e.author_name, e.author, e.body_kind, e.body,
               json.dumps([[a.part, a.filename, a.content_type, a.size]
-                          for a in e.attachments]))
-             for (post_id, e), parent, thread in zip(entries, parents, threads, strict=True)])
+                          for a in e.attachments]), key)
+             for (post_id, e), parent, thread, key in zip(entries, parents, threads, keys,
+                                                          strict=True)])
         await conn.executemany(
             "INSERT INTO archive_search (rowid, subject, author, body) VALUES (?, ?, ?, ?)",
-            [(post_id, e.subject, f"{e.author_name} {e.author}", e.search_text)
-             for post_id, e in entries])
+            [(key, e.subject, f"{e.author_name} {e.author}", e.search_text)
+             for (_, e), key in zip(entries, keys, strict=True)])
         for old, new in merges.items():
             await conn.execute("UPDATE archive SET thread_id = ? WHERE thread_id = ?",
                                (new, old))
@@ -160,7 +176,30 @@ class ArchiveStore:
                ON CONFLICT (list_name, month) DO UPDATE SET posts = posts + excluded.posts""",
             [(list_name, month, n) for month, n in months.items()])
         await self._refresh_threads(sorted(set(threads) | set(merges.values())))
-        await self.mark([post_id for post_id, _ in entries], ARCHIVE_IN)
+        if mark:
+            await self.mark([post_id for post_id, _ in entries], ARCHIVE_IN)
+
+    async def _search_keys(self, entries: Sequence[tuple[int, ArchiveEntry]]) -> list[int]:
+        """A unique search key for each entry, in date order (see the migration)."""
+        wanted = [search_key(e.date) + post_id % KEY_SCALE for post_id, e in entries]
+        taken: set[int] = set()
+        for chunk in [wanted[i:i + CHUNK] for i in range(0, len(wanted), CHUNK)]:
+            taken.update(int(r[0]) for r in await self._conn.execute_fetchall(
+                f"SELECT search_key FROM archive WHERE search_key IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        checked = set(wanted)  # those in the archive already are in `taken`
+        keys: list[int] = []
+        for key in wanted:
+            # Two posts of one second, a million ids apart: the next free key.
+            while key in taken or (key not in checked and await self._key_used(key)):
+                key += 1
+            taken.add(key)
+            keys.append(key)
+        return keys
+
+    async def _key_used(self, key: int) -> bool:
+        return bool(list(await self._conn.execute_fetchall(
+            "SELECT 1 FROM archive WHERE search_key = ?", (key,))))
 
     async def _refresh_threads(self, thread_ids: Sequence[int]) -> None:
         """Recount threads from their posts; a thread left with none goes."""
@@ -191,15 +230,17 @@ class ArchiveStore:
             await self.mark(post_ids, ARCHIVE_LEFT_OUT)
 
     async def insert_imported(self, posts: Sequence[tuple[NewPost, Timestamp]]) -> list[int | None]:
-        """Store imported posts, dated and never sent (call inside `writing`); the new
-        post's id for each, None for a Message-ID the list already has (or a repeat)."""
+        """Store imported posts, dated, never sent and marked archived (call inside
+        `writing`, and archive them in the same transaction); the new post's id for each,
+        None for a Message-ID the list already has (or a repeat)."""
         if not posts:
             return []
         links = [permalink_for(p.list_name, p.message_id) for p, _ in posts]
-        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 1)"] * len(posts))
+        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 1, 1)"] * len(posts))
         rows = await self._conn.execute_fetchall(
             f"""INSERT INTO posts (list_name, message_id, permalink, author, subject,
-                                   envelope_from, raw, status, reason, received_at, expanded)
+                                   envelope_from, raw, status, reason, received_at, expanded,
+                                   archived)
                 VALUES {values} ON CONFLICT DO NOTHING RETURNING permalink, id""",
             [v for (p, at), link in zip(posts, links, strict=True)
              for v in (p.list_name, p.message_id, link, p.author, p.subject,
@@ -262,32 +303,33 @@ class ArchiveStore:
         return bytes(rows[0][0]) if rows else b""
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
-        """A page of matches, newest first, the matching words marked (HIT_START/HIT_END)."""
-        filters = ["a.list_name = ?"]
-        args: list[object] = [query.list_name]
-        if query.date_from is not None:
-            filters.append("a.date >= ?")
-            args.append(query.date_from)
-        if query.date_to is not None:
-            filters.append("a.date < ?")
-            args.append(query.date_to)
+        """A page of matches, newest first, the matching words marked (HIT_START/HIT_END).
+
+        The search index is read in its rowid order, which is date order, so a page costs
+        its own rows, not every match; a date range is a range of rowids.
+        """
+        low = search_key(query.date_from) if query.date_from is not None else 0
+        high = search_key(query.date_to) if query.date_to is not None else 2 ** 62
         if query.match is None:
-            sql = f"""SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
-                             a.author, a.subject, substr(s.body, 1, 200)
-                        FROM archive a JOIN posts p ON p.id = a.post_id
-                        JOIN archive_search s ON s.rowid = a.post_id
-                       WHERE {" AND ".join(filters)}
-                       ORDER BY a.date DESC LIMIT ? OFFSET ?"""
+            sql = """SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
+                            a.author, a.subject, substr(s.body, 1, 200)
+                       FROM archive a JOIN posts p ON p.id = a.post_id
+                       JOIN archive_search s ON s.rowid = a.search_key
+                      WHERE a.list_name = ? AND a.search_key >= ? AND a.search_key < ?
+                      ORDER BY a.date DESC LIMIT ? OFFSET ?"""
+            args: tuple[object, ...] = (query.list_name, low, high)
         else:
             sql = f"""SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
                              a.author,
                              highlight(archive_search, 0, '{HIT_START}', '{HIT_END}'),
                              snippet(archive_search, 2, '{HIT_START}', '{HIT_END}', ' … ', 24)
-                        FROM archive_search s JOIN archive a ON a.post_id = s.rowid
-                        JOIN posts p ON p.id = a.post_id
-                       WHERE archive_search MATCH ? AND {" AND ".join(filters)}
-                       ORDER BY a.date DESC LIMIT ? OFFSET ?"""
-            args.insert(0, query.match)
+                        FROM archive_search s
+                       CROSS JOIN archive a ON a.search_key = s.rowid
+                       CROSS JOIN posts p ON p.id = a.post_id
+                       WHERE archive_search MATCH ? AND a.list_name = ?
+                         AND s.rowid >= ? AND s.rowid < ?
+                       ORDER BY s.rowid DESC LIMIT ? OFFSET ?"""
+            args = (query.match, query.list_name, low, high)
         rows = await self._conn.execute_fetchall(sql, (*args, query.limit, query.offset))
         return [SearchHit(int(r[0]), r[1], int(r[2]), float(r[3]), r[4], r[5], r[6], r[7])
                 for r in rows]
@@ -327,16 +369,15 @@ class ArchiveStore:
         None for a permalink that names no post."""
         async with self.writing():
             rows = list(await self._conn.execute_fetchall(
-                "SELECT p.id, p.archived, a.thread_id, a.month, a.list_name FROM posts p "
-                "LEFT JOIN archive a ON a.post_id = p.id WHERE p.permalink = ?",
+                "SELECT p.id, p.archived, a.thread_id, a.month, a.list_name, a.search_key "
+                "FROM posts p LEFT JOIN archive a ON a.post_id = p.id WHERE p.permalink = ?",
                 (permalink,)))
             if not rows:
                 return None
-            post_id, state, thread_id, month, list_name = rows[0]
+            post_id, state, thread_id, month, list_name, key = rows[0]
             if thread_id is not None:
                 await self._conn.execute("DELETE FROM archive WHERE post_id = ?", (post_id,))
-                await self._conn.execute("DELETE FROM archive_search WHERE rowid = ?",
-                                         (post_id,))
+                await self._conn.execute("DELETE FROM archive_search WHERE rowid = ?", (key,))
                 await self._conn.execute(
                     "UPDATE archive SET parent_id = NULL WHERE parent_id = ?", (post_id,))
                 await self._conn.execute(

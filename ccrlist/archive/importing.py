@@ -40,7 +40,7 @@ async def _file(store: ArchiveStore, list_name: str, source: str,
         fresh = [(post_id, entry) for post_id, (entry, _) in zip(ids, batch, strict=True)
                  if post_id is not None]
         if fresh:
-            await file_entries(store, list_name, fresh)
+            await file_entries(store, list_name, fresh, mark=False)
     report.imported += len(fresh)
     report.already += len(batch) - len(fresh)
 
@@ -56,6 +56,7 @@ async def import_mailbox(store: ArchiveStore, list_name: str, source: str,
     """
     report = ImportReport()
     writing: asyncio.Task[None] | None = None
+    await store.for_bulk()
 
     async def file_next(batch: list[tuple[ArchiveEntry, bytes]]) -> None:
         nonlocal writing

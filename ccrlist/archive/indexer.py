@@ -24,12 +24,13 @@ BATCH = 200
 
 
 async def file_entries(store: ArchiveStore, list_name: str,
-                       entries: Sequence[tuple[int, ArchiveEntry]]) -> None:
-    """Thread a batch of one list's read posts and write it (call inside `store.writing`)."""
+                       entries: Sequence[tuple[int, ArchiveEntry]], mark: bool = True) -> None:
+    """Thread a batch of one list's read posts and write it (call inside `store.writing`);
+    `mark=False` for posts stored as archived already (imports)."""
     facts = await store.threading_facts(list_name, [e for _, e in entries])
     plan = place(entries, facts)
     await store.add(list_name, entries, [p.parent_id for p in plan.placements],
-                    [p.thread_id for p in plan.placements], plan.merges, plan.adopted)
+                    [p.thread_id for p in plan.placements], plan.merges, plan.adopted, mark)
 
 
 def read_for_archive(post: StoredPost) -> ArchiveEntry:

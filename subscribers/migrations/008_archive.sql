@@ -24,8 +24,10 @@ CREATE TABLE archive (
     author      TEXT NOT NULL DEFAULT '',
     body_kind   TEXT NOT NULL CHECK (body_kind IN ('text', 'html')),
     body        TEXT NOT NULL DEFAULT '', -- plain text, or HTML already sanitised
-    attachments TEXT NOT NULL DEFAULT '[]' -- JSON: [[part, filename, type, bytes], ...]
+    attachments TEXT NOT NULL DEFAULT '[]', -- JSON: [[part, filename, type, bytes], ...]
+    search_key  INTEGER NOT NULL          -- its rowid in archive_search (see there)
 );
+CREATE UNIQUE INDEX archive_by_search_key ON archive(search_key);
 CREATE INDEX archive_by_month ON archive(list_name, month, thread_id, date);
 CREATE INDEX archive_by_thread ON archive(thread_id, date);
 CREATE INDEX archive_by_message_id ON archive(list_name, message_id);
@@ -56,8 +58,11 @@ CREATE TABLE archive_months (
     PRIMARY KEY (list_name, month)
 );
 
--- Full-text search: rowid is posts.id. Accents and case are folded ('refugie' finds
--- 'réfugié'); quoted lines are left out of `body`, so a reply does not match its quote.
+-- Full-text search. Accents and case are folded ('refugie' finds 'réfugié'); quoted lines
+-- are left out of `body`, so a reply does not match its quote. The rowid is the post's
+-- archive.search_key, its date in seconds * 1,000,000 + its id modulo 1,000,000 (made
+-- unique): rowid order is date order, so "newest first" streams from the index and stops
+-- at a page's end, and a date range is a rowid range, instead of sorting every match.
 CREATE VIRTUAL TABLE archive_search USING fts5(
     subject, author, body, tokenize = 'unicode61 remove_diacritics 2'
 );
