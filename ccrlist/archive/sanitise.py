@@ -22,14 +22,18 @@ ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"},
               "th": {"colspan", "rowspan"}}
 SCHEMES = frozenset({"http", "https", "mailto"})
 _BLANKS = re.compile(r"\n\s*\n\s*")
+_LINK_REL = ' rel="nofollow noopener noreferrer"'
+# An <a> whose link was dropped keeps no rel: rel without href is not valid HTML.
+_NO_HREF = re.compile(r'<a((?:\s(?!href=)[a-z-]+="[^"]*")*)' + re.escape(_LINK_REL) + ">")
 
 
 def sanitise_html(markup: str) -> str:
     """`markup` with only inert text markup left; links open nothing of ours."""
-    return nh3.clean(markup, tags=set(TAGS), attributes={k: set(v) for k, v in ATTRIBUTES.items()},
-                     url_schemes=set(SCHEMES), link_rel="nofollow noopener noreferrer",
-                     strip_comments=True,
-                     clean_content_tags={"script", "style", "title", "head"})
+    clean = nh3.clean(markup, tags=set(TAGS),
+                      attributes={k: set(v) for k, v in ATTRIBUTES.items()},
+                      url_schemes=set(SCHEMES), link_rel=_LINK_REL.split('"')[1],
+                      strip_comments=True, clean_content_tags={"script", "style", "title", "head"})
+    return _NO_HREF.sub(r"<a\1>", clean)
 
 
 def html_to_text(markup: str) -> str:
