@@ -213,3 +213,36 @@ def test_archive_settings_load_strictly() -> None:
         parse_settings({"archive": {"link_minutes": 0}}, "t.toml")
     with pytest.raises(SettingsError, match="must be more than 0"):
         parse_settings({"archive": {"session_days": float("nan")}}, "t.toml")
+
+
+def test_import_survives_hostile_messages(config: Path, tmp_path: Path) -> None:
+    """Messages built to hurt a parser: they are imported or reported, never a traceback."""
+    deep = "".join(f'Content-Type: multipart/mixed; boundary="n{i}"\n\n--n{i}\n'
+                   for i in range(300))
+    hostile = [
+        f"Subject: deep\n{deep}\nbottom\n",
+        "Subject: =?utf-8?b?" + "A" * 5000 + "?=\n\nlong encoded word\n",
+        "Subject: many parts\nContent-Type: multipart/mixed; boundary=z\n\n"
+        + "--z\nContent-Type: text/plain\n\npart\n" * 3000 + "--z--\n",
+        "Subject: charset\nContent-Type: text/plain; charset=\"utf-7\\x00\"\n\n+AGEAYgBj-\n",
+        "Subject: base64 lies\nContent-Transfer-Encoding: base64\n\n" + "%%%%\n" * 100,
+        "Subject: " + "x" * 100_000 + "\n\nhuge subject\n",
+        "Subject: control\x07chars\x1b[31m\nMessage-ID: <\x01@x>\n\nbody\x1b[0m\n",
+        "Subject: html\nContent-Type: text/html\n\n" + "<div>" * 20_000 + "<script>x()</script>\n",
+    ]
+    text = "".join(f"From evil@example.org Mon Jan  1 00:00:00 2024\nFrom: evil@example.org\n"
+                    f"Message-ID: <evil{i}@example.org>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
+                    f"{body}\n" for i, body in enumerate(hostile))
+    mbox = tmp_path / "hostile.mbox"
+    mbox.write_text(text, encoding="utf-8", errors="surrogateescape")
+    result = run(config, "archive", "import", str(mbox), "--list", "ccrlist")
+    assert result.exit_code == 0, result.output
+    assert f"{len(hostile)} imported" in result.stdout
+    with db(config) as conn:
+        bodies = conn.execute("SELECT subject, body FROM archive").fetchall()
+        assert len(bodies) == len(hostile)
+        assert all("\x1b" not in s + b and "\x07" not in s + b for s, b in bodies)
+        assert not any("<script" in b for _, b in bodies)
+    exported = run(config, "archive", "export", "--list", "ccrlist")
+    assert exported.exit_code == 0 and exported.stdout_bytes.count(b"\nFrom evil@") == \
+        len(hostile) - 1

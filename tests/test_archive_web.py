@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email
 import re
 import sys
@@ -32,8 +33,11 @@ from ccrlist_helpers import (
     wait_until,
 )
 
+from ccrlist.config.settings import PostingSettings
 from ccrlist.intake import replies
+from subscribers.db import open_database
 from subscribers.models import permalink_for
+from subscribers.posts import PostStore
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE_HTML = (
@@ -288,6 +292,7 @@ async def test_search_ignores_accents_in_both_languages_and_removal_takes_a_post
             assert command.returncode == 0, output
             assert f"removed post 1 ({fr})" in output.decode()
             assert (await get(http, url(settings, f"archive/{fr}/")))[0] == 404
+            assert (await get(http, url(settings, "archive/ccrlist/thread/1/")))[0] == 404
             assert await found("refugie") == []
             assert await found("montreal") == []
             for page in ("archive/ccrlist/",
@@ -328,5 +333,36 @@ async def test_no_archive_headers_and_policy_none(tmp_path: Path, relay: Recordi
             assert "post 2" in page and "post 0" not in page and "post 1" not in page
             status, page = await get(http, url(settings, "archive/echronicle/"))
             assert status == 404 and "no web archive" in page
+    finally:
+        controller.stop()
+
+
+async def test_held_posts_are_archived_only_once_approved(tmp_path: Path,
+                                                         relay: RecordingRelay) -> None:
+    controller = start_relay(relay)
+    settings = archive_settings(tmp_path, controller.port, policy="public")
+    settings = dataclasses.replace(settings, posting=PostingSettings(nonmember_action="hold"))
+    try:
+        async with archive_server(settings, relay) as server, client() as http:
+            for mid, author in (("<held@example.org>", "dana@example.org"),
+                                ("<refused@example.org>", "eve@example.org"),
+                                ("<member@example.org>", "alice@example.org")):
+                assert (await send(server.port, message(author=author, message_id=mid,
+                                                        subject=f"about {mid}"),
+                                   sender=author))[0] == 250
+            await wait_until(lambda: _archived(settings, 1), what="the member's post")
+            _, page = await get(http, url(settings, "archive/ccrlist/"))
+            assert "about &lt;member@example.org&gt;" in page and "held@" not in page
+            conn = await open_database(settings.database_path)
+            try:  # as `ccrlist held approve` and `reject` do, from another connection
+                await PostStore(conn).moderate_held("2", "rejected", "spam")
+                await PostStore(conn).moderate_held("1", "accepted", "approved")
+            finally:
+                await conn.close()
+            await wait_until(lambda: _archived(settings, 2), what="the approved post")
+            _, page = await get(http, url(settings, "archive/ccrlist/"))
+            assert "about &lt;held@example.org&gt;" in page
+            assert "refused@" not in page
+            assert await rows(settings, "SELECT count(*) FROM archive") == [(2,)]
     finally:
         controller.stop()
