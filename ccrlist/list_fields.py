@@ -50,12 +50,10 @@ def list_fields(info: ListFields) -> list[tuple[str, str]]:
                       "?subject=help>"),
         ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
         ("List-Unsubscribe", unsubscribe),
-        ("List-Archive", f"<{info.archive_url}>"),
-        ("Precedence", "list"),
-        ("X-Loop", post),
     ]
-    if not info.archive_url:
-        fields.remove(("List-Archive", "<>"))
+    if info.archive_url:
+        fields.append(("List-Archive", f"<{info.archive_url}>"))
+    fields += [("Precedence", "list"), ("X-Loop", post)]
     if info.archived_at:
         fields.append(("Archived-At", f"<{info.archived_at}>"))
     if info.unsubscribe_url:

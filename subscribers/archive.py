@@ -203,21 +203,23 @@ class ArchiveStore:
 
     async def _refresh_threads(self, thread_ids: Sequence[int]) -> None:
         """Recount threads from their posts; a thread left with none goes."""
-        await self._conn.executemany(
-            f"""INSERT OR REPLACE INTO archive_threads ({_THREAD_COLUMNS}, list_name,
-                                                        base_subject)
-                SELECT t.thread_id, f.subject, f.author_name, f.author, t.started, t.last,
-                       t.posts, f.list_name, f.base_subject
-                  FROM (SELECT thread_id, min(date) AS started, max(date) AS last,
-                               count(*) AS posts FROM archive WHERE thread_id = ?1) t
-                  JOIN archive f ON f.post_id = (SELECT post_id FROM archive
-                                                  WHERE thread_id = ?1
-                                                  ORDER BY date, post_id LIMIT 1)""",
-            [(t,) for t in thread_ids])
-        await self._conn.executemany(
-            "DELETE FROM archive_threads WHERE id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM archive WHERE thread_id = archive_threads.id)",
-            [(t,) for t in thread_ids])
+        for chunk in [thread_ids[i:i + CHUNK] for i in range(0, len(thread_ids), CHUNK)]:
+            marks = ",".join("?" * len(chunk))
+            await self._conn.execute(
+                f"""INSERT OR REPLACE INTO archive_threads ({_THREAD_COLUMNS}, list_name,
+                                                            base_subject)
+                    SELECT t.thread_id, f.subject, f.author_name, f.author, t.started, t.last,
+                           t.posts, f.list_name, f.base_subject
+                      FROM (SELECT thread_id, min(date) AS started, max(date) AS last,
+                                   count(*) AS posts FROM archive
+                             WHERE thread_id IN ({marks}) GROUP BY thread_id) t
+                      JOIN archive f ON f.post_id = (SELECT post_id FROM archive
+                                                      WHERE thread_id = t.thread_id
+                                                      ORDER BY date, post_id LIMIT 1)""",
+                chunk)
+            await self._conn.execute(
+                f"DELETE FROM archive_threads WHERE id IN ({marks}) AND NOT EXISTS "
+                "(SELECT 1 FROM archive WHERE thread_id = archive_threads.id)", chunk)
 
     async def mark(self, post_ids: Sequence[int], state: int) -> None:
         """Set `posts.archived` (ARCHIVE_IN, ARCHIVE_LEFT_OUT, ...) of these posts."""

@@ -102,17 +102,19 @@ class ArchiveAccess:
                                      (hash_token(session),))
 
     async def feed_token(self, list_name: str, address: str, now: float) -> str:
-        """The member's own feed token for the list, made on first use."""
+        """The member's own feed token for the list, made on first use (a read after)."""
         key = address_key(address)
+        rows = list(await self._conn.execute_fetchall(
+            "SELECT token FROM archive_feeds WHERE list_name = ? AND address_key = ?",
+            (list_name, key)))
+        if rows:
+            return str(rows[0][0])
         async with transaction(self._conn):
             await self._conn.execute(
                 """INSERT INTO archive_feeds (token, list_name, address_key, created_at)
                    VALUES (?, ?, ?, ?) ON CONFLICT (list_name, address_key) DO NOTHING""",
                 (secrets.token_urlsafe(24), list_name, key, now))
-        rows = await self._conn.execute_fetchall(
-            "SELECT token FROM archive_feeds WHERE list_name = ? AND address_key = ?",
-            (list_name, key))
-        return str(next(iter(rows))[0])
+        return await self.feed_token(list_name, address, now)  # found now
 
     async def feed_reader(self, list_name: str, token: str) -> bool:
         """Whether `token` is the feed token of someone who may still read the list."""

@@ -57,7 +57,9 @@ class ArchiveContext:
     def safe_next(self, list_name: str, wanted: str) -> str:
         """Where to go after signing in: a path inside the list's archive, else its index."""
         home = self.pages.list_path(list_name)
-        if wanted.startswith(home) and _SAFE_NEXT.fullmatch(wanted) and "//" not in wanted:
+        path = wanted.split("?")[0].split("/")
+        if (wanted.startswith(home) and _SAFE_NEXT.fullmatch(wanted) and "//" not in wanted
+                and ".." not in path and "." not in path):
             return wanted
         return home
 
@@ -95,19 +97,22 @@ def nonce_for(request: web.Request) -> tuple[str, bool]:
 
 
 def frame(ctx: ArchiveContext, request: web.Request, title: str, gate: Gate | None = None,
-          list_name: str = "") -> tuple[Frame, str]:
-    """The page's frame, and the CSRF nonce it used (`page` sets the cookie when new)."""
+          list_name: str = "", forms: bool = False) -> tuple[Frame, str]:
+    """The page's frame, and the CSRF nonce of its forms ("" for a page with none: an
+    anonymous reader of a public archive gets no cookie); `page` sets it when new."""
     t, keep = texts_for(request)
     name = gate.list_name if gate else list_name
-    nonce, _ = nonce_for(request)
+    visitor = gate.visitor if gate else ""
+    nonce = nonce_for(request)[0] if forms or visitor else ""
     home = ctx.pages.list_path(name) if name else ""
     public = gate.public if gate else False
     feed = f"{home}atom.xml" if gate and public else ""
     return Frame(t=t, title=title, list_name=name, home=home,
                  search=f"{home}search" if name else "", switch=switch_url(ctx, request, t),
-                 keep=keep, feed=feed, public=public, visitor=gate.visitor if gate else "",
+                 keep=keep, feed=feed, public=public, visitor=visitor,
                  signout=f"{ctx.root}signout",
-                 csrf=csrf_token(ctx.secret, nonce, "/archive/signout")), nonce
+                 csrf=csrf_token(ctx.secret, nonce, "/archive/signout") if visitor else ""
+                 ), nonce
 
 
 def page(ctx: ArchiveContext, request: web.Request, body: str, status: int = 200,
@@ -177,7 +182,8 @@ def signin_form(ctx: ArchiveContext, request: web.Request, list_name: str, next_
                 status: int = 200, email: str = "", error: str = "") -> web.Response:
     """The form that asks for an address to send a sign-in link to."""
     t, keep = texts_for(request)
-    f, nonce = frame(ctx, request, t.signin_title.format(list=list_name), list_name=list_name)
+    f, nonce = frame(ctx, request, t.signin_title.format(list=list_name), list_name=list_name,
+                     forms=True)
     action = f"{ctx.pages.list_path(list_name)}signin{keep}"
     body = ctx.pages.signin(
         f, t.signin_intro.format(list=list_name), messages(t.lang).label_email, action,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ccrlist.archive.signin_mail import signin_mail
-from ccrlist.catalogue import archive_texts, messages
+from ccrlist.catalogue import messages
 from ccrlist.notices import Notices
 from ccrlist.web.archive_gate import (
     SESSION_COOKIE,
@@ -71,7 +71,7 @@ class Signin:
         form = await read_form(request)
         if form is None:
             return notice(ctx, request, t.signin_title.format(list=list_name),
-                          archive_texts(t.lang).link_unknown, 400, list_name)
+                          messages(t.lang).bad_form, 400, list_name)
         next_field = form.get("next")
         next_path = ctx.safe_next(list_name, next_field if isinstance(next_field, str) else "")
         if not self._csrf_passes(request, form.get("csrf")):
@@ -110,6 +110,8 @@ class Signin:
                     f"archive-signin-address:{address_key(address)}",
                     ctx.settings.web.requests_per_address, DAY, ctx.clock()):
                 return
+            member = await MemberStore(ctx.conn).find_member(list_name, address)
+            lang = member.lang if member is not None else lang  # the member's own language
             now = ctx.clock()
             token = await ctx.access.create_signin(list_name, address, next_path, now,
                                                    ctx.settings.archive.link_minutes * 60)
@@ -140,7 +142,7 @@ class Signin:
                                       else "unknown")
         t, _ = texts_for(request)
         f, nonce = frame(ctx, request, t.signin_title.format(list=list_name),
-                         list_name=list_name)
+                         list_name=list_name, forms=True)
         body = ctx.pages.button(f, t.signin_prompt.format(list=list_name, address=address),
                                 t.signin_confirm, csrf_token(ctx.secret, nonce, request.path))
         return page(ctx, request, body, 200, nonce)
