@@ -2,7 +2,7 @@
 it, export it, and take a post out of it for good.
 
 Writes come in batches, each in one transaction: the posts' archive rows, their
-search rows, the threads and month counts they change, and `posts.archived`.
+search rows, the threads and month counts they change, and how far the indexer has read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from subscribers.db import Connection, Row, transaction
 from subscribers.models import (
-    ARCHIVE_IN,
     ARCHIVE_LEFT_OUT,
     ARCHIVE_REMOVED,
     HIT_END,
@@ -72,6 +71,20 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """Posts for the indexer, where its mark moves to once they are archived (None: it
+    stays), and the queued post ids this batch answers for."""
+
+    posts: list[StoredPost]
+    mark: int | None
+    queued: list[int]
+
+    @property
+    def empty(self) -> bool:
+        return not self.posts and self.mark is None and not self.queued
+
+
+@dataclass(frozen=True)
 class Removal:
     """What `remove` did: the post, and whether its list copy is still queued for someone."""
 
@@ -101,12 +114,39 @@ class ArchiveStore:
         indexes then stay in memory instead of being read back for every batch."""
         await self._conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
 
-    async def pending(self, limit: int = 200) -> list[StoredPost]:
-        """Accepted posts the archive has not looked at yet, oldest first."""
-        async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM posts WHERE archived = 0 AND status = 'accepted' "
-            "ORDER BY id LIMIT ?", (limit,)) as cur:
-            return [_post(row) for row in await cur.fetchall()]
+    async def pending(self, limit: int = 200) -> Pending:
+        """What the indexer has to read: the next `limit` posts above its mark that are
+        accepted and not in the archive (held, rejected, discarded and imported ones are
+        passed over: the mark moves past them), then approved ones from the queue."""
+        [(mark,)] = await self._conn.execute_fetchall(
+            "SELECT last_post_id FROM archive_progress WHERE id = 1")
+        # One read of each row: its columns come after `raw`, so reading them reads it.
+        rows = list(await self._conn.execute_fetchall(
+            f"""SELECT {_COLUMNS}, status = 'accepted' AND archived = 0
+                       AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)
+                  FROM posts WHERE id > ? ORDER BY id LIMIT ?""", (mark, limit)))
+        posts = [_post(row) for row in rows if row[-1]]
+        queued = [int(r[0]) for r in await self._conn.execute_fetchall(
+            "SELECT post_id FROM archive_queue ORDER BY post_id LIMIT ?", (limit,))]
+        if queued:
+            posts += [_post(row) for row in await self._conn.execute_fetchall(
+                f"""SELECT {_COLUMNS} FROM posts
+                     WHERE id IN ({",".join("?" * len(queued))}) AND status = 'accepted'
+                       AND archived = 0
+                       AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)""",
+                queued)]
+        return Pending(posts, int(rows[-1][0]) if rows else None, queued)
+
+    async def done(self, pending: Pending, left_out: Sequence[int]) -> None:
+        """After a batch is archived (call inside `writing`): move the mark past it, empty
+        its part of the queue, and record the posts it left out."""
+        if pending.mark is not None:
+            await self._conn.execute(
+                "UPDATE archive_progress SET last_post_id = max(last_post_id, ?) WHERE id = 1",
+                (pending.mark,))
+        await self._conn.executemany("DELETE FROM archive_queue WHERE post_id = ?",
+                                     [(i,) for i in pending.queued])
+        await self.mark(left_out, ARCHIVE_LEFT_OUT)
 
     async def threading_facts(self, list_name: str,
                               entries: Sequence[ArchiveEntry]) -> ThreadingFacts:
@@ -139,10 +179,9 @@ class ArchiveStore:
 
     async def add(self, list_name: str, entries: Sequence[tuple[int, ArchiveEntry]],
                   parents: Sequence[int | None], threads: Sequence[int],
-                  merges: dict[int, int], adopted: dict[int, int], mark: bool = True) -> None:
+                  merges: dict[int, int], adopted: dict[int, int]) -> None:
         """Write a threaded batch (call inside `writing`): its rows, its search rows, the
-        threads it joins or merges, its months, and (unless they were stored so, as
-        imports are) mark its posts archived."""
+        threads it joins or merges, and its months."""
         conn = self._conn
         keys = await self._search_keys(entries)
         await conn.executemany(
@@ -176,8 +215,6 @@ class ArchiveStore:
                ON CONFLICT (list_name, month) DO UPDATE SET posts = posts + excluded.posts""",
             [(list_name, month, n) for month, n in months.items()])
         await self._refresh_threads(sorted(set(threads) | set(merges.values())))
-        if mark:
-            await self.mark([post_id for post_id, _ in entries], ARCHIVE_IN)
 
     async def _search_keys(self, entries: Sequence[tuple[int, ArchiveEntry]]) -> list[int]:
         """A unique search key for each entry, in date order (see the migration)."""
@@ -222,32 +259,32 @@ class ArchiveStore:
                 "(SELECT 1 FROM archive WHERE thread_id = archive_threads.id)", chunk)
 
     async def mark(self, post_ids: Sequence[int], state: int) -> None:
-        """Set `posts.archived` (ARCHIVE_IN, ARCHIVE_LEFT_OUT, ...) of these posts."""
+        """Set `posts.archived` (ARCHIVE_LEFT_OUT, ARCHIVE_REMOVED) of these posts."""
         await self._conn.executemany("UPDATE posts SET archived = ? WHERE id = ?",
                                      [(state, i) for i in post_ids])
 
-    async def leave_out(self, post_ids: Sequence[int]) -> None:
-        """Posts that asked not to be archived (X-No-Archive), in their own transaction."""
-        async with self.writing():
-            await self.mark(post_ids, ARCHIVE_LEFT_OUT)
-
     async def insert_imported(self, posts: Sequence[tuple[NewPost, Timestamp]]) -> list[int | None]:
-        """Store imported posts, dated, never sent and marked archived (call inside
-        `writing`, and archive them in the same transaction); the new post's id for each,
-        None for a Message-ID the list already has (or a repeat)."""
+        """Store imported posts, dated and never sent (call inside `writing`, and archive
+        them in the same transaction: the indexer then passes them over); the new post's
+        id for each, None for a Message-ID the list already has (or a repeat)."""
         if not posts:
             return []
+        [(newest, mark)] = await self._conn.execute_fetchall(
+            "SELECT (SELECT max(id) FROM posts), last_post_id FROM archive_progress")
         links = [permalink_for(p.list_name, p.message_id) for p, _ in posts]
-        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 1, 1)"] * len(posts))
+        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 1)"] * len(posts))
         rows = await self._conn.execute_fetchall(
             f"""INSERT INTO posts (list_name, message_id, permalink, author, subject,
-                                   envelope_from, raw, status, reason, received_at, expanded,
-                                   archived)
+                                   envelope_from, raw, status, reason, received_at, expanded)
                 VALUES {values} ON CONFLICT DO NOTHING RETURNING permalink, id""",
             [v for (p, at), link in zip(posts, links, strict=True)
              for v in (p.list_name, p.message_id, link, p.author, p.subject,
                        p.envelope_from, p.raw, p.reason, at)])
         inserted = {str(r[0]): int(r[1]) for r in rows}
+        if inserted and (newest or 0) == mark:
+            # The indexer had read every post: it need not read these (archived here).
+            await self._conn.execute("UPDATE archive_progress SET last_post_id = ?",
+                                     (max(inserted.values()),))
         return [inserted.pop(link, None) for link in links]
 
     # Reading it.
@@ -301,7 +338,8 @@ class ArchiveStore:
 
     async def raw(self, post_id: int) -> bytes:
         rows = list(await self._conn.execute_fetchall(
-            "SELECT raw FROM posts WHERE id = ? AND archived = 1", (post_id,)))
+            "SELECT p.raw FROM posts p JOIN archive a ON a.post_id = p.id WHERE p.id = ?",
+            (post_id,)))
         return bytes(rows[0][0]) if rows else b""
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
@@ -371,12 +409,12 @@ class ArchiveStore:
         None for a permalink that names no post."""
         async with self.writing():
             rows = list(await self._conn.execute_fetchall(
-                "SELECT p.id, p.archived, a.thread_id, a.month, a.list_name, a.search_key "
+                "SELECT p.id, a.thread_id, a.month, a.list_name, a.search_key "
                 "FROM posts p LEFT JOIN archive a ON a.post_id = p.id WHERE p.permalink = ?",
                 (permalink,)))
             if not rows:
                 return None
-            post_id, state, thread_id, month, list_name, key = rows[0]
+            post_id, thread_id, month, list_name, key = rows[0]
             if thread_id is not None:
                 await self._conn.execute("DELETE FROM archive WHERE post_id = ?", (post_id,))
                 await self._conn.execute("DELETE FROM archive_search WHERE rowid = ?", (key,))
@@ -398,4 +436,4 @@ class ArchiveStore:
                 await self._conn.execute(
                     "UPDATE outgoing SET body = x'' WHERE source = 'post' AND source_ref = ?",
                     (permalink,))
-        return Removal(int(post_id), permalink, int(state) == ARCHIVE_IN, waiting)
+        return Removal(int(post_id), permalink, thread_id is not None, waiting)

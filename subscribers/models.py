@@ -246,7 +246,8 @@ ArchivePolicy = Literal["public", "members", "none"]
 ARCHIVE_POLICIES: tuple[ArchivePolicy, ...] = ("public", "members", "none")
 BodyKind = Literal["text", "html"]
 
-# posts.archived: where a post stands with the archive.
+# Where a post stands with the archive: posts.archived holds the last two; ARCHIVE_IN is
+# said of a post an `archive` row holds (see `PostSummary.archived`).
 ARCHIVE_PENDING, ARCHIVE_IN, ARCHIVE_LEFT_OUT, ARCHIVE_REMOVED = 0, 1, 2, 3
 
 

@@ -170,7 +170,10 @@ class PostStore:
                       status: PostStatus | None = None) -> list[PostSummary]:
         """Every stored post (or those of one list, or one status), oldest first."""
         rows = await self._conn.execute_fetchall(
-            """SELECT id, permalink, received_at, status, reason, author, subject, archived
+            """SELECT id, permalink, received_at, status, reason, author, subject,
+                      CASE WHEN archived != 0 THEN archived
+                           WHEN EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)
+                           THEN 1 ELSE 0 END
                  FROM posts WHERE (?1 IS NULL OR list_name = ?1) AND (?2 IS NULL OR status = ?2)
                 ORDER BY id""", (list_name, status))
         return [PostSummary(int(r[0]), r[1], float(r[2]), r[3], r[4], r[5], r[6], int(r[7]))

@@ -40,7 +40,7 @@ async def _file(store: ArchiveStore, list_name: str, source: str,
         fresh = [(post_id, entry) for post_id, (entry, _) in zip(ids, batch, strict=True)
                  if post_id is not None]
         if fresh:
-            await file_entries(store, list_name, fresh, mark=False)
+            await file_entries(store, list_name, fresh)
     report.imported += len(fresh)
     report.already += len(batch) - len(fresh)
 

@@ -24,13 +24,12 @@ BATCH = 200
 
 
 async def file_entries(store: ArchiveStore, list_name: str,
-                       entries: Sequence[tuple[int, ArchiveEntry]], mark: bool = True) -> None:
-    """Thread a batch of one list's read posts and write it (call inside `store.writing`);
-    `mark=False` for posts stored as archived already (imports)."""
+                       entries: Sequence[tuple[int, ArchiveEntry]]) -> None:
+    """Thread a batch of one list's read posts and write it (call inside `store.writing`)."""
     facts = await store.threading_facts(list_name, [e for _, e in entries])
     plan = place(entries, facts)
     await store.add(list_name, entries, [p.parent_id for p in plan.placements],
-                    [p.thread_id for p in plan.placements], plan.merges, plan.adopted, mark)
+                    [p.thread_id for p in plan.placements], plan.merges, plan.adopted)
 
 
 def read_for_archive(post: StoredPost) -> ArchiveEntry:
@@ -51,12 +50,12 @@ class Indexer:
         self._wake.set()
 
     async def index_pending(self) -> int:
-        """Archive every accepted post not yet looked at; return how many were looked at."""
+        """Archive every accepted post not yet looked at; return how many were read."""
         done = 0
-        while batch := await self._store.pending(BATCH):
+        while not (pending := await self._store.pending(BATCH)).empty:
             by_list: dict[str, list[tuple[int, ArchiveEntry]]] = {}
             left_out: list[int] = []
-            for post in batch:
+            for post in pending.posts:
                 try:
                     entry = self._read(post)
                 except Exception:  # a bug, not the post's fault; it must not stop the rest
@@ -67,15 +66,13 @@ class Indexer:
                     left_out.append(post.id)
                 else:
                     by_list.setdefault(post.list_name, []).append((post.id, entry))
-            if left_out:
-                await self._store.leave_out(left_out)
-            for list_name, entries in by_list.items():
-                async with self._store.writing():
+            async with self._store.writing():  # the batch, the mark and the queue at once
+                for list_name, entries in by_list.items():
                     await file_entries(self._store, list_name, entries)
-            done += len(batch)
-            log.info("archived %d post(s)", len(batch) - len(left_out))
-            if len(batch) < BATCH:
-                break
+                await self._store.done(pending, left_out)
+            done += len(pending.posts)
+            if pending.posts:
+                log.info("archived %d post(s)", len(pending.posts) - len(left_out))
         return done
 
     async def run_forever(self, stop: asyncio.Event, poll: float = 5.0) -> None:

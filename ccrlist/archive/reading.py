@@ -21,7 +21,7 @@ from ccrlist.archive.sanitise import html_to_text, sanitise_html
 from ccrlist.archive.threads import base_subject, has_reply_prefix, strip_list_tag
 from ccrlist.bounces.dsn import parse_message
 from ccrlist.header_block import field_name, field_value, readable, split_fields
-from ccrlist.intake.post import fallback_message_id, find_author
+from ccrlist.intake.post import fallback_message_id
 from subscribers.models import ArchiveEntry, Attachment, BodyKind, Timestamp
 
 MAX_TEXT = 1_000_000  # characters of a body kept for the pages and search
@@ -33,6 +33,9 @@ _CHARSET = re.compile(r"""charset\s*=\s*"?([A-Za-z0-9._:+-]{1,40})""", re.I)
 # marks its hits with two of them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _QUOTED = re.compile(r"^[ \t]*>")
+_QUOTED_LINES = re.compile(r"^[ \t]*>.*(?:\n|\Z)", re.MULTILINE)
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
+_WIDE = ("utf-16", "utf-32", "utf16", "utf32", "ucs-2", "ucs2")
 _WANTED = frozenset({"message-id", "references", "in-reply-to", "subject", "from", "date",
                      "content-type", "content-transfer-encoding", "x-no-archive",
                      "x-archive"})
@@ -47,9 +50,20 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text[:MAX_TEXT]).rstrip().lstrip("\n")
 
 
+def _plain_text(payload: bytes, charset: str | None) -> str:
+    """`clean_text` of a text part; control bytes are dropped before decoding, which is
+    quicker, for the charsets in which they are single bytes."""
+    if charset is None or not charset.lower().startswith(_WIDE):
+        text = decode(payload.translate(None, _CONTROL_BYTES.replace(b"\r", b"")), charset)
+        if text.isascii() or not _CONTROL.search(text):
+            return text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT].rstrip() \
+                .lstrip("\n")
+    return clean_text(decode(payload, charset))
+
+
 def search_text(text: str) -> str:
     """What search reads of a body: its own words, without the lines it quotes."""
-    return "\n".join(line for line in text.split("\n") if not _QUOTED.match(line))
+    return _QUOTED_LINES.sub("", text) if ">" in text else text
 
 
 def decode(payload: bytes, charset: str | None) -> str:
@@ -88,6 +102,8 @@ def _name_and_address(value: str) -> tuple[str, str]:
     if "=?" not in value and '"' not in value and "(" not in value and value.count("<") == 1:
         name, _, rest = value.partition("<")
         return name.strip(), rest.partition(">")[0].strip()
+    if "<" not in value and " " not in value.strip() and value.count("@") == 1:
+        return "", value.strip()  # a bare address
     return parseaddr(readable(value))
 
 
@@ -187,7 +203,7 @@ def _body(raw: bytes, rest: bytes, values: dict[str, str]) -> tuple[BodyKind, st
     if ctype.startswith("text/plain") or not ctype:
         charset = _CHARSET.search(ctype)
         body = _transfer_decoded(rest, values.get("content-transfer-encoding", ""))
-        return "text", clean_text(decode(body, charset.group(1) if charset else None)), ()
+        return "text", _plain_text(body, charset.group(1) if charset else None), ()
     try:
         return _mime_body(raw)
     except Exception:  # the email package gave up: show the bytes as text, never fail
@@ -210,9 +226,9 @@ def read_post(raw: bytes, list_name: str, received_at: Timestamp | None) -> Arch
             if name == "from":
                 froms.append(text)
             values.setdefault(name, text)
-    author, _ = find_author(froms)
     display_name, address = _name_and_address(froms[0] if froms else "")
-    author = author or address
+    local, at, domain = address.rpartition("@")
+    author = f"{local}@{domain.lower()}" if at else address
     ids = _MSGID.findall(values.get("message-id", ""))
     subject = strip_list_tag(readable(values.get("subject", "")), list_name)
     refs = references(values)

@@ -1,12 +1,27 @@
 -- The list archive (issue 14): what members read on the web, apart from the posts table.
 --
--- posts.archived says where each post stands: 0 not yet looked at (the indexer takes
--- accepted posts from here, after their 250 has gone), 1 in the archive, 2 left out
--- (X-No-Archive: yes or X-Archive: no), 3 removed by `ccrlist archive remove`.
--- Only accepted posts (held ones once approved) ever reach the archive; posts accepted
--- before this migration start at 0, so the first `ccrlist serve` archives the history.
+-- Intake stores a post exactly as before, with nothing more to write or index: the
+-- indexer reads posts after their 250, in id order, from where `archive_progress` says
+-- it stopped (0 here, so the first `ccrlist serve` archives the posts stored before this
+-- migration). Only accepted posts are archived; a post held and approved later is below
+-- that mark, so the trigger queues it when its status becomes 'accepted'.
+CREATE TABLE archive_progress (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    last_post_id INTEGER NOT NULL
+);
+INSERT INTO archive_progress (id, last_post_id) VALUES (1, 0);
+
+CREATE TABLE archive_queue (post_id INTEGER PRIMARY KEY);
+CREATE TRIGGER posts_approved_to_archive AFTER UPDATE OF status ON posts
+WHEN NEW.status = 'accepted' AND OLD.status != 'accepted'
+BEGIN
+    INSERT OR IGNORE INTO archive_queue (post_id) VALUES (NEW.id);
+END;
+
+-- What was decided about a post by hand or by its author: 0 nothing (it is in the archive
+-- when an `archive` row holds it), 2 left out (X-No-Archive: yes or X-Archive: no),
+-- 3 removed by `ccrlist archive remove`.
 ALTER TABLE posts ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX posts_to_archive ON posts(id) WHERE archived = 0 AND status = 'accepted';
 
 -- One row per archived post: what the pages show, and how it hangs in its thread.
 CREATE TABLE archive (
