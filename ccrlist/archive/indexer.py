@@ -20,6 +20,10 @@ from subscribers.models import ArchiveEntry, StoredPost
 log = logging.getLogger("ccrlist.archive")
 
 SETTLE_SECONDS = 0.2
+# When a pass finds this many posts the server is busy: the next waits BUSY_SETTLE_SECONDS,
+# so that under a flood the archive takes fewer, larger turns at the database.
+BUSY_POSTS = 50
+BUSY_SETTLE_SECONDS = 1.0
 BATCH = 200
 
 
@@ -78,8 +82,9 @@ class Indexer:
     async def run_forever(self, stop: asyncio.Event, poll: float = 5.0) -> None:
         while not stop.is_set():
             self._wake.clear()
+            read = 0
             try:
-                await self.index_pending()
+                read = await self.index_pending()
             except Exception:
                 log.exception("archiving failed; trying again in %s s", poll)
             waiters = [asyncio.ensure_future(self._wake.wait()),
@@ -87,5 +92,6 @@ class Indexer:
             await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
-            if not stop.is_set():
-                await asyncio.sleep(SETTLE_SECONDS)  # let posts arriving together gather
+            if not stop.is_set():  # let posts arriving together gather
+                await asyncio.sleep(BUSY_SETTLE_SECONDS if read >= BUSY_POSTS
+                                    else SETTLE_SECONDS)
