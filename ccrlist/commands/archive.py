@@ -14,6 +14,7 @@ from ccrlist.archive.mbox import mbox_entry, split_mailbox
 from ccrlist.commands.members import with_connection
 from ccrlist.config.settings import Settings
 from subscribers.archive import ArchiveStore, Removal
+from subscribers.archive_reads import ArchiveReader
 from subscribers.db import Connection
 from subscribers.members import MemberStore
 from subscribers.models import (
@@ -109,7 +110,7 @@ def export_archive(settings: Settings, list_name: str) -> None:
     async def run(conn: Connection) -> int:
         await MemberStore(conn).require_list(list_name)
         count = 0
-        async for raw, sender, date in ArchiveStore(conn).export(list_name):
+        async for raw, sender, date in ArchiveReader(conn).export(list_name):
             out.write(mbox_entry(raw, sender, date))
             count += 1
         out.flush()

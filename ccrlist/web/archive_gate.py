@@ -18,8 +18,8 @@ from ccrlist.notices import Clock
 from ccrlist.web.background import Background
 from ccrlist.web.pages import pick_lang
 from ccrlist.web.security import CSRF_COOKIE, csrf_token, new_nonce
-from subscribers.archive import ArchiveStore
 from subscribers.archive_access import ArchiveAccess
+from subscribers.archive_reads import ArchiveReader
 from subscribers.db import Connection
 from subscribers.members import MemberStore
 
@@ -41,7 +41,7 @@ class ArchiveContext:
 
     def __post_init__(self) -> None:
         self.writing = asyncio.Lock()
-        self.store = ArchiveStore(self.conn)
+        self.store = ArchiveReader(self.conn)
         self.access = ArchiveAccess(self.conn)
         base = self.settings.web.base_url
         self.base_url = base if base.endswith("/") else base + "/"
