@@ -8,6 +8,7 @@ search rows, the threads and month counts they change, and how far the indexer h
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ BULK_CACHE_KIB = 256 * 1024
 THREAD_COLUMNS = "id, subject, author_name, author, started, last, posts"
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(at: Timestamp) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m")
 

@@ -108,7 +108,7 @@ class ArchiveReader:
                        FROM archive a JOIN posts p ON p.id = a.post_id
                        JOIN archive_search s ON s.rowid = a.search_key
                       WHERE a.list_name = ? AND a.search_key >= ? AND a.search_key < ?
-                      ORDER BY a.date DESC LIMIT ? OFFSET ?"""
+                      ORDER BY a.search_key DESC LIMIT ? OFFSET ?"""
             args: tuple[object, ...] = (query.list_name, low, high)
         else:
             sql = f"""SELECT a.post_id, p.permalink, a.thread_id, a.date, a.author_name,
@@ -140,15 +140,15 @@ class ArchiveReader:
 
     async def export(self, list_name: str) -> AsyncIterator[tuple[bytes, str, Timestamp]]:
         """Every archived post of a list, oldest first: (raw, envelope sender, date)."""
-        last = (-1.0, -1)
-        while True:
+        last = -1
+        while True:  # in search-key order, which is date order
             rows = list(await self._conn.execute_fetchall(
-                """SELECT a.date, a.post_id, p.raw, p.envelope_from, p.author
+                """SELECT a.date, a.search_key, p.raw, p.envelope_from, p.author
                      FROM archive a JOIN posts p ON p.id = a.post_id
-                    WHERE a.list_name = ? AND (a.date, a.post_id) > (?, ?)
-                    ORDER BY a.date, a.post_id LIMIT 500""", (list_name, *last)))
+                    WHERE a.search_key > ? AND a.list_name = ?
+                    ORDER BY a.search_key LIMIT 500""", (last, list_name)))
             if not rows:
                 return
             for row in rows:
                 yield bytes(row[2]), str(row[3] or row[4]), float(row[0])
-            last = (float(rows[-1][0]), int(rows[-1][1]))
+            last = int(rows[-1][1])

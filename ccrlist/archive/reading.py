@@ -44,6 +44,11 @@ _EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".j
                "message/rfc822": ".eml", "text/calendar": ".ics"}
 
 
+def _printable(text: str) -> str:
+    """`text` without control characters (most texts have none: that is checked in C)."""
+    return text if text.isprintable() else _CONTROL.sub("", text)
+
+
 def clean_text(text: str) -> str:
     """Line feeds only, no control characters, no trailing blank lines; at most MAX_TEXT."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -237,11 +242,11 @@ def read_post(raw: bytes, list_name: str, received_at: Timestamp | None) -> Arch
     return ArchiveEntry(
         message_id=ids[0] if ids else fallback_message_id(raw),
         references=refs,
-        subject=_CONTROL.sub("", subject)[:500],
+        subject=_printable(subject)[:500],
         base_subject=base_subject(subject, list_name),
         is_reply=bool(refs) or has_reply_prefix(subject),
-        author_name=_CONTROL.sub("", display_name)[:200],
-        author=_CONTROL.sub("", author)[:320],
+        author_name=_printable(display_name)[:200],
+        author=_printable(author)[:320],
         date=date if date is not None else 0.0,
         body_kind=kind,
         body=body,

@@ -47,7 +47,6 @@ CREATE INDEX archive_by_month ON archive(list_name, month, thread_id, date);
 CREATE INDEX archive_by_thread ON archive(thread_id, date);
 CREATE INDEX archive_by_message_id ON archive(list_name, message_id);
 CREATE INDEX archive_by_reply ON archive(list_name, in_reply_to);
-CREATE INDEX archive_by_date ON archive(list_name, date);
 
 -- A thread: its first post's subject and its activity, kept with every change.
 CREATE TABLE archive_threads (
