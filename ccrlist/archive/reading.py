@@ -32,7 +32,6 @@ _CHARSET = re.compile(r"""charset\s*=\s*"?([A-Za-z0-9._:+-]{1,40})""", re.I)
 # Control characters other than tab and line feed go: pages cannot show them, and search
 # marks its hits with two of them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_QUOTED = re.compile(r"^[ \t]*>")
 _QUOTED_LINES = re.compile(r"^[ \t]*>.*(?:\n|\Z)", re.MULTILINE)
 _CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
 _WIDE = ("utf-16", "utf-32", "utf16", "utf32", "ucs-2", "ucs2")
