@@ -139,7 +139,11 @@ _lazy(ccrlist).update({
     "status": _command("status", "status"),
     "deliveries": _command("deliveries", "deliveries"),
     "retry": _command("deliveries", "retry"),
+    "posts": _command("archive", "posts"),
+    "archive": _command("archive", "archive_group"),
 })
+
+
 def _chronicle_command(name: str) -> Loader:
     def load() -> click.Command:
         from echronicle.commands import chronicle as commands

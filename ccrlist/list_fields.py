@@ -12,6 +12,7 @@ from ccrlist.names import list_address, list_id, role_address
 OWNED_FIELDS = frozenset({
     "list-id", "list-post", "list-help", "list-subscribe", "list-unsubscribe",
     "list-archive", "list-owner", "precedence", "x-loop", "list-unsubscribe-post",
+    "archived-at",
 })
 FOLD_AT = 78  # RFC 5322's recommended line length
 
@@ -22,11 +23,12 @@ class ListFields:
 
     list_name: str
     domain: str
-    archive_url: str
+    archive_url: str  # "" when the list has no archive: no List-Archive field
     # The one-click unsubscribe URL (with a token slot); "" offers only the mailto form.
     unsubscribe_url: str = ""
     label: str = ""  # the List-Id phrase (RFC 2919), e.g. "E-Chronicle"
     announce: bool = False  # only its editors post: `List-Post: NO` (RFC 2369)
+    archived_at: str = ""  # the post's page in the archive (RFC 5064), "" for none
 
 
 def list_fields(info: ListFields) -> list[tuple[str, str]]:
@@ -48,10 +50,12 @@ def list_fields(info: ListFields) -> list[tuple[str, str]]:
                       "?subject=help>"),
         ("List-Subscribe", f"<mailto:{role_address(info.list_name, info.domain, 'join')}>"),
         ("List-Unsubscribe", unsubscribe),
-        ("List-Archive", f"<{info.archive_url}>"),
-        ("Precedence", "list"),
-        ("X-Loop", post),
     ]
+    if info.archive_url:
+        fields.append(("List-Archive", f"<{info.archive_url}>"))
+    fields += [("Precedence", "list"), ("X-Loop", post)]
+    if info.archived_at:
+        fields.append(("Archived-At", f"<{info.archived_at}>"))
     if info.unsubscribe_url:
         # RFC 8058: only with an https URI that takes a POST.
         fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))

@@ -24,6 +24,7 @@ from ccrlist.admission.flood import FloodLog, count_accept_errors, count_client_
 from ccrlist.admission.gate import Door
 from ccrlist.admission.limits import ConnectionCounter, fit_to_open_files, networks
 from ccrlist.admission.nofile import open_files_limit, raise_open_files_limit
+from ccrlist.archive.indexer import Indexer
 from ccrlist.auth.authenticator import Authenticator, make_authenticator
 from ccrlist.bounces.service import BounceAssessor, Bounces
 from ccrlist.config.secret import load_or_create_secret
@@ -41,6 +42,7 @@ from ccrlist.names import AdminAddress
 from ccrlist.notices import Notices
 from ccrlist.serve_checks import check_database, check_outbox
 from ccrlist.web.app import start_web
+from subscribers.archive import ArchiveStore
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.posts import PostStore
@@ -135,11 +137,12 @@ async def serve(settings: Settings, stop: asyncio.Event,
     uncount = count_accept_errors(asyncio.get_running_loop(), flood)
     unfilter = count_client_warnings(flood)
     try:
-        for _ in range(7):
+        for _ in range(9):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db = connections
+        (facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db, archive_db,
+         archive_web_db) = connections
         await check_database(intake_db, settings.database_path)
         check_outbox(settings)
         facts = FactsReader(settings.database_path, PostStore(facts_db))
@@ -157,9 +160,15 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                 verp_key=verp_key)
         notifier = OwnerNotifier(owners_db, settings, worker.wake, writes)
         expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
+        indexer = Indexer(ArchiveStore(archive_db, writes))
+
+        def on_accepted() -> None:
+            expander.wake()
+            indexer.wake()
+
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
-                              expander.wake,
+                              on_accepted,
                               admin=_admin_mail(AdminContext(admin_db, settings, verp_key,
                                                              on_queued=worker.wake,
                                                              on_approved=expander.wake)),
@@ -174,8 +183,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
         try:
-            web = await start_web(settings, web_db, on_queued=worker.wake, flood=flood,
-                                  max_connections=web_cap)
+            web = await start_web(settings, web_db, archive_db=archive_web_db,
+                                  on_queued=worker.wake, flood=flood, max_connections=web_cap)
         except BaseException:
             server.close()
             raise
@@ -204,7 +213,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(worker.run_forever(stop)),
                       asyncio.ensure_future(bounces.run_forever(stop)),
-                      asyncio.ensure_future(notifier.run_forever(stop))]
+                      asyncio.ensure_future(notifier.run_forever(stop)),
+                      asyncio.ensure_future(indexer.run_forever(stop))]
         await stop.wait()
         say("ccrlist shutting down")
         server.close()

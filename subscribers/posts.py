@@ -19,6 +19,8 @@ from subscribers.models import (
     ListCopy,
     NewPost,
     PostingLookup,
+    PostStatus,
+    PostSummary,
     StoredPost,
     Timestamp,
     is_permalink,
@@ -165,6 +167,19 @@ class PostStore:
                                       (ref if number is None else number,)) as cur:
             row = await cur.fetchone()
         return _post(row) if row else None
+
+    async def listing(self, list_name: str | None = None,
+                      status: PostStatus | None = None) -> list[PostSummary]:
+        """Every stored post (or those of one list, or one status), oldest first."""
+        rows = await self._conn.execute_fetchall(
+            """SELECT id, permalink, received_at, status, reason, author, subject,
+                      CASE WHEN archived != 0 THEN archived
+                           WHEN EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)
+                           THEN 1 ELSE 0 END
+                 FROM posts WHERE (?1 IS NULL OR list_name = ?1) AND (?2 IS NULL OR status = ?2)
+                ORDER BY id""", (list_name, status))
+        return [PostSummary(int(r[0]), r[1], float(r[2]), r[3], r[4], r[5], r[6], int(r[7]))
+                for r in rows]
 
     async def held(self, list_name: str | None = None) -> list[StoredPost]:
         async with self._conn.execute(

@@ -199,6 +199,7 @@ def lists_group(ctx: click.Context) -> None:
         settings: Settings = ctx.obj
         for lst in with_members(settings, lambda s: s.lists()):
             click.echo(f"{lst.name}@{settings.domain}\t{lst.policy}\t{lst.members} active"
+                       f"\tarchive: {settings.archive.policy_for(lst.name)}"
                        f"\t{lst.description}")
 
 

@@ -92,6 +92,8 @@ RANGES: dict[str, Range] = {
     "bounces.soft_persist_days": days(365, low_included=True, note="0 counts them at once"),
     "bounces.probe_every": count(1_000_000, low=0, note="0 never probes"),
     "commands.replies_per_day": count(1000),
+    "archive.link_minutes": Range(0, 7 * 24 * 60, "a number of minutes", low_included=False),
+    "archive.session_days": days(365),
     "auth.timeout": seconds(300),
     "dkim.sign_processes": count(64, low=0, note="0 signs in the delivery loop"),
 }

@@ -70,8 +70,9 @@ class PostingSettings:
     subject_prefix: str = "[{list}]"
     # Who hears about deliveries that gave up; empty means "<list>-owner@<domain>".
     owners: tuple[str, ...] = ()
-    # List-Archive URL; "{list}" and "{domain}" are replaced.
-    archive_url: str = "https://{domain}/archive/{list}/"
+    # List-Archive URL; "{list}", "{domain}" and "{base_url}" ([web] base_url) are replaced.
+    # The default is the list's archive pages on the web app.
+    archive_url: str = "{base_url}archive/{list}/"
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,26 @@ class WebSettings:
 
     def __post_init__(self) -> None:
         _check_networks("web.trusted_proxies", self.trusted_proxies)
+
+
+ArchivePolicy = Literal["public", "members", "none"]
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Who may read each list's web archive, and how long sign-in links and sessions last."""
+
+    # public: anyone (addresses shown without their domain); members: active members and
+    # owners, after signing in by a link sent to their address; none: no web archive.
+    policy: ArchivePolicy = "members"
+    # Per-list overrides of `policy` ([archive.lists] announcements = "public").
+    lists: dict[str, ArchivePolicy] = field(default_factory=dict)
+    # How long a one-time sign-in link works, and how long a signed-in session lasts.
+    link_minutes: float = 60.0
+    session_days: float = 30.0
+
+    def policy_for(self, list_name: str) -> ArchivePolicy:
+        return self.lists.get(list_name, self.policy)
 
 
 @dataclass(frozen=True)
@@ -219,6 +240,7 @@ class Settings:
     posting: PostingSettings = field(default_factory=PostingSettings)
     newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
     commands: CommandSettings = field(default_factory=CommandSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)

@@ -75,7 +75,8 @@ class Expander:
         """The copy subscribers get, rendered once; personalised ones hold the token slot."""
         mode = copy_mode(post.id, self._settings.delivery, self._settings.bounces)
         slot = new_slot()  # the post's own text must never be able to hold the slot
-        info = list_headers(post.list_name, self._settings, mode.personalised, slot)
+        info = list_headers(post.list_name, self._settings, mode.personalised, slot,
+                            permalink=post.permalink)
         return ListCopy(post, rewrite(post.raw, info, post.author, post.dmarc_policy),
                         mode.personalised, mode.verp, slot)
 

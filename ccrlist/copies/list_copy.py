@@ -20,6 +20,7 @@ never split.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.policy
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -27,6 +28,7 @@ from typing import Literal
 
 from dkim.util import InvalidTagValueList, parse_tag_value
 
+from ccrlist.archive.links import archived_at, asks_not_to_be_archived, list_archive_url
 from ccrlist.config.settings import Settings
 from ccrlist.copies.long_lines import fit_lines, has_long_line
 from ccrlist.delivery.tokens import TOKEN_SLOT
@@ -54,12 +56,15 @@ class ListHeaders:
 
 
 def list_headers(list_name: str, settings: Settings, personalised: bool = False,
-                 slot: bytes = TOKEN_SLOT) -> ListHeaders:
-    """The list's fields; a personalised copy's one-click URL holds `slot` for the token."""
+                 slot: bytes = TOKEN_SLOT, permalink: str = "") -> ListHeaders:
+    """The list's fields; a personalised copy's one-click URL holds `slot` for the token.
+    With the post's `permalink`, the copy gets Archived-At (unless the list has no archive)."""
     fill = {"list": list_name, "domain": settings.domain}
     url = one_click_url(settings.web.base_url, slot.decode("ascii")) if personalised else ""
-    fields = ListFields(list_name, settings.domain,
-                        settings.posting.archive_url.format(**fill), unsubscribe_url=url)
+    fields = ListFields(list_name, settings.domain, list_archive_url(settings, list_name),
+                        unsubscribe_url=url,
+                        archived_at=archived_at(settings, list_name, permalink) if permalink
+                        else "")
     return ListHeaders(fields, settings.posting.subject_prefix.format(**fill),
                        settings.posting.reply_to, settings.auth.from_rewrite)
 
@@ -206,7 +211,10 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
     if signatures:
         survivors = surviving_signatures(signatures, changed)
         kept = [f for f in kept if f not in signatures or f in survivors]
-    kept.extend(format_field(name, value, eol) for name, value in list_fields(info.fields))
+    own = info.fields
+    if own.archived_at and asks_not_to_be_archived((n, field_value(f)) for n, f in named):
+        own = dataclasses.replace(own, archived_at="")  # it will have no page
+    kept.extend(format_field(name, value, eol) for name, value in list_fields(own))
     if reply_to is not None:
         kept.append(b"Reply-To: " + reply_to + eol)
     if not rest:

@@ -12,6 +12,7 @@ from ccrlist.admission.flood import FloodLog
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
+from ccrlist.web.archive import add_archive_routes
 from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
 from ccrlist.web.listener import WebListener, listen
@@ -37,6 +38,7 @@ async def _finish_background(app: web.Application) -> None:
 
 def make_app(conn: Connection, settings: Settings, secret: bytes,
              clock: Clock = time.time, background: Background | None = None,
+             archive_db: Connection | None = None,
              on_queued: Callable[[], None] | None = None) -> web.Application:
     """The web app over an open, migrated connection.
 
@@ -54,22 +56,27 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
     app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
     app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
+    add_archive_routes(app, archive_db or conn, settings, secret, clock, app[BACKGROUND],
+                       on_queued or (lambda: None))
     app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(_finish_background)
     return app
 
 
 async def start_web(settings: Settings, conn: Connection, clock: Clock = time.time,
+                    archive_db: Connection | None = None,
                     on_queued: Callable[[], None] | None = None,
                     flood: FloodLog | None = None,
                     max_connections: int | None = None) -> WebListener:
     """Listen on `[web] host:port`; the caller closes the listener. Bind errors raise.
 
-    `max_connections` overrides `[web] max_connections` (serve lowers it to fit the
-    open-files limit); refusals are counted in `flood`.
+    The archive's pages read `archive_db` (`conn` when None); `on_queued` wakes the
+    delivery worker when a page queues mail. `max_connections` overrides `[web]
+    max_connections` (serve lowers it to fit the open-files limit); refusals are counted
+    in `flood`.
     """
     secret = load_or_create_secret(settings.data_dir)
-    app = make_app(conn, settings, secret, clock, on_queued=on_queued)
+    app = make_app(conn, settings, secret, clock, archive_db=archive_db, on_queued=on_queued)
     return await listen(app, settings.web, flood or FloodLog(),
                         max_connections or settings.web.max_connections)
 

@@ -1,0 +1,1 @@
+"""The list archive: reading posts for the archive, threads, search, pages, feeds, mbox."""
