@@ -103,6 +103,12 @@ def _lists() -> click.Command:
     return lists_group
 
 
+def _digests() -> click.Command:
+    from ccrlist.commands.digests import digests_group
+
+    return digests_group
+
+
 def _dkim() -> click.Command:
     from ccrlist.commands.dkim import dkim_group
 
@@ -129,6 +135,7 @@ _lazy(ccrlist).update({
     "members": _members("ccrlist", "members", "Manage ccrlist members."),
     "lists": _lists,
     "dkim": _dkim,
+    "digests": _digests,
     "serve": _server_command("serve"),
     "held": _server_command("held"),
     "status": _server_command("status"),

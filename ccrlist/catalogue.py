@@ -6,6 +6,7 @@ Texts are `str.format` templates; pages escape the values, emails are plain text
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from subscribers.models import Lang
 
@@ -55,6 +56,32 @@ class Messages:
     mail_help_body: str
     mail_disabled_subject: str
     mail_disabled_body: str
+    # How a member receives a list, in their own words
+    state_each: str
+    state_daily: str
+    state_weekly: str
+    state_plain: str
+    state_paused: str
+    state_paused_until: str
+    # Digests
+    digest_subject: str
+    digest_title: str
+    digest_kind_daily: str
+    digest_kind_weekly: str
+    digest_kind_each: str
+    digest_one: str
+    digest_many: str
+    digest_manage: str
+    digest_topics: str
+    digest_preamble: str
+    digest_end: str
+    digest_no_subject: str
+    digest_no_text: str
+    digest_attachment: str
+    weekdays: tuple[str, ...]  # Monday first
+    months: tuple[str, ...]  # January first
+    long_date: str  # "{weekday} {day} {month} {year}"
+    first_day: str  # how the first of a month is written ("1", "1er")
 
 
 EN = Messages(
@@ -122,6 +149,33 @@ EN = Messages(
         "so the membership is now disabled and receives no mail.\n\n"
         "Last failure: {reason}\n\n"
         "To re-enable it: ccrlist members enable {address} --list {list}\n"),
+    state_each="you receive each post as it is sent",
+    state_daily="you receive one digest a day",
+    state_weekly="you receive one digest a week",
+    state_plain="{state}, in plain text",
+    state_paused="delivery is paused until you resume it; then {state}",
+    state_paused_until="delivery is paused until {date}; then {state}",
+    digest_subject="{prefix}Digest, Vol {volume}, Issue {number}",
+    digest_title="{list} Digest, Vol {volume}, Issue {number}",
+    digest_kind_daily="Daily digest",
+    digest_kind_weekly="Weekly digest",
+    digest_kind_each="Your last digest: from now on you receive each post",
+    digest_one="1 message",
+    digest_many="{count} messages",
+    digest_manage="Your subscription (digest or each post, pause, language, unsubscribe):",
+    digest_topics="In this issue:",
+    digest_preamble="This is a digest in MIME format: your mail program shows each "
+                    "message of it separately.",
+    digest_end="End of {list} Digest, Vol {volume}, Issue {number}",
+    digest_no_subject="(no subject)",
+    digest_no_text="[This message has no text to show here.]",
+    digest_attachment="[Attachment not included: {name}, {type}, {size}]",
+    weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+              "Sunday"),
+    months=("January", "February", "March", "April", "May", "June", "July", "August",
+            "September", "October", "November", "December"),
+    long_date="{weekday} {day} {month} {year}",
+    first_day="1",
 )
 
 FR = Messages(
@@ -190,6 +244,34 @@ FR = Messages(
         "l'abonnement est désactivé et ne reçoit plus de courriel.\n\n"
         "Dernier échec : {reason}\n\n"
         "Pour le réactiver : ccrlist members enable {address} --list {list}\n"),
+    state_each="vous recevez chaque message dès son envoi",
+    state_daily="vous recevez un condensé par jour",
+    state_weekly="vous recevez un condensé par semaine",
+    state_plain="{state}, en texte brut",
+    state_paused="la réception est suspendue jusqu'à ce que vous la repreniez; ensuite, "
+                 "{state}",
+    state_paused_until="la réception est suspendue jusqu'au {date}; ensuite, {state}",
+    digest_subject="{prefix}Condensé, vol. {volume}, numéro {number}",
+    digest_title="Condensé de {list}, vol. {volume}, numéro {number}",
+    digest_kind_daily="Condensé quotidien",
+    digest_kind_weekly="Condensé hebdomadaire",
+    digest_kind_each="Votre dernier condensé : vous recevez désormais chaque message",
+    digest_one="1 message",
+    digest_many="{count} messages",
+    digest_manage="Votre abonnement (condensé ou chaque message, pause, langue, "
+                  "désabonnement) :",
+    digest_topics="Dans ce numéro :",
+    digest_preamble="Ceci est un condensé au format MIME : votre logiciel de courriel en "
+                    "montre chaque message à part.",
+    digest_end="Fin du condensé de {list}, vol. {volume}, numéro {number}",
+    digest_no_subject="(sans objet)",
+    digest_no_text="[Ce message n'a pas de texte à montrer ici.]",
+    digest_attachment="[Pièce jointe non incluse : {name}, {type}, {size}]",
+    weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    months=("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+            "septembre", "octobre", "novembre", "décembre"),
+    long_date="{weekday} {day} {month} {year}",
+    first_day="1er",
 )
 
 CATALOGUE: dict[Lang, Messages] = {"en": EN, "fr": FR}
@@ -198,3 +280,10 @@ CATALOGUE: dict[Lang, Messages] = {"en": EN, "fr": FR}
 def messages(lang: str) -> Messages:
     """The texts for `lang`, English for anything we do not speak."""
     return FR if lang == "fr" else EN
+
+
+def long_date(t: Messages, day: date) -> str:
+    """"Tuesday 24 November 2026", "mardi 1er décembre 2026"."""
+    return t.long_date.format(weekday=t.weekdays[day.weekday()],
+                              day=t.first_day if day.day == 1 else str(day.day),
+                              month=t.months[day.month - 1], year=day.year)

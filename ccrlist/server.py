@@ -1,6 +1,7 @@
-"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander and the delivery worker.
+"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander, the digest runner and the
+delivery worker.
 
-All three share one asyncio loop, each with its own SQLite connection (one
+All of them share one asyncio loop, each with its own SQLite connection (one
 writer per connection, taking turns through one lock). Shutdown is graceful:
 the listener closes, posts being committed finish and get their 250, every
 other session gets 421.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 import weakref
 from collections.abc import Callable
 
@@ -26,6 +28,7 @@ from ccrlist.delivery.signing import copy_signer
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key as derive_verp_key
 from ccrlist.delivery.worker import DeliveryWorker
+from ccrlist.digests.runner import POLL_SECONDS, DigestRunner
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
@@ -82,18 +85,24 @@ async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP])
 
 
 async def serve(settings: Settings, stop: asyncio.Event,
-                on_listening: Callable[[int], None] | None = None) -> None:
-    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts."""
+                on_listening: Callable[[int], None] | None = None, *,
+                clock: Callable[[], float] = time.time,
+                digest_poll: float = POLL_SECONDS) -> None:
+    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts.
+
+    `clock` is what the digest runner reads the time from (to decide which digests are
+    due) and `digest_poll` how often at least it looks; tests set both.
+    """
     signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
     try:
-        for _ in range(6):
+        for _ in range(7):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
+        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, digest_db = connections
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
@@ -107,7 +116,14 @@ async def serve(settings: Settings, stop: asyncio.Event,
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=on_failed, signer=signer,
                                 verp_key=verp_key)
-        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
+        digests = DigestRunner(digest_db, settings, clock=clock, write_lock=writes,
+                               on_queued=worker.wake)
+
+        def on_queued() -> None:
+            worker.wake()
+            digests.wake()  # posts held for digest members: a digest may have grown enough
+
+        expander = Expander(PostStore(fanout_db, writes), settings, on_queued,
                             owners=OwnerStore(fanout_db))
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
@@ -137,6 +153,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
+                      asyncio.ensure_future(digests.run_forever(stop, digest_poll)),
                       asyncio.ensure_future(worker.run_forever(stop)),
                       asyncio.ensure_future(bounces.run_forever(stop))]
         await stop.wait()
