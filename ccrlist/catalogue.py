@@ -56,6 +56,29 @@ class Messages:
     mail_help_body: str
     mail_disabled_subject: str
     mail_disabled_body: str
+    # The subscription page, /u/<token>
+    page_title: str
+    page_intro: str
+    label_delivery: str
+    mode_each: str
+    mode_daily: str
+    mode_weekly: str
+    label_format: str
+    format_mime: str
+    format_plain: str
+    label_pause: str
+    pause_box: str
+    label_pause_until: str
+    pause_hint: str
+    label_language: str
+    button_save: str
+    saved: str
+    bad_pause_date: str
+    bad_choice: str
+    paused_until_note: str
+    paused_note: str
+    inactive: str
+    unsubscribe_heading: str
     # How a member receives a list, in their own words
     state_each: str
     state_daily: str
@@ -149,6 +172,29 @@ EN = Messages(
         "so the membership is now disabled and receives no mail.\n\n"
         "Last failure: {reason}\n\n"
         "To re-enable it: ccrlist members enable {address} --list {list}\n"),
+    page_title="Your subscription to {list}",
+    page_intro="How {address} receives {list}.",
+    label_delivery="How you receive posts",
+    mode_each="Each post as it is sent",
+    mode_daily="One digest a day, at {time}",
+    mode_weekly="One digest a week, on {weekday} at {time}",
+    label_format="Digest format",
+    format_mime="MIME: each post a message of its own, in one email",
+    format_plain="Plain text (RFC 1153): the posts one after the other",
+    label_pause="Pause",
+    pause_box="Pause delivery: no mail from {list} for now",
+    label_pause_until="Until (optional)",
+    pause_hint="Without a date, the pause lasts until you end it here.",
+    label_language="Language of this page and of our messages",
+    button_save="Save",
+    saved="Saved. {state}.",
+    bad_pause_date="Please choose a date after today for the end of the pause, or none.",
+    bad_choice="Please choose one of the options offered.",
+    paused_until_note="Delivery is paused until {date}.",
+    paused_note="Delivery is paused.",
+    inactive="{address} receives no mail from {list} at the moment. "
+             "To have it enabled again, write to {owner}.",
+    unsubscribe_heading="Unsubscribe",
     state_each="you receive each post as it is sent",
     state_daily="you receive one digest a day",
     state_weekly="you receive one digest a week",
@@ -244,6 +290,30 @@ FR = Messages(
         "l'abonnement est désactivé et ne reçoit plus de courriel.\n\n"
         "Dernier échec : {reason}\n\n"
         "Pour le réactiver : ccrlist members enable {address} --list {list}\n"),
+    page_title="Votre abonnement à {list}",
+    page_intro="Comment {address} reçoit {list}.",
+    label_delivery="Comment recevoir les messages",
+    mode_each="Chaque message dès son envoi",
+    mode_daily="Un condensé par jour, à {time}",
+    mode_weekly="Un condensé par semaine, le {weekday} à {time}",
+    label_format="Format du condensé",
+    format_mime="MIME : chaque message à part, dans un seul courriel",
+    format_plain="Texte brut (RFC 1153) : les messages l'un après l'autre",
+    label_pause="Pause",
+    pause_box="Suspendre la réception : aucun courriel de {list} pour l'instant",
+    label_pause_until="Jusqu'au (facultatif)",
+    pause_hint="Sans date, la pause dure jusqu'à ce que vous y mettiez fin ici.",
+    label_language="Langue de cette page et de nos messages",
+    button_save="Enregistrer",
+    saved="C'est enregistré. {state}.",
+    bad_pause_date="Veuillez choisir une date postérieure à aujourd'hui pour la fin de "
+                   "la pause, ou aucune.",
+    bad_choice="Veuillez choisir une des options proposées.",
+    paused_until_note="La réception est suspendue jusqu'au {date}.",
+    paused_note="La réception est suspendue.",
+    inactive="{address} ne reçoit aucun courriel de {list} pour le moment. "
+             "Pour le réactiver, écrivez à {owner}.",
+    unsubscribe_heading="Désabonnement",
     state_each="vous recevez chaque message dès son envoi",
     state_daily="vous recevez un condensé par jour",
     state_weekly="vous recevez un condensé par semaine",

@@ -14,6 +14,7 @@ from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
 from ccrlist.web.pages import Pages, make_environment
 from ccrlist.web.security import SECURITY_HEADERS
+from ccrlist.web.subscription import SubscriptionPage
 from subscribers.db import Connection, open_database
 
 TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
@@ -40,13 +41,17 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     """
     app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[BACKGROUND] = background or Background()
-    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND])
+    pages = Pages(make_environment())
+    # One connection, so one write transaction at a time across every handler.
+    writing = asyncio.Lock()
+    h = Handlers(conn, settings, secret, pages, clock, app[BACKGROUND], writing)
+    own = SubscriptionPage(conn, settings, secret, pages, clock, writing)
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
-    app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
-    app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
+    app.router.add_get(f"/u/{TOKEN}", own.show)
+    app.router.add_post(f"/u/{TOKEN}", own.post)
     app.on_response_prepare.append(_add_security_headers)
     app.on_cleanup.append(_finish_background)
     return app
