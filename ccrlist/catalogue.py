@@ -79,13 +79,17 @@ class Messages:
     paused_note: str
     inactive: str
     unsubscribe_heading: str
-    # How a member receives a list, in their own words
+    # Delivery changes by email (`set digest daily`, `set nomail`, ...) and their answer
+    mail_delivery_subject: str
+    mail_delivery_body: str
+    # How a member receives a list, in their own words (the page, the answers)
     state_each: str
     state_daily: str
     state_weekly: str
     state_plain: str
     state_paused: str
     state_paused_until: str
+    no_digests: str
     # Digests
     digest_subject: str
     digest_title: str
@@ -165,6 +169,10 @@ EN = Messages(
         "To leave, send a message to {leave}.\n"
         "You may also write 'subscribe', 'unsubscribe' or 'help' as the subject\n"
         "of a message to {request}.\n"
+        "Members may write there 'set digest daily', 'set digest weekly' or\n"
+        "'set digest off' (each post again), 'set digest plain' or 'set digest mime'\n"
+        "(the digest's format), 'set nomail' (pause) or 'set mail' (resume); the link\n"
+        "at the foot of every digest leads to your own subscription page too.\n"
         "To reach the people who run the list, write to {owner}.\n"),
     mail_disabled_subject="{list}: {address} disabled after repeated bounces",
     mail_disabled_body=(
@@ -195,12 +203,19 @@ EN = Messages(
     inactive="{address} receives no mail from {list} at the moment. "
              "To have it enabled again, write to {owner}.",
     unsubscribe_heading="Unsubscribe",
+    mail_delivery_subject="{list}: how you receive it",
+    mail_delivery_body=(
+        "{address} on {list}: {state}.\n\n"
+        "To change this, to pause, or to unsubscribe, visit your subscription page:\n\n"
+        "  {link}\n\n"
+        "If you did not ask for this, you can change it back there.\n"),
     state_each="you receive each post as it is sent",
     state_daily="you receive one digest a day",
     state_weekly="you receive one digest a week",
     state_plain="{state}, in plain text",
     state_paused="delivery is paused until you resume it; then {state}",
     state_paused_until="delivery is paused until {date}; then {state}",
+    no_digests="{list} has no digests: every subscriber receives each issue.\n\n",
     digest_subject="{prefix}Digest, Vol {volume}, Issue {number}",
     digest_title="{list} Digest, Vol {volume}, Issue {number}",
     digest_kind_daily="Daily digest",
@@ -283,6 +298,11 @@ FR = Messages(
         "Pour vous désabonner, écrivez à {leave}.\n"
         "Vous pouvez aussi écrire « subscribe », « unsubscribe » ou « help » en objet\n"
         "d'un message à {request}.\n"
+        "Les membres peuvent y écrire « set digest daily » (condensé quotidien),\n"
+        "« set digest weekly » (hebdomadaire), « set digest off » (chaque message),\n"
+        "« set digest plain » ou « set digest mime » (format du condensé),\n"
+        "« set nomail » (pause) ou « set mail » (reprise); le lien au bas de chaque\n"
+        "condensé mène aussi à votre page d'abonnement.\n"
         "Pour joindre les responsables de la liste, écrivez à {owner}.\n"),
     mail_disabled_subject="{list} : {address} désactivée après des rebonds répétés",
     mail_disabled_body=(
@@ -314,6 +334,13 @@ FR = Messages(
     inactive="{address} ne reçoit aucun courriel de {list} pour le moment. "
              "Pour le réactiver, écrivez à {owner}.",
     unsubscribe_heading="Désabonnement",
+    mail_delivery_subject="{list} : votre mode de réception",
+    mail_delivery_body=(
+        "{address} sur {list} : {state}.\n\n"
+        "Pour changer ce réglage, suspendre la réception ou vous désabonner, visitez\n"
+        "votre page d'abonnement :\n\n"
+        "  {link}\n\n"
+        "Si vous n'avez rien demandé, vous pouvez y rétablir le réglage précédent.\n"),
     state_each="vous recevez chaque message dès son envoi",
     state_daily="vous recevez un condensé par jour",
     state_weekly="vous recevez un condensé par semaine",
@@ -321,6 +348,7 @@ FR = Messages(
     state_paused="la réception est suspendue jusqu'à ce que vous la repreniez; ensuite, "
                  "{state}",
     state_paused_until="la réception est suspendue jusqu'au {date}; ensuite, {state}",
+    no_digests="{list} n'a pas de condensé : chaque abonné reçoit chaque numéro.\n\n",
     digest_subject="{prefix}Condensé, vol. {volume}, numéro {number}",
     digest_title="Condensé de {list}, vol. {volume}, numéro {number}",
     digest_kind_daily="Condensé quotidien",
