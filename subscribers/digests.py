@@ -3,9 +3,9 @@ the schedule served so far, issue numbers, and the one transaction that turns he
 into queued digests.
 
 A post held for a member goes into exactly one digest: `commit` queues the digests and
-marks their posts in one transaction, and refuses (`DigestConflict`) when any of those
-posts was marked meanwhile, so two runs (a server and an operator's command) can never
-both send one.
+deletes the posts they hold from what is held, in one transaction, and refuses
+(`DigestConflict`) when any of those was taken meanwhile, so two runs (a server and an
+operator's command) can never both send one.
 """
 
 from __future__ import annotations
@@ -43,27 +43,36 @@ class DigestStore:
 
     async def waiting(self, list_name: str) -> list[DigestMember]:
         """Members with posts held for them, as they receive now (`receivers`); those who
-        receive nothing now (paused) come with `receiving` False."""
-        rows = await self._conn.execute_fetchall(
-            f"""SELECT w.person_id, coalesce(r.address, p.address), coalesce(r.token, ''),
-                       coalesce(r.lang, p.lang), coalesce(r.delivery_mode, 'nomail'),
-                       coalesce(r.digest_format, 'mime'), w.posts, w.size,
-                       r.person_id IS NOT NULL
-                  FROM (SELECT person_id, group_concat(post_id) AS posts, sum(size) AS size
-                          FROM digest_items WHERE list_name = ?1 AND digest_id IS NULL
-                         GROUP BY person_id) w
-                  JOIN people p ON p.id = w.person_id
-                  LEFT JOIN {RECEIVERS} r ON r.list_name = ?1 AND r.person_id = w.person_id
-                 ORDER BY w.person_id""", (list_name,))
-        return [DigestMember(int(r[0]), r[1], r[2], r[3], r[4], r[5],
-                             tuple(sorted(int(i) for i in str(r[6]).split(","))), int(r[7]),
-                             bool(r[8]))
-                for r in rows]
+        receive nothing now (paused) come with `receiving` False.
+
+        Only posts marked expanded count (see the table's comment in migration 009).
+        """
+        held = await self._conn.execute_fetchall(
+            """SELECT i.person_id, p.address, p.lang, group_concat(i.post_id), sum(i.size)
+                 FROM digest_items i JOIN people p ON p.id = i.person_id
+                WHERE i.list_name = ?
+                  AND i.post_id IN (SELECT id FROM posts WHERE expanded = 1)
+                GROUP BY i.person_id ORDER BY i.person_id""", (list_name,))
+        # Read apart and joined here: SQLite would evaluate the view once per member.
+        now = {int(r[0]): r for r in await self._conn.execute_fetchall(
+            f"""SELECT person_id, address, token, lang, delivery_mode, digest_format
+                  FROM {RECEIVERS} WHERE list_name = ?""", (list_name,))}
+        found = []
+        for person, address, lang, posts, size in held:
+            ids = tuple(sorted(int(i) for i in str(posts).split(",")))
+            receiver = now.get(int(person))
+            if receiver is None:
+                found.append(DigestMember(int(person), address, "", lang, "nomail", "mime",
+                                          ids, int(size), receiving=False))
+            else:
+                found.append(DigestMember(int(person), receiver[1], receiver[2], receiver[3],
+                                          receiver[4], receiver[5], ids, int(size)))
+        return found
 
     async def drop_departed(self, list_name: str) -> int:
         """Forget posts held for people who are no longer active members; returns how many.
         (A pause keeps them: they go with the first digest after it.)"""
-        departed = """list_name = ?1 AND digest_id IS NULL
+        departed = """list_name = ?1
                       AND person_id NOT IN (SELECT person_id FROM memberships
                                              WHERE list_name = ?1 AND status = 'active')"""
         # Read first: this runs on every pass, and a write would take the write turn.
@@ -95,8 +104,9 @@ class DigestStore:
         return (int(rows[0][0]), int(rows[0][1]), float(rows[0][2])) if rows else None
 
     async def commit(self, run: DigestRun) -> int | None:
-        """Queue every digest of `run`, mark its posts sent in it and move the schedule on,
-        all or nothing; returns the digest's id (None when `run` sends nothing).
+        """Queue every digest of `run`, take its posts from what is held and move the
+        schedule on, all or nothing; returns the digest's id (None when `run` sends
+        nothing).
 
         Raises `DigestConflict` when another run got there first: nothing is written then,
         and a later run starts again from what is still held.
@@ -124,25 +134,11 @@ class DigestStore:
                     sender=message.sender, body=message.body, recipients=message.recipients,
                     personalised=True, verp=True, now=run.at, token_slot=message.token_slot)
                 cur = await self._conn.execute(
-                    """UPDATE digest_items SET digest_id = ?
-                        WHERE list_name = ? AND digest_id IS NULL
-                          AND person_id IN (SELECT value FROM json_each(?))
+                    """DELETE FROM digest_items
+                        WHERE list_name = ? AND person_id IN (SELECT value FROM json_each(?))
                           AND post_id IN (SELECT value FROM json_each(?))""",
-                    (digest_id, run.list_name, json.dumps(message.person_ids),
+                    (run.list_name, json.dumps(message.person_ids),
                      json.dumps(message.post_ids)))
                 if cur.rowcount != len(message.person_ids) * len(message.post_ids):
                     raise DigestConflict(f"{run.list_name}: held posts were sent meanwhile")
             return digest_id
-
-    async def prune(self, before: Timestamp) -> int:
-        """Forget which digest each post went into for digests older than `before`.
-
-        Only items of posts marked expanded go: expansion never runs again for those, so
-        a forgotten item can never be held again.
-        """
-        async with transaction(self._conn, self._lock):
-            cur = await self._conn.execute(
-                """DELETE FROM digest_items
-                    WHERE digest_id IN (SELECT id FROM digests WHERE created_at < ?)
-                      AND post_id IN (SELECT id FROM posts WHERE expanded = 1)""", (before,))
-            return cur.rowcount

@@ -3,7 +3,7 @@
 
 Each pass reads what is held per list, decides with the pure rules (`schedule`, `plan`),
 renders each distinct digest once (`compose`) and commits the issue, its queued copies
-and the marks on its posts in one transaction (`subscribers.digests`). A kill at any
+and takes its posts from what is held, in one transaction (`subscribers.digests`). A kill at any
 point leaves either nothing or all of it, so a restart sends every held post once.
 """
 
@@ -31,7 +31,6 @@ log = logging.getLogger("ccrlist.digests")
 Clock = Callable[[], float]
 POLL_SECONDS = 60.0  # also catches a clock that jumped (suspend, a corrected clock)
 SETTLE_SECONDS = 1.0  # posts arriving together are weighed together
-KEEP_DAYS = 30  # how long we remember which digest each post went into
 
 
 def _noop() -> None:
@@ -123,7 +122,6 @@ class DigestRunner:
                 sent.append(done)
         if sent:
             self._on_queued()
-            await self._store.prune(self._clock() - KEEP_DAYS * 86400.0)
         return sent
 
     async def _run(self, plan: ListPlan) -> DigestRun:

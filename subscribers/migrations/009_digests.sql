@@ -55,19 +55,19 @@ CREATE TABLE digests (
     UNIQUE (list_name, volume, number)
 );
 
--- A post waiting for a digest member's next digest (digest_id NULL), or the digest it went
--- out in. Written by post expansion like a delivery row, keyed the same way, so a post
--- lands in exactly one digest for each member who took it in digest form.
+-- A post held for a digest member's next digest. Written by post expansion like a
+-- delivery row, keyed the same way, and deleted in the transaction that queues the
+-- digest holding it: a post lands in exactly one digest for each member who took it in
+-- digest form. (Only posts marked expanded are taken, so expansion, which never runs
+-- again for those, cannot hold one a second time.)
 CREATE TABLE digest_items (
     list_name TEXT NOT NULL,
     person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     post_id   INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
-    digest_id INTEGER REFERENCES digests(id) ON DELETE CASCADE,
     size      INTEGER NOT NULL,  -- the post's bytes, for [digest] max_bytes
     queued_at REAL NOT NULL,
     PRIMARY KEY (list_name, person_id, post_id)
 ) WITHOUT ROWID;
-CREATE INDEX digest_items_waiting ON digest_items(list_name, digest_id);
 
 -- The latest scheduled time ('daily' or 'weekly') already served for each list.
 CREATE TABLE digest_schedule (
