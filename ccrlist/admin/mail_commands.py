@@ -51,7 +51,8 @@ _MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
 
 
 def _word(line: str) -> Request | None:
-    words = [w.lower().strip(".,!:;") for w in _REPLY_PREFIX.sub("", line).strip().split()]
+    # A command is at most three words; the rest of the line is not read.
+    words = [w.lower().strip(".,!:;") for w in _REPLY_PREFIX.sub("", line).split(None, 3)[:3]]
     if not words:
         return None
     if words[0] in _SET:

@@ -10,7 +10,7 @@ import click
 
 from ccrlist.config.settings import Settings
 from ccrlist.digests.content import human_size
-from ccrlist.digests.plan import why_due
+from ccrlist.digests.plan import Occasion, groups, why_due
 from ccrlist.digests.runner import DigestRunner, ListPlan, SentIssue
 from ccrlist.digests.schedule import following, local_time
 from subscribers.db import DatabaseError, open_database
@@ -94,33 +94,31 @@ def show(settings: Settings, list_name: str | None) -> None:
             click.echo(line)
 
 
+KINDS = {"daily": "daily digest", "weekly": "weekly digest",
+         "each": "last digest (now back to each post)"}
+
+
 def describe_plan(plan: ListPlan, posts: dict[int, StoredPost],
                   settings: Settings) -> list[str]:
     """The lines `digests show` prints for one list."""
-    receiving = [m for m in plan.waiting if m.receiving]
-    paused = [m for m in plan.waiting if not m.receiving]
     if not plan.waiting:
         return [f"{plan.list_name}: no post is held for a digest"]
     lines = [f"{plan.list_name}: next issue Vol {plan.issue.volume}, Issue {plan.issue.number}"]
-    shown: dict[tuple[str, str, str, tuple[int, ...]], list[int]] = {}
-    for member in receiving:
-        key = (member.mode, member.lang, member.digest_format, member.post_ids)
-        shown.setdefault(key, []).append(member.person_id)
-    for (mode, lang, fmt, ids), people in sorted(shown.items()):
-        group = next(m for m in receiving if (m.mode, m.lang, m.digest_format, m.post_ids)
-                     == (mode, lang, fmt, ids))
-        when = ("now" if why_due(group, plan.occasion) is not None
-                else local_time(following("weekly" if mode == "weekly" else "daily",
+    # Every member who receives, grouped as a run would group them if all were due.
+    for group in groups(plan.waiting, Occasion(everything=True)):
+        when = ("now" if why_due(group.members[0], plan.occasion) is not None
+                else local_time(following("weekly" if group.mode == "weekly" else "daily",
                                           plan.now, settings.digest), settings.digest.zone))
-        size = sum(len(posts[i].raw) for i in ids if i in posts)
-        lines.append(f"  {mode} digest, {lang}, {'plain text' if fmt == 'plain' else 'MIME'}:"
-                     f" {len(people)} member(s), {len(ids)} post(s), {human_size(size)}; "
-                     f"goes {when}")
+        size = sum(len(posts[i].raw) for i in group.post_ids if i in posts)
+        form = "plain text" if group.digest_format == "plain" else "MIME"
+        lines.append(f"  {KINDS.get(group.mode, group.mode)}, {group.lang}, {form}: "
+                     f"{len(group.members)} member(s), {len(group.post_ids)} post(s), "
+                     f"{human_size(size)}; goes {when}")
         lines += [f"    {n}. {posts[i].subject or '(no subject)'} ({posts[i].author})"
-                  for n, i in enumerate(ids, 1) if i in posts]
+                  for n, i in enumerate(group.post_ids, 1) if i in posts]
+    paused = [m for m in plan.waiting if not m.receiving]
     if paused:
         held = len({i for m in paused for i in m.post_ids})
         lines.append(f"  paused: {len(paused)} member(s), {held} post(s) held for the "
                      "first digest after their pause")
     return lines
-
