@@ -109,6 +109,12 @@ def _lists() -> click.Command:
     return lists_group
 
 
+def _digests() -> click.Command:
+    from ccrlist.commands.digests import digests_group
+
+    return digests_group
+
+
 def _dkim() -> click.Command:
     from ccrlist.commands.dkim import dkim_group
 
@@ -134,6 +140,7 @@ _lazy(ccrlist).update({
     "members": _members("ccrlist", "members", "Manage ccrlist members."),
     "lists": _lists,
     "dkim": _dkim,
+    "digests": _digests,
     "serve": _command("posts", "serve"),
     "held": _command("posts", "held"),
     "status": _command("status", "status"),

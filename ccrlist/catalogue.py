@@ -6,6 +6,7 @@ Texts are `str.format` templates; pages escape the values, emails are plain text
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from subscribers.models import Lang
 
@@ -69,6 +70,59 @@ class Messages:
     mail_failures_body: str
     mail_failures_more: str
     mail_failures_deferred: str
+    # The subscription page, /u/<token>
+    page_title: str
+    page_intro: str
+    label_delivery: str
+    mode_each: str
+    mode_daily: str
+    mode_weekly: str
+    label_format: str
+    format_mime: str
+    format_plain: str
+    label_pause: str
+    pause_box: str
+    label_pause_until: str
+    pause_hint: str
+    label_language: str
+    button_save: str
+    saved: str
+    bad_pause_date: str
+    bad_choice: str
+    paused_until_note: str
+    paused_note: str
+    inactive: str
+    unsubscribe_heading: str
+    # Delivery changes by email (`set digest daily`, `set nomail`, ...) and their answer
+    mail_delivery_subject: str
+    mail_delivery_body: str
+    # How a member receives a list, in their own words (the page, the answers)
+    state_each: str
+    state_daily: str
+    state_weekly: str
+    state_plain: str
+    state_paused: str
+    state_paused_until: str
+    no_digests: str
+    # Digests
+    digest_subject: str
+    digest_title: str
+    digest_kind_daily: str
+    digest_kind_weekly: str
+    digest_kind_each: str
+    digest_one: str
+    digest_many: str
+    digest_manage: str
+    digest_topics: str
+    digest_preamble: str
+    digest_end: str
+    digest_no_subject: str
+    digest_no_text: str
+    digest_attachment: str
+    weekdays: tuple[str, ...]  # Monday first
+    months: tuple[str, ...]  # January first
+    long_date: str  # "{weekday} {day} {month} {year}"
+    first_day: str  # how the first of a month is written ("1", "1er")
 
 
 EN = Messages(
@@ -129,6 +183,10 @@ EN = Messages(
         "To leave, send a message to {leave}.\n"
         "You may also write 'subscribe', 'unsubscribe' or 'help' as the subject\n"
         "of a message to {request}.\n"
+        "Members may write there 'set digest daily', 'set digest weekly' or\n"
+        "'set digest off' (each post again), 'set digest plain' or 'set digest mime'\n"
+        "(the digest's format), 'set nomail' (pause) or 'set mail' (resume); the link\n"
+        "at the foot of every digest leads to your own subscription page too.\n"
         "To reach the people who run the list, write to {owner}.\n"),
     mail_disabled_subject="{list}: {address} disabled after repeated bounces",
     mail_disabled_body=(
@@ -179,6 +237,63 @@ EN = Messages(
     mail_failures_more="  ... and {more} more: ccrlist deliveries --post {id} --status failed",
     mail_failures_deferred=("{deferred} more are still being retried; you will hear about "
                             "those that give up.\n\n"),
+    page_title="Your subscription to {list}",
+    page_intro="How {address} receives {list}.",
+    label_delivery="How you receive posts",
+    mode_each="Each post as it is sent",
+    mode_daily="One digest a day, at {time}",
+    mode_weekly="One digest a week, on {weekday} at {time}",
+    label_format="Digest format",
+    format_mime="MIME: each post a message of its own, in one email",
+    format_plain="Plain text (RFC 1153): the posts one after the other",
+    label_pause="Pause",
+    pause_box="Pause delivery: no mail from {list} for now",
+    label_pause_until="Until (optional)",
+    pause_hint="Without a date, the pause lasts until you end it here.",
+    label_language="Language of this page and of our messages",
+    button_save="Save",
+    saved="Saved. {state}.",
+    bad_pause_date="Please choose a date after today for the end of the pause, or none.",
+    bad_choice="Please choose one of the options offered.",
+    paused_until_note="Delivery is paused until {date}.",
+    paused_note="Delivery is paused.",
+    inactive="{address} receives no mail from {list} at the moment. "
+             "To have it enabled again, write to {owner}.",
+    unsubscribe_heading="Unsubscribe",
+    mail_delivery_subject="{list}: how you receive it",
+    mail_delivery_body=(
+        "{address} on {list}: {state}.\n\n"
+        "To change this, to pause, or to unsubscribe, visit your subscription page:\n\n"
+        "  {link}\n\n"
+        "If you did not ask for this, you can change it back there.\n"),
+    state_each="you receive each post as it is sent",
+    state_daily="you receive one digest a day",
+    state_weekly="you receive one digest a week",
+    state_plain="{state}, in plain text",
+    state_paused="delivery is paused until you resume it; then {state}",
+    state_paused_until="delivery is paused until {date}; then {state}",
+    no_digests="{list} has no digests: every subscriber receives each issue.\n\n",
+    digest_subject="{prefix}Digest, Vol {volume}, Issue {number}",
+    digest_title="{list} Digest, Vol {volume}, Issue {number}",
+    digest_kind_daily="Daily digest",
+    digest_kind_weekly="Weekly digest",
+    digest_kind_each="Your last digest: from now on you receive each post",
+    digest_one="1 message",
+    digest_many="{count} messages",
+    digest_manage="Your subscription (digest or each post, pause, language, unsubscribe):",
+    digest_topics="In this issue:",
+    digest_preamble="This is a digest in MIME format: your mail program shows each "
+                    "message of it separately.",
+    digest_end="End of {list} Digest, Vol {volume}, Issue {number}",
+    digest_no_subject="(no subject)",
+    digest_no_text="[This message has no text to show here.]",
+    digest_attachment="[Attachment not included: {name}, {type}, {size}]",
+    weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+              "Sunday"),
+    months=("January", "February", "March", "April", "May", "June", "July", "August",
+            "September", "October", "November", "December"),
+    long_date="{weekday} {day} {month} {year}",
+    first_day="1",
 )
 
 FR = Messages(
@@ -240,6 +355,11 @@ FR = Messages(
         "Pour vous désabonner, écrivez à {leave}.\n"
         "Vous pouvez aussi écrire « subscribe », « unsubscribe » ou « help » en objet\n"
         "d'un message à {request}.\n"
+        "Les membres peuvent y écrire « set digest daily » (condensé quotidien),\n"
+        "« set digest weekly » (hebdomadaire), « set digest off » (chaque message),\n"
+        "« set digest plain » ou « set digest mime » (format du condensé),\n"
+        "« set nomail » (pause) ou « set mail » (reprise); le lien au bas de chaque\n"
+        "condensé mène aussi à votre page d'abonnement.\n"
         "Pour joindre les responsables de la liste, écrivez à {owner}.\n"),
     mail_disabled_subject="{list} : {address} désactivée après des rebonds répétés",
     mail_disabled_body=(
@@ -292,6 +412,66 @@ FR = Messages(
     mail_failures_more="  ... et {more} de plus : ccrlist deliveries --post {id} --status failed",
     mail_failures_deferred=("{deferred} autre(s) envoi(s) sont encore réessayés; vous serez avisé "
                             "de ceux qui échouent.\n\n"),
+    page_title="Votre abonnement à {list}",
+    page_intro="Comment {address} reçoit {list}.",
+    label_delivery="Comment recevoir les messages",
+    mode_each="Chaque message dès son envoi",
+    mode_daily="Un condensé par jour, à {time}",
+    mode_weekly="Un condensé par semaine, le {weekday} à {time}",
+    label_format="Format du condensé",
+    format_mime="MIME : chaque message à part, dans un seul courriel",
+    format_plain="Texte brut (RFC 1153) : les messages l'un après l'autre",
+    label_pause="Pause",
+    pause_box="Suspendre la réception : aucun courriel de {list} pour l'instant",
+    label_pause_until="Jusqu'au (facultatif)",
+    pause_hint="Sans date, la pause dure jusqu'à ce que vous y mettiez fin ici.",
+    label_language="Langue de cette page et de nos messages",
+    button_save="Enregistrer",
+    saved="C'est enregistré. {state}.",
+    bad_pause_date="Veuillez choisir une date postérieure à aujourd'hui pour la fin de "
+                   "la pause, ou aucune.",
+    bad_choice="Veuillez choisir une des options proposées.",
+    paused_until_note="La réception est suspendue jusqu'au {date}.",
+    paused_note="La réception est suspendue.",
+    inactive="{address} ne reçoit aucun courriel de {list} pour le moment. "
+             "Pour le réactiver, écrivez à {owner}.",
+    unsubscribe_heading="Désabonnement",
+    mail_delivery_subject="{list} : votre mode de réception",
+    mail_delivery_body=(
+        "{address} sur {list} : {state}.\n\n"
+        "Pour changer ce réglage, suspendre la réception ou vous désabonner, visitez\n"
+        "votre page d'abonnement :\n\n"
+        "  {link}\n\n"
+        "Si vous n'avez rien demandé, vous pouvez y rétablir le réglage précédent.\n"),
+    state_each="vous recevez chaque message dès son envoi",
+    state_daily="vous recevez un condensé par jour",
+    state_weekly="vous recevez un condensé par semaine",
+    state_plain="{state}, en texte brut",
+    state_paused="la réception est suspendue jusqu'à ce que vous la repreniez; ensuite, "
+                 "{state}",
+    state_paused_until="la réception est suspendue jusqu'au {date}; ensuite, {state}",
+    no_digests="{list} n'a pas de condensé : chaque abonné reçoit chaque numéro.\n\n",
+    digest_subject="{prefix}Condensé, vol. {volume}, numéro {number}",
+    digest_title="Condensé de {list}, vol. {volume}, numéro {number}",
+    digest_kind_daily="Condensé quotidien",
+    digest_kind_weekly="Condensé hebdomadaire",
+    digest_kind_each="Votre dernier condensé : vous recevez désormais chaque message",
+    digest_one="1 message",
+    digest_many="{count} messages",
+    digest_manage="Votre abonnement (condensé ou chaque message, pause, langue, "
+                  "désabonnement) :",
+    digest_topics="Dans ce numéro :",
+    digest_preamble="Ceci est un condensé au format MIME : votre logiciel de courriel en "
+                    "montre chaque message à part.",
+    digest_end="Fin du condensé de {list}, vol. {volume}, numéro {number}",
+    digest_no_subject="(sans objet)",
+    digest_no_text="[Ce message n'a pas de texte à montrer ici.]",
+    digest_attachment="[Pièce jointe non incluse : {name}, {type}, {size}]",
+    weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    months=("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+            "septembre", "octobre", "novembre", "décembre"),
+    long_date="{weekday} {day} {month} {year}",
+    first_day="1er",
 )
 
 CATALOGUE: dict[Lang, Messages] = {"en": EN, "fr": FR}
@@ -499,3 +679,10 @@ ARCHIVE_FR = ArchiveTexts(
 def archive_texts(lang: str) -> ArchiveTexts:
     """The archive's words for `lang`, English for anything we do not speak."""
     return ARCHIVE_FR if lang == "fr" else ARCHIVE_EN
+
+
+def long_date(t: Messages, day: date) -> str:
+    """"Tuesday 24 November 2026", "mardi 1er décembre 2026"."""
+    return t.long_date.format(weekday=t.weekdays[day.weekday()],
+                              day=t.first_day if day.day == 1 else str(day.day),
+                              month=t.months[day.month - 1], year=day.year)

@@ -1,7 +1,7 @@
-"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander, the delivery worker and the
-owners' notices.
+"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander, the digest runner, the archive's
+indexer, the delivery worker, the owners' notices and the web app.
 
-All share one asyncio loop, each with its own SQLite connection (one
+All of them share one asyncio loop, each with its own SQLite connection (one
 writer per connection, taking turns through one lock). Shutdown is graceful:
 the listener closes, posts being committed finish and get their 250, every
 other session gets 421.
@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from ccrlist.delivery.signing import copy_signer
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key as derive_verp_key
 from ccrlist.delivery.worker import DeliveryWorker
+from ccrlist.digests.runner import POLL_SECONDS, DigestRunner
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
@@ -120,14 +122,18 @@ def _log_line(line: str) -> None:
 
 async def serve(settings: Settings, stop: asyncio.Event,
                 on_listening: Callable[[int], None] | None = None,
-                say: Say = _log_line, open_files_before: int | None = None) -> None:
+                say: Say = _log_line, open_files_before: int | None = None, *,
+                clock: Callable[[], float] = time.time,
+                digest_poll: float = POLL_SECONDS) -> None:
     """Serve until `stop` is set. A bad DKIM key raises `DkimKeyError`, a database or outbox
     that cannot be written `StartupError`, before anything listens.
 
     `say` prints the notices for whoever started the server (where it listens, whether
     mail is signed, what is missing): plain lines on standard error for `ccrlist serve`,
     not log records. By default they go to the log at INFO. `open_files_before` is the
-    open-files limit before `run` raised it, for the notice.
+    open-files limit before `run` raised it, for the notice. `clock` is what the digest
+    runner reads the time from (to decide which digests are due) and `digest_poll` how
+    often at least it looks; tests set both.
     """
     signer = copy_signer(settings)
     connections: list[Connection] = []
@@ -137,12 +143,12 @@ async def serve(settings: Settings, stop: asyncio.Event,
     uncount = count_accept_errors(asyncio.get_running_loop(), flood)
     unfilter = count_client_warnings(flood)
     try:
-        for _ in range(9):
+        for _ in range(10):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
         (facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db, archive_db,
-         archive_web_db) = connections
+         archive_web_db, digest_db) = connections
         await check_database(intake_db, settings.database_path)
         check_outbox(settings)
         facts = FactsReader(settings.database_path, PostStore(facts_db))
@@ -159,7 +165,14 @@ async def serve(settings: Settings, stop: asyncio.Event,
                                 on_failed=on_failed, signer=signer,
                                 verp_key=verp_key)
         notifier = OwnerNotifier(owners_db, settings, worker.wake, writes)
-        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
+        digests = DigestRunner(digest_db, settings, clock=clock, write_lock=writes,
+                               on_queued=worker.wake)
+
+        def on_queued() -> None:
+            worker.wake()
+            digests.wake()  # posts held for digest members: a digest may have grown enough
+
+        expander = Expander(PostStore(fanout_db, writes), settings, on_queued)
         indexer = Indexer(ArchiveStore(archive_db, writes))
 
         def on_accepted() -> None:
@@ -211,6 +224,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
+                      asyncio.ensure_future(digests.run_forever(stop, digest_poll)),
                       asyncio.ensure_future(worker.run_forever(stop)),
                       asyncio.ensure_future(bounces.run_forever(stop)),
                       asyncio.ensure_future(notifier.run_forever(stop)),

@@ -27,7 +27,7 @@ from subscribers.models import (
     Timestamp,
     permalink_for,
 )
-from subscribers.posts import _COLUMNS, _post
+from subscribers.posts import POST_COLUMNS, post_from_row
 
 CHUNK = 500  # values per IN (...) list, well under SQLite's limit
 KEY_SCALE = 1_000_000  # archive.search_key = seconds * KEY_SCALE + post id % KEY_SCALE
@@ -102,15 +102,15 @@ class ArchiveStore:
             "SELECT last_post_id FROM archive_progress WHERE id = 1")
         # One read of each row: its columns come after `raw`, so reading them reads it.
         rows = list(await self._conn.execute_fetchall(
-            f"""SELECT {_COLUMNS}, status = 'accepted' AND archived = 0
+            f"""SELECT {POST_COLUMNS}, status = 'accepted' AND archived = 0
                        AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)
                   FROM posts WHERE id > ? ORDER BY id LIMIT ?""", (mark, limit)))
-        posts = [_post(row) for row in rows if row[-1]]
+        posts = [post_from_row(row) for row in rows if row[-1]]
         queued = [int(r[0]) for r in await self._conn.execute_fetchall(
             "SELECT post_id FROM archive_queue ORDER BY post_id LIMIT ?", (limit,))]
         if queued:
-            posts += [_post(row) for row in await self._conn.execute_fetchall(
-                f"""SELECT {_COLUMNS} FROM posts
+            posts += [post_from_row(row) for row in await self._conn.execute_fetchall(
+                f"""SELECT {POST_COLUMNS} FROM posts
                      WHERE id IN ({",".join("?" * len(queued))}) AND status = 'accepted'
                        AND archived = 0
                        AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.post_id = posts.id)""",

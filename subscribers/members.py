@@ -9,13 +9,16 @@ from collections.abc import Callable, Sequence
 from subscribers.addresses import address_key
 from subscribers.db import Connection, Row, transaction
 from subscribers.models import (
+    Delivery,
     ImportReport,
+    Lang,
     MailingList,
     Member,
     NewMember,
     PostingPolicy,
     Status,
     Timestamp,
+    chosen_delivery,
     is_list_name,
 )
 
@@ -26,9 +29,14 @@ class StoreError(Exception):
     """A request the store refuses: unknown list, duplicate list, bad name."""
 
 
+# Read with MEMBER_FROM: a membership with its person and its delivery as it is now.
 MEMBER_COLUMNS = """
-    m.list_name, p.address, p.name, p.lang, m.status, m.delivery_mode, m.token,
-    m.joined_at, m.left_at
+    m.list_name, p.address, p.name, p.lang, m.status, d.delivery_mode, m.token,
+    m.joined_at, m.left_at, d.paused_until, m.resume_mode, m.digest_format
+"""
+MEMBER_FROM = """
+    memberships m JOIN people p ON p.id = m.person_id
+    JOIN delivery_now d ON d.list_name = m.list_name AND d.person_id = m.person_id
 """
 
 
@@ -37,23 +45,26 @@ def member_from_row(row: Row) -> Member:
     return Member(*row)
 
 
-Existing = dict[str, tuple[str, str, str | None]]
+# Address key -> (name, lang, status on this list or None, delivery on this list or None).
+Existing = dict[str, tuple[str, str, str | None, Delivery | None]]
 
 
-def classify(existing: Existing, rows: Sequence[NewMember]) -> tuple[ImportReport, list[NewMember]]:
-    """Sort rows into added, updated and unchanged; return the report and the rows to write.
+def classify(existing: Existing, rows: Sequence[NewMember]
+             ) -> tuple[ImportReport, list[tuple[NewMember, Delivery]]]:
+    """Sort rows into added, updated and unchanged; return the report and the rows to write,
+    each with the delivery it gets.
 
-    `existing` maps address keys to (name, lang, status on this list or None).
     A repeated address in `rows` counts once, with its last values.
     """
     seen = dict(existing)
-    changed: dict[str, NewMember] = {}
+    changed: dict[str, tuple[NewMember, Delivery]] = {}
     added = updated = unchanged = 0
     for row in rows:
         key = address_key(row.address)
         before = seen.get(key)
+        delivery = chosen_delivery((before[3] if before else None) or Delivery(), row.delivery)
         after = (row.name or (before[0] if before else ""),
-                 row.lang or (before[1] if before else "en"), "active")
+                 row.lang or (before[1] if before else "en"), "active", delivery)
         if before == after:
             unchanged += 1
             continue
@@ -61,7 +72,7 @@ def classify(existing: Existing, rows: Sequence[NewMember]) -> tuple[ImportRepor
             updated += 1
         else:
             added += 1
-        changed[key] = row
+        changed[key] = (row, delivery)
         seen[key] = after
     return ImportReport(added=added, updated=updated, unchanged=unchanged), list(changed.values())
 
@@ -79,12 +90,16 @@ _KNOWN_PEOPLE = """
                       updated_at = ?1
       FROM incoming i WHERE i.known AND people.address_key = i.address_key"""
 _MEMBERSHIPS = """
-    INSERT INTO memberships (list_name, person_id, status, token, joined_at)
-    SELECT ?1, p.id, 'active', i.token, ?2
+    INSERT INTO memberships (list_name, person_id, status, token, joined_at, delivery_mode,
+                             paused_until, resume_mode, digest_format)
+    SELECT ?1, p.id, 'active', i.token, ?2, i.delivery_mode, i.paused_until, i.resume_mode,
+           i.digest_format
       FROM incoming i JOIN people p ON p.address_key = i.address_key WHERE true
     ON CONFLICT (list_name, person_id) DO UPDATE SET
       status = 'active', left_at = NULL,
-      joined_at = CASE WHEN status = 'active' THEN joined_at ELSE excluded.joined_at END"""
+      joined_at = CASE WHEN status = 'active' THEN joined_at ELSE excluded.joined_at END,
+      delivery_mode = excluded.delivery_mode, paused_until = excluded.paused_until,
+      resume_mode = excluded.resume_mode, digest_format = excluded.digest_format"""
 
 
 class MemberStore:
@@ -135,7 +150,7 @@ class MemberStore:
 
     async def members(self, list_name: str, status: Status | None = None) -> list[Member]:
         sql = f"""
-            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM {MEMBER_FROM}
              WHERE m.list_name = ? AND (? IS NULL OR m.status = ?)
              ORDER BY p.address_key
         """
@@ -147,7 +162,7 @@ class MemberStore:
         definition, which post expansion reads too)."""
         sql = f"""
             SELECT list_name, address, name, lang, status, delivery_mode, token, joined_at,
-                   left_at
+                   left_at, NULL, delivery_mode, digest_format
               FROM {RECEIVERS} WHERE list_name = ? ORDER BY address_key
         """
         async with self._conn.execute(sql, (list_name,)) as cur:
@@ -155,7 +170,7 @@ class MemberStore:
 
     async def find_member(self, list_name: str, address: str) -> Member | None:
         sql = f"""
-            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM {MEMBER_FROM}
              WHERE m.list_name = ? AND p.address_key = ?
         """
         async with self._conn.execute(sql, (list_name, address_key(address))) as cur:
@@ -174,13 +189,15 @@ class MemberStore:
             # of the CPU that a statement per row does).
             await self._conn.execute(
                 "CREATE TEMP TABLE incoming (address TEXT, address_key TEXT PRIMARY KEY, "
-                "name TEXT, lang TEXT, token TEXT, known INTEGER)")
+                "name TEXT, lang TEXT, token TEXT, known INTEGER, delivery_mode TEXT, "
+                "paused_until REAL, resume_mode TEXT, digest_format TEXT)")
             try:
                 await self._conn.executemany(
-                    "INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(row.address, key, row.name, row.lang or "", secrets.token_urlsafe(18),
-                      int(key in existing))
-                     for row in changed for key in (address_key(row.address),)])
+                      int(key in existing), d.mode, d.paused_until, d.resume_mode,
+                      d.digest_format)
+                     for row, d in changed for key in (address_key(row.address),)])
                 await self._conn.execute(_NEW_PEOPLE, (now,))
                 await self._conn.execute(_KNOWN_PEOPLE, (now,))
                 await self._conn.execute(_MEMBERSHIPS, (list_name, now))
@@ -195,14 +212,19 @@ class MemberStore:
         return report
 
     async def _existing(self, list_name: str) -> Existing:
-        """People by address key, with their membership status on `list_name` (or None)."""
+        """People by address key, with their membership status and delivery on `list_name`
+        (None when they are not members)."""
         sql = """
-            SELECT p.address_key, p.name, p.lang, m.status
+            SELECT p.address_key, p.name, p.lang, m.status, d.delivery_mode, d.paused_until,
+                   m.resume_mode, m.digest_format
               FROM people p LEFT JOIN memberships m
-                ON m.person_id = p.id AND m.list_name = ?
+                ON m.person_id = p.id AND m.list_name = ?1
+              LEFT JOIN delivery_now d ON d.list_name = ?1 AND d.person_id = p.id
         """
         async with self._conn.execute(sql, (list_name,)) as cur:
-            return {row[0]: (row[1], row[2], row[3]) for row in await cur.fetchall()}
+            return {row[0]: (row[1], row[2], row[3],
+                             None if row[3] is None else Delivery(*row[4:8]))
+                    for row in await cur.fetchall()}
 
     async def remove(self, list_name: str, address: str) -> bool:
         """Unsubscribe; returns False when the address was not subscribed."""
@@ -230,8 +252,29 @@ class MemberStore:
     async def memberships_of(self, address: str) -> list[Member]:
         """Every membership of the person at `address`, whatever its status, by list."""
         sql = f"""
-            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM {MEMBER_FROM}
              WHERE p.address_key = ? ORDER BY m.list_name
         """
         async with self._conn.execute(sql, (address_key(address),)) as cur:
             return [member_from_row(row) for row in await cur.fetchall()]
+
+    async def set_delivery(self, list_name: str, address: str, delivery: Delivery) -> bool:
+        """Store how a member receives the list's posts; False when not a member."""
+        cur = await self._conn.execute(
+            """UPDATE memberships SET delivery_mode = ?, paused_until = ?, resume_mode = ?,
+                      digest_format = ?
+                WHERE list_name = ?
+                  AND person_id = (SELECT id FROM people WHERE address_key = ?)""",
+            (delivery.mode, delivery.paused_until, delivery.resume_mode,
+             delivery.digest_format, list_name, address_key(address)),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
+
+    async def set_lang(self, address: str, lang: Lang) -> bool:
+        """Set a person's language (every list they are on); False for an unknown address."""
+        cur = await self._conn.execute(
+            "UPDATE people SET lang = ?, updated_at = ? WHERE address_key = ?",
+            (lang, self._clock(), address_key(address)))
+        await self._conn.commit()
+        return cur.rowcount > 0

@@ -52,12 +52,18 @@ def post_number(text: str) -> int | None:
 
 
 Status = Literal["pending", "active", "unsubscribed", "disabled"]
-DeliveryMode = Literal["each", "digest", "nomail"]
+# How a member receives a list's posts: each one, a daily or weekly digest, or nothing for
+# now (`nomail`: paused, until `paused_until` or for good).
+DeliveryMode = Literal["each", "daily", "weekly", "nomail"]
+ReceiveMode = Literal["each", "daily", "weekly"]  # the modes that receive something
+DigestFormat = Literal["mime", "plain"]  # MIME, or plain text (RFC 1153)
 PostingPolicy = Literal["subscribers", "announce"]
 Lang = Literal["en", "fr"]
 
 STATUSES: tuple[Status, ...] = ("pending", "active", "unsubscribed", "disabled")
-DELIVERY_MODES: tuple[DeliveryMode, ...] = ("each", "digest", "nomail")
+DELIVERY_MODES: tuple[DeliveryMode, ...] = ("each", "daily", "weekly", "nomail")
+RECEIVE_MODES: tuple[ReceiveMode, ...] = ("each", "daily", "weekly")
+DIGEST_FORMATS: tuple[DigestFormat, ...] = ("mime", "plain")
 POSTING_POLICIES: tuple[PostingPolicy, ...] = ("subscribers", "announce")
 LANGS: tuple[Lang, ...] = ("en", "fr")
 
@@ -81,19 +87,76 @@ class Member:
     token: str
     joined_at: Timestamp | None
     left_at: Timestamp | None
+    # `delivery_mode` is the mode now: a pause whose end has passed is over. While a pause
+    # lasts, `paused_until` is its end (None: no end) and `resume_mode` the mode after it.
+    paused_until: Timestamp | None = None
+    resume_mode: ReceiveMode = "each"
+    digest_format: DigestFormat = "mime"
+
+    @property
+    def delivery(self) -> Delivery:
+        """How the member receives posts, with a pause that has ended already over."""
+        return Delivery(self.delivery_mode, self.paused_until, self.resume_mode,
+                        self.digest_format)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a membership receives posts, as stored: `mode` ('nomail' while paused), the end
+    of a pause (None: none, or no end), the mode after it, and the digest format."""
+
+    mode: DeliveryMode = "each"
+    paused_until: Timestamp | None = None
+    resume_mode: ReceiveMode = "each"
+    digest_format: DigestFormat = "mime"
+
+    @property
+    def receive_mode(self) -> ReceiveMode:
+        """The mode the member receives in when not paused."""
+        return self.resume_mode if self.mode == "nomail" else self.mode
+
+
+@dataclass(frozen=True)
+class DeliveryChoice:
+    """A change to how a member receives posts; each None keeps what the member has.
+
+    `pause` True pauses (until `paused_until`, or with no end when it is None), False
+    resumes; `mode` is the mode to receive in (after the pause, while paused).
+    """
+
+    mode: ReceiveMode | None = None
+    digest_format: DigestFormat | None = None
+    pause: bool | None = None
+    paused_until: Timestamp | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.mode is None and self.digest_format is None and self.pause is None
+
+
+def chosen_delivery(current: Delivery, choice: DeliveryChoice) -> Delivery:
+    """The stored delivery after `choice` is applied to `current`."""
+    receive = choice.mode or current.receive_mode
+    fmt = choice.digest_format or current.digest_format
+    paused = current.mode == "nomail" if choice.pause is None else choice.pause
+    if not paused:
+        return Delivery(receive, None, receive, fmt)
+    until = current.paused_until if choice.pause is None else choice.paused_until
+    return Delivery("nomail", until, receive, fmt)
 
 
 @dataclass(frozen=True)
 class NewMember:
     """One row to add or update: the input of `add` and `import`.
 
-    An empty name or a missing language keeps what the person already has
-    (a new person gets no name and English).
+    An empty name, a missing language or an empty delivery choice keeps what the person
+    already has (a new person gets no name, English, and each post).
     """
 
     address: str
     name: str = ""
     lang: Lang | None = None
+    delivery: DeliveryChoice = DeliveryChoice()
 
 
 @dataclass(frozen=True)
@@ -224,6 +287,51 @@ class QueueCounts:
     failed: int = 0
     oldest_pending_at: Timestamp | None = None
     messages_in_flight: int = 0
+
+
+# Digests.
+
+@dataclass(frozen=True)
+class DigestMember:
+    """A member with posts held for their next digest. `receiving` is False while the
+    member receives nothing (paused); then `mode` is 'nomail' and the rest may be empty."""
+
+    person_id: int
+    address: str
+    token: str
+    lang: Lang
+    mode: DeliveryMode
+    digest_format: DigestFormat
+    post_ids: tuple[int, ...]  # in the order they arrived
+    size: int  # bytes of those posts as received
+    receiving: bool = True
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """One rendered digest and the members it goes to; it holds `token_slot` where each
+    member's token goes."""
+
+    source_ref: str
+    sender: str
+    body: bytes
+    token_slot: bytes
+    recipients: tuple[Recipient, ...]
+    person_ids: tuple[int, ...]
+    post_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """What one run of a list's digests commits at once: the issue, its messages (none
+    when only the schedule moves on), and the scheduled times now served."""
+
+    list_name: str
+    volume: int
+    number: int
+    at: Timestamp
+    messages: tuple[DigestMessage, ...]
+    served: tuple[tuple[str, Timestamp], ...]  # ('daily' | 'weekly', time)
 
 
 # Bounces and double opt-in.

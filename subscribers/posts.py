@@ -31,7 +31,7 @@ from subscribers.models import (
 Clock = Callable[[], Timestamp]
 MAX_GROUP = 500  # 11 parameters a post, well under SQLite's 32766
 
-_COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
+POST_COLUMNS = """id, list_name, message_id, permalink, author, subject, envelope_from, raw,
               status, reason, expanded, received_at, dmarc_policy"""
 
 # What a post is judged on, in one statement (the SMTP handler's facts reader runs it too).
@@ -51,7 +51,7 @@ class PostError(Exception):
     """A moderation request the store refuses (unknown post, not held)."""
 
 
-def _post(row: Row) -> StoredPost:
+def post_from_row(row: Row) -> StoredPost:
     return StoredPost(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
                       bytes(row[7]), row[8], row[9], bool(row[10]), float(row[11]), row[12])
 
@@ -101,20 +101,23 @@ class PostStore:
 
     async def to_expand(self, limit: int = 20) -> list[StoredPost]:
         async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM posts WHERE expanded = 0 AND status = 'accepted' "
+            f"SELECT {POST_COLUMNS} FROM posts WHERE expanded = 0 AND status = 'accepted' "
             "ORDER BY id LIMIT ?", (limit,)) as cur:
-            return [_post(row) for row in await cur.fetchall()]
+            return [post_from_row(row) for row in await cur.fetchall()]
 
     async def expand(self, items: Sequence[ListCopy], sender: Callable[[str], str],
                      now: Timestamp) -> int:
-        """Queue each post's list copy for every active member not on nomail, with the
-        member's token (for personalised copies), then mark the posts expanded; returns
-        the recipients added.
+        """Queue each post's list copy for every receiver who takes each post, with the
+        member's token (for personalised copies), and hold the post for the next digest of
+        every receiver who takes digests; then mark the posts expanded. Returns the
+        deliveries and digest items added.
 
-        Three single statements, each committed on its own, so the write turn is held
-        for one round trip at a time (SMTP sessions wait for it). Atomicity is not
-        needed: outgoing and delivery rows are keyed, so after a crash in between,
-        expanding again adds exactly what is missing, and `expanded` is set last.
+        Three steps, each committed on its own, so the write turn is held for one round
+        trip at a time (SMTP sessions wait for it). Atomicity across them is not needed:
+        outgoing, delivery and digest rows are keyed, so after a crash in between,
+        expanding again adds exactly what is missing, and `expanded` is set last. The
+        deliveries and the digest items are written in one transaction, so a member who
+        changes mode meanwhile gets each post in one way only.
         """
         ids = [item.post.id for item in items]
         marks = ",".join("?" * len(ids))
@@ -128,7 +131,7 @@ class PostStore:
                  for v in (item.post.list_name, item.post.permalink,
                            sender(item.post.list_name), item.body, int(item.personalised),
                            int(item.verp), item.token_slot.decode("ascii"), now)])
-        async with self._lock:
+        async with transaction(self._conn, self._lock):
             before = self._conn.total_changes
             await self._conn.execute(
                 f"""INSERT OR IGNORE INTO deliveries
@@ -140,8 +143,17 @@ class PostStore:
                      -- prefer scanning every post's outgoing row, which grows with the archive.
                      CROSS JOIN outgoing o ON o.source = 'post' AND o.source_ref = po.permalink
                       JOIN {RECEIVERS} r ON r.list_name = po.list_name
-                     WHERE po.id IN ({marks}) AND po.expanded = 0""",
+                     WHERE po.id IN ({marks}) AND po.expanded = 0
+                       AND r.delivery_mode = 'each'""",
                 [now, now, *ids])
+            await self._conn.execute(
+                f"""INSERT OR IGNORE INTO digest_items
+                        (list_name, person_id, post_id, size, queued_at)
+                    SELECT po.list_name, r.person_id, po.id, length(po.raw), ?
+                      FROM posts po CROSS JOIN {RECEIVERS} r ON r.list_name = po.list_name
+                     WHERE po.id IN ({marks}) AND po.expanded = 0
+                       AND r.delivery_mode IN ('daily', 'weekly')""",
+                [now, *ids])
             added = self._conn.total_changes - before
         async with self._lock:
             await self._conn.execute(f"UPDATE posts SET expanded = 1 WHERE id IN ({marks})", ids)
@@ -163,10 +175,10 @@ class PostStore:
         if number is None and not is_permalink(ref):
             return None
         column = "id" if number is not None else "permalink"
-        async with self._conn.execute(f"SELECT {_COLUMNS} FROM posts WHERE {column} = ?",
+        async with self._conn.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE {column} = ?",
                                       (ref if number is None else number,)) as cur:
             row = await cur.fetchone()
-        return _post(row) if row else None
+        return post_from_row(row) if row else None
 
     async def listing(self, list_name: str | None = None,
                       status: PostStatus | None = None) -> list[PostSummary]:
@@ -183,9 +195,9 @@ class PostStore:
 
     async def held(self, list_name: str | None = None) -> list[StoredPost]:
         async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM posts WHERE status = 'held' AND (? IS NULL OR list_name = ?)"
-            " ORDER BY id", (list_name, list_name)) as cur:
-            return [_post(row) for row in await cur.fetchall()]
+            f"SELECT {POST_COLUMNS} FROM posts WHERE status = 'held'"
+            " AND (? IS NULL OR list_name = ?) ORDER BY id", (list_name, list_name)) as cur:
+            return [post_from_row(row) for row in await cur.fetchall()]
 
     async def moderate_held(self, ref: str, status: Literal["accepted", "rejected"],
                             reason: str) -> StoredPost:

@@ -40,6 +40,7 @@ class QueueStore:
         personalised: bool = False,
         verp: bool = False,
         now: Timestamp | None = None,
+        token_slot: bytes | None = None,
     ) -> Enqueued:
         """Store one outgoing message and its recipients in one transaction.
 
@@ -50,16 +51,17 @@ class QueueStore:
             return await self._enqueue(list_name=list_name, source=source,
                                        source_ref=source_ref, sender=sender, body=body,
                                        recipients=recipients, personalised=personalised,
-                                       verp=verp, now=now)
+                                       verp=verp, now=now, token_slot=token_slot)
 
     async def _enqueue(self, *, list_name: str, source: str, source_ref: str, sender: str,
                        body: bytes, recipients: Sequence[Recipient], personalised: bool,
-                       verp: bool, now: Timestamp | None) -> Enqueued:
+                       verp: bool, now: Timestamp | None,
+                       token_slot: bytes | None) -> Enqueued:
         async with transaction(self._conn):
             return await self.enqueue_in_transaction(
                 list_name=list_name, source=source, source_ref=source_ref, sender=sender,
                 body=body, recipients=recipients, personalised=personalised, verp=verp,
-                now=time.time() if now is None else now,
+                now=time.time() if now is None else now, token_slot=token_slot,
             )
 
     async def enqueue_in_transaction(
@@ -74,8 +76,13 @@ class QueueStore:
         personalised: bool,
         verp: bool,
         now: Timestamp,
+        token_slot: bytes | None = None,
     ) -> Enqueued:
-        """`enqueue` for a caller that already holds a transaction (e.g. post expansion)."""
+        """`enqueue` for a caller that already holds a transaction (e.g. post expansion).
+
+        A personalised message holds `token_slot` where each recipient's token goes; None
+        means the fixed slot, for messages whose text is all ours (see `Outgoing`).
+        """
         async with self._conn.execute(
             "SELECT id FROM outgoing WHERE source = ? AND source_ref = ?", (source, source_ref)
         ) as cur:
@@ -84,10 +91,10 @@ class QueueStore:
         if row is None:
             cur = await self._conn.execute(
                 """INSERT INTO outgoing (list_name, source, source_ref, sender, body,
-                                         personalised, verp, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                                         personalised, verp, token_slot, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (list_name, source, source_ref, sender, body, int(personalised), int(verp),
-                 now),
+                 (token_slot or Outgoing.token_slot).decode("ascii"), now),
             )
             outgoing_id = int(cur.lastrowid or 0)
         else:

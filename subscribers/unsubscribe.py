@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from subscribers.db import Connection
-from subscribers.members import MEMBER_COLUMNS, member_from_row
+from subscribers.members import MEMBER_COLUMNS, MEMBER_FROM, member_from_row
 from subscribers.models import Member
 
 
@@ -15,7 +15,7 @@ class TokenMembers:
 
     async def find(self, token: str) -> Member | None:
         sql = f"""
-            SELECT {MEMBER_COLUMNS} FROM memberships m JOIN people p ON p.id = m.person_id
+            SELECT {MEMBER_COLUMNS} FROM {MEMBER_FROM}
              WHERE m.token = ?
         """
         async with self._conn.execute(sql, (token,)) as cur:

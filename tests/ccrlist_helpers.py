@@ -187,15 +187,16 @@ class Running:
 
 @asynccontextmanager
 async def serving(settings: Settings, relay: RecordingRelay,
-                  members: Sequence[str] = ()) -> AsyncIterator[Running]:
-    """`ccrlist serve` on loopback (SMTP and web) until the block ends."""
+                  members: Sequence[str] = (), **options: Any) -> AsyncIterator[Running]:
+    """`ccrlist serve` on loopback (SMTP and web) until the block ends; `options` go to
+    `serve` (the digest runner's `clock` and `digest_poll`)."""
     if members:
         await add_members(settings, members)
     stop = asyncio.Event()
     notices: list[str] = []
     listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result,
-                                     say=notices.append))
+                                     say=notices.append, **options))
     port = await asyncio.wait_for(listening, 10)
     try:
         yield Running(settings, port, relay, notices)

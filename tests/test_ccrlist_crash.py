@@ -50,6 +50,7 @@ data_dir = "{tmp_path / 'var'}"
 [server]
 host = "127.0.0.1"
 port = {port}
+max_connections_per_ip = 200  # every client of these tests is 127.0.0.1
 [relay]
 host = "127.0.0.1"
 port = {relay_port}

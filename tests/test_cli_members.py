@@ -77,8 +77,9 @@ def test_import_export_round_trip(run, tmp_path: Path) -> None:  # type: ignore[
     assert "0 added, 0 updated, 2 unchanged" in again.output
     exported = run(ccrlist, "members", "export")
     assert exported.exit_code == 0
-    assert exported.output == ("email,name,lang\njane@example.org,Jane,en\n"
-                               "luc@example.ca,\"Côté, Luc\",fr\n")
+    assert exported.output == ("email,name,lang,mode,format,pause\n"
+                               "jane@example.org,Jane,en,each,mime,no\n"
+                               "luc@example.ca,\"Côté, Luc\",fr,each,mime,no\n")
     back = tmp_path / "back.csv"
     back.write_text(exported.output, encoding="utf-8")
     third = run(ccrlist, "members", "import", str(back))
@@ -91,8 +92,9 @@ def test_export_neutralises_formulas(run, tmp_path: Path) -> None:  # type: igno
     assert run(ccrlist, "members", "add", "jo@example.org", "--name", hostile).exit_code == 0
     exported = run(ccrlist, "members", "export")
     assert exported.exit_code == 0
-    assert exported.output == ('email,name,lang\n'
-                               'jo@example.org,"\'=HYPERLINK(""http://evil.example"",""x"")",en\n')
+    assert exported.output == (
+        'email,name,lang,mode,format,pause\n'
+        'jo@example.org,"\'=HYPERLINK(""http://evil.example"",""x"")",en,each,mime,no\n')
     back = tmp_path / "back.csv"
     back.write_text(exported.output, encoding="utf-8")
     again = run(ccrlist, "members", "import", str(back))

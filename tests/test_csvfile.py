@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +14,7 @@ from subscribers.csvfile import (
     parse_members_csv,
     restore_cell,
 )
-from subscribers.models import Member, NewMember
+from subscribers.models import Delivery, DeliveryChoice, Member, NewMember, chosen_delivery
 
 
 def test_parse_reports_bad_rows_and_keeps_good_ones() -> None:
@@ -23,19 +24,41 @@ def test_parse_reports_bad_rows_and_keeps_good_ones() -> None:
             "\n"
             "luc@example.ca,\"Côté, Luc\",FR\n"
             "x@example.org,X,de\n"
-            "y@example.org,Y,en,extra\n"
-            "z@example.org\n")
+            "y@example.org,Y,en,each,mime,no,extra\n"
+            "z@example.org\n"
+            "d@example.org,,,daily,plain\n"
+            "p@example.org,,,weekly,,2026-12-01\n"
+            "n@example.org,,,nomail\n"
+            "r@example.org,,,,,no\n"
+            "m@example.org,,,hourly\n"
+            "f@example.org,,,,html\n"
+            "q@example.org,,,,,soon\n")
     rows, errors = parse_members_csv(text)
+    midnight = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
     assert rows == [
         NewMember("jane@example.org", "Jane Doe", "en"),
         NewMember("luc@example.ca", "Côté, Luc", "fr"),
         NewMember("z@example.org", "", None),
+        NewMember("d@example.org", delivery=DeliveryChoice("daily", "plain")),
+        NewMember("p@example.org", delivery=DeliveryChoice("weekly", None, True, midnight)),
+        NewMember("n@example.org", delivery=DeliveryChoice(pause=True)),
+        NewMember("r@example.org", delivery=DeliveryChoice(pause=False)),
     ]
     assert [(e.line, e.message.split(":")[0]) for e in errors] == [
         (3, "'not-an-address' is not a valid address"),
         (6, "language must be one of en, fr, not 'de'"),
-        (7, "expected at most 3 columns (email,name,lang)"),
+        (7, "expected at most 6 columns (email,name,lang,mode,format,pause)"),
+        (13, "mode must be one of each, daily, weekly or nomail, not 'hourly'"),
+        (14, "format must be one of mime, plain, not 'html'"),
+        (15, "pause must be no, yes or a date (2026-12-01), not 'soon'"),
     ]
+
+
+def test_a_list_without_digests_refuses_digest_modes() -> None:
+    rows, errors = parse_members_csv("a@example.org,,,daily\nb@example.org,,,each\n",
+                                     digests=False)
+    assert rows == [NewMember("b@example.org", delivery=DeliveryChoice("each"))]
+    assert [e.line for e in errors] == [1]
 
 
 def test_header_is_optional() -> None:
@@ -51,15 +74,27 @@ def test_hostile_name_is_a_row_error() -> None:
 
 
 def test_round_trip() -> None:
+    until = datetime(2027, 1, 5, tzinfo=UTC).timestamp()
     members = [
         Member("ccrlist", "jane@example.org", "Jane \"JD\" Doe", "en", "active", "each",
                "t1", None, None),
-        Member("ccrlist", "luc@example.ca", "Côté, Luc", "fr", "active", "each", "t2", None,
-               None),
+        Member("ccrlist", "luc@example.ca", "Côté, Luc", "fr", "active", "daily", "t2", None,
+               None, None, "daily", "plain"),
+        Member("ccrlist", "ann@example.org", "Ann", "en", "active", "nomail", "t3", None,
+               None, until, "weekly"),
+        Member("ccrlist", "bo@example.org", "Bo", "en", "active", "nomail", "t4", None,
+               None, None, "daily"),
     ]
-    rows, errors = parse_members_csv(format_members_csv(members))
+    text = format_members_csv(members)
+    assert text.splitlines()[0] == "email,name,lang,mode,format,pause"
+    assert text.splitlines()[3:] == ["ann@example.org,Ann,en,weekly,mime,2027-01-05",
+                                     "bo@example.org,Bo,en,daily,mime,yes"]
+    rows, errors = parse_members_csv(text)
     assert errors == []
-    assert rows == [NewMember(m.address, m.name, m.lang) for m in members]
+    # What import makes of each row is what the member had.
+    for member, row in zip(members, rows, strict=True):
+        assert (row.address, row.name, row.lang) == (member.address, member.name, member.lang)
+        assert chosen_delivery(Delivery(), row.delivery) == member.delivery
 
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)",
@@ -83,7 +118,8 @@ def test_export_neutralises_formulas() -> None:
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in cells for cell in row)
     rows, errors = parse_members_csv(format_members_csv(members))
     assert errors == []
-    assert rows == [NewMember(m.address, m.name, m.lang) for m in members]
+    assert [(r.address, r.name, r.lang) for r in rows] == [
+        (m.address, m.name, m.lang) for m in members]
 
 
 @pytest.mark.parametrize("value", [*HOSTILE, "", "'", "''", "plain", "O'Brien", "'quoted'"])

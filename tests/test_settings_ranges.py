@@ -34,7 +34,8 @@ def numeric_keys() -> list[tuple[str, type]]:
 
 NUMERIC = numeric_keys()
 # The settings where 0 means something ("never", "at once", "in the loop").
-ZERO_ALLOWED = {"bounces.probe_every", "bounces.soft_persist_days", "dkim.sign_processes"}
+ZERO_ALLOWED = {"bounces.probe_every", "bounces.soft_persist_days", "dkim.sign_processes",
+                "digest.hour", "digest.max_bytes"}
 BAD_VALUES: list[tuple[str, Any]] = [
     ("zero", 0), ("minus one", -1), ("nan", math.nan), ("inf", math.inf),
     ("minus inf", -math.inf), ("huge", 10**18), ("huge float", 1e300),

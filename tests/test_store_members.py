@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from subscribers.db import migrations, open_database, schema_version
-from subscribers.members import MemberStore, StoreError, classify
-from subscribers.models import ImportReport, NewMember
+from subscribers.members import Existing, MemberStore, StoreError, classify
+from subscribers.models import Delivery, DeliveryChoice, ImportReport, NewMember
 
 
 async def test_open_sets_pragmas_and_migrates(tmp_path: Path) -> None:
@@ -184,19 +184,35 @@ async def test_preview_changes_nothing(store: MemberStore) -> None:
     assert await store.members("ccrlist") == []
 
 
+ACTIVE = Delivery()
+
+
 @pytest.mark.parametrize(
     ("existing", "rows", "expected"),
     [
         ({}, [NewMember("a@x.org")], ImportReport(added=1)),
-        ({"a@x.org": ("", "en", None)}, [NewMember("a@x.org")], ImportReport(added=1)),
-        ({"a@x.org": ("", "en", "active")}, [NewMember("a@x.org")], ImportReport(unchanged=1)),
-        ({"a@x.org": ("", "en", "active")}, [NewMember("a@x.org", "A")], ImportReport(updated=1)),
-        ({"a@x.org": ("", "en", "unsubscribed")}, [NewMember("A@x.org")],
+        ({"a@x.org": ("", "en", None, None)}, [NewMember("a@x.org")], ImportReport(added=1)),
+        ({"a@x.org": ("", "en", "active", ACTIVE)}, [NewMember("a@x.org")],
+         ImportReport(unchanged=1)),
+        ({"a@x.org": ("", "en", "active", ACTIVE)}, [NewMember("a@x.org", "A")],
+         ImportReport(updated=1)),
+        ({"a@x.org": ("", "en", "unsubscribed", ACTIVE)}, [NewMember("A@x.org")],
          ImportReport(updated=1)),
         ({}, [NewMember("a@x.org"), NewMember("A@X.ORG".lower())],
          ImportReport(added=1, unchanged=1)),
+        # A delivery choice changes a member only when it differs from what they have.
+        ({"a@x.org": ("", "en", "active", ACTIVE)},
+         [NewMember("a@x.org", delivery=DeliveryChoice(mode="daily"))], ImportReport(updated=1)),
+        ({"a@x.org": ("", "en", "active", Delivery("daily", None, "daily"))},
+         [NewMember("a@x.org", delivery=DeliveryChoice(mode="daily"))],
+         ImportReport(unchanged=1)),
+        ({"a@x.org": ("", "en", "active", Delivery("nomail", None, "weekly"))},
+         [NewMember("a@x.org", delivery=DeliveryChoice(pause=True))],
+         ImportReport(unchanged=1)),
+        ({"a@x.org": ("", "en", "active", Delivery("nomail", None, "weekly"))},
+         [NewMember("a@x.org", delivery=DeliveryChoice(pause=False))],
+         ImportReport(updated=1)),
     ],
 )
-def test_classify(existing: dict[str, tuple[str, str, str | None]], rows: list[NewMember],
-                  expected: ImportReport) -> None:
+def test_classify(existing: Existing, rows: list[NewMember], expected: ImportReport) -> None:
     assert classify(existing, rows)[0] == expected

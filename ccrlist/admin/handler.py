@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.message import EmailMessage
 
+from ccrlist.admin.delivery_change import change_delivery
 from ccrlist.admin.mail_commands import (
     Command,
+    Request,
     find_command,
     from_address,
     is_automatic,
@@ -35,7 +37,7 @@ from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Recipient, is_token
+from subscribers.models import DeliveryChoice, Recipient, is_token
 from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 
@@ -108,6 +110,9 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
                  target.list_name, target.role,
                  reading.sender)
         return replies.NO_COMMAND
+    if isinstance(reading.command, DeliveryChoice):
+        return await _change_delivery(target, reading.sender, reading.command,
+                                      reading.in_reply_to, ctx)
     return await _answer(optin, target, reading.sender, reading.command, reading.in_reply_to,
                          ctx)
 
@@ -119,7 +124,7 @@ class Reading:
     automatic: bool
     sender: str | None  # the envelope sender, normalised; None if it is not an address
     from_is_sender: bool
-    command: Command | None
+    command: Request | None
     in_reply_to: str | None
     loop_marks: tuple[str, ...]  # the X-CCR-Loop values
     decision: Decision | None = None  # an owner's approve or reject (-moderate)
@@ -132,7 +137,7 @@ def read_message(raw: bytes, envelope_from: str, role: Role | SiteRole) -> Readi
         sender: str | None = normalise_address(envelope_from)
     except AddressError:
         sender = None
-    command = _IMPLIED.get(role)
+    command: Request | None = _IMPLIED.get(role)
     if role == "request":
         command = find_command(str(msg.get("Subject", "")), _body(msg))
     decision = read_decision(str(msg.get("Subject", "")), _body(msg)) \
@@ -189,6 +194,21 @@ async def _moderate(target: AdminAddress, reading: Reading, sender: str,
     if approved:
         ctx.on_approved()
     return reply
+
+
+async def _change_delivery(target: AdminAddress, address: str, choice: DeliveryChoice,
+                           in_reply_to: str | None, ctx: AdminContext) -> str:
+    """`set digest ...`, `set nomail`, `set mail`: done at once, and answered (within the
+    daily reply limit; past it, nothing is done, as for every command)."""
+    if not await RateStore(ctx.conn).allow(f"reply:{address_key(address)}",
+                                           ctx.settings.commands.replies_per_day, DAY,
+                                           ctx.clock()):
+        return replies.REQUEST_RECEIVED
+    answer = await change_delivery(ctx.conn, ctx.settings, target.list_name, address, choice)
+    await _reply(ctx, target.list_name, address, answer.subject, answer.body, answer.lang,
+                 in_reply_to)
+    ctx.on_queued()
+    return replies.REQUEST_RECEIVED
 
 
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:

@@ -1,5 +1,10 @@
 """Read email commands (pure): what a message to an admin address asks, and whether it is
-automatic and must never be answered."""
+automatic and must never be answered.
+
+Besides `subscribe`, `unsubscribe` and `help`, a member may change how they receive the
+list: `set digest daily|weekly|off|plain|mime`, `set nomail` (pause) and `set mail`
+(resume), or the same in French (`régler condensé quotidien`, `régler pause`, ...).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,11 @@ from email.utils import getaddresses
 from typing import Literal
 
 from ccrlist.automail import quotable_msgid
+from subscribers.models import DeliveryChoice
 
 Command = Literal["subscribe", "unsubscribe", "help"]
+# A command: one of the words above, or a change to how the member receives the list.
+Request = Command | DeliveryChoice
 
 MAX_COMMAND_LINES = 5
 
@@ -22,18 +30,44 @@ _WORDS: dict[str, Command] = {
     "désabonnement": "unsubscribe", "desabonnement": "unsubscribe",
     "help": "help", "aide": "help", "info": "help",
 }
+_SET = frozenset({"set", "régler", "regler"})
+_DIGEST = frozenset({"digest", "condensé", "condense"})
+_DIGEST_CHOICES: dict[str, DeliveryChoice] = {
+    "daily": DeliveryChoice(mode="daily"), "quotidien": DeliveryChoice(mode="daily"),
+    "weekly": DeliveryChoice(mode="weekly"), "hebdomadaire": DeliveryChoice(mode="weekly"),
+    "off": DeliveryChoice(mode="each"), "non": DeliveryChoice(mode="each"),
+    "plain": DeliveryChoice(digest_format="plain"),
+    "texte": DeliveryChoice(digest_format="plain"),
+    "mime": DeliveryChoice(digest_format="mime"),
+}
+_PAUSE_CHOICES: dict[str, DeliveryChoice] = {
+    "nomail": DeliveryChoice(pause=True), "pause": DeliveryChoice(pause=True),
+    "mail": DeliveryChoice(pause=False), "reprise": DeliveryChoice(pause=False),
+}
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw|sv)\s*:\s*)+", re.IGNORECASE)
 _MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "listserv",
                     "majordomo")
 _MACHINE_SUFFIXES = ("-request", "-bounces", "-owner", "-admin")
 
 
-def _word(line: str) -> Command | None:
-    words = _REPLY_PREFIX.sub("", line).strip().split()
-    return _WORDS.get(words[0].lower().strip(".,!:;")) if words else None
+def _word(line: str) -> Request | None:
+    # A command is at most three words; the rest of the line is not read.
+    words = [w.lower().strip(".,!:;") for w in _REPLY_PREFIX.sub("", line).split(None, 3)[:3]]
+    if not words:
+        return None
+    if words[0] in _SET:
+        return _setting(words[1:])
+    return _WORDS.get(words[0])
 
 
-def find_command(subject: str, body: str) -> Command | None:
+def _setting(words: list[str]) -> DeliveryChoice | None:
+    """`digest daily`, `nomail`, ... after `set`; None for anything else."""
+    if len(words) >= 2 and words[0] in _DIGEST:
+        return _DIGEST_CHOICES.get(words[1])
+    return _PAUSE_CHOICES.get(words[0]) if words else None
+
+
+def find_command(subject: str, body: str) -> Request | None:
     """The command in the Subject, else in the first few lines of the body, else None."""
     found = _word(subject)
     if found:

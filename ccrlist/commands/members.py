@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
 from ccrlist.config.settings import Settings
+from ccrlist.digests.choice import ChoiceError, offers_digests, pause_day, pause_end, summary
 from ccrlist.names import SITE_ROLES
 from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
 from subscribers.bounces import BounceStore
@@ -18,12 +20,19 @@ from subscribers.csvfile import format_members_csv, parse_members_csv
 from subscribers.db import Connection, DatabaseError, open_database
 from subscribers.members import MemberStore, StoreError
 from subscribers.models import (
+    DIGEST_FORMATS,
     LANGS,
     POSTING_POLICIES,
+    RECEIVE_MODES,
     STATUSES,
+    DeliveryChoice,
+    DigestFormat,
     ImportReport,
+    Lang,
     NewMember,
     PostingPolicy,
+    ReceiveMode,
+    chosen_delivery,
 )
 
 T = TypeVar("T")
@@ -124,7 +133,8 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
             members = await s.members(list_name, status)  # type: ignore[arg-type]
             reasons = await BounceStore(conn).last_reasons(list_name)
             # Disabled members also show why: the last bounce recorded for them.
-            return [f"{m.address}\t{m.name}\t{m.lang}\t{m.status}\t{m.delivery_mode}"
+            return [f"{m.address}\t{m.name}\t{m.lang}\t{m.status}\t"
+                    f"{summary(m.delivery, settings)}"
                     + (f"\t{reasons.get(address_key(m.address), '')}"
                        if m.status == "disabled" else "")
                     for m in members]
@@ -140,12 +150,15 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
     @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
     @click.pass_obj
     def import_members(settings: Settings, file: Path, list_name: str, dry_run: bool) -> None:
-        """Subscribe everyone in a CSV file (columns email,name,lang). Idempotent."""
+        """Subscribe everyone in a CSV file (columns email,name,lang,mode,format,pause; only
+        email is needed). Idempotent."""
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{file}: cannot read: {exc}") from None
-        rows, errors = parse_members_csv(text)
+        now = time.time()
+        rows, errors = parse_members_csv(text, lambda day: pause_end(day, now, settings),
+                                         digests=offers_digests(list_name, settings))
         for error in errors:
             click.echo(f"{file}:{error.line}: {error.message}", err=True)
         if dry_run:
@@ -184,11 +197,68 @@ def make_members_group(default_list: str, name: str, help_text: str) -> click.Gr
 
         async def fetch(s: MemberStore) -> str:
             await s.require_list(list_name)
-            return format_members_csv(await s.members(list_name, "active"))
+            return format_members_csv(await s.members(list_name, "active"),
+                                      lambda at: pause_day(at, settings))
 
         click.echo(with_members(settings, fetch), nl=False)
 
+    @group.command(name="set")
+    @click.argument("address", metavar="EMAIL", type=EMAIL)
+    @list_option
+    @click.option("--mode", type=click.Choice(RECEIVE_MODES), default=None,
+                  help="Each post, or a daily or weekly digest.")
+    @click.option("--format", "digest_format", type=click.Choice(DIGEST_FORMATS),
+                  default=None, help="Digests in MIME or plain text (RFC 1153).")
+    @click.option("--pause-until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  metavar="DATE", help="Pause delivery until DATE (YYYY-MM-DD), local time.")
+    @click.option("--pause", is_flag=True, help="Pause delivery with no end date.")
+    @click.option("--resume", is_flag=True, help="End a pause now.")
+    @click.option("--lang", type=click.Choice(LANGS), default=None,
+                  help="The member's language (every list they are on).")
+    @click.pass_obj
+    def set_delivery(settings: Settings, address: str, list_name: str, mode: str | None,
+                     digest_format: str | None, pause_until: datetime | None, pause: bool,
+                     resume: bool, lang: str | None) -> None:
+        """Change how EMAIL receives the list: mode, digest format, a pause, language."""
+        if sum((pause_until is not None, pause, resume)) > 1:
+            raise click.UsageError("give only one of --pause-until, --pause and --resume")
+        choice = DeliveryChoice(
+            mode=_RECEIVE.get(mode or ""), digest_format=_FORMATS.get(digest_format or ""),
+            pause=True if pause or pause_until is not None else False if resume else None)
+        if choice.empty and lang is None:
+            raise click.UsageError("nothing to change: give --mode, --format, --pause-until, "
+                                   "--pause, --resume or --lang")
+        if choice.mode in ("daily", "weekly") and not offers_digests(list_name, settings):
+            raise click.ClickException(f"{list_name} offers no digests: its members "
+                                       "receive each issue")
+        if pause_until is not None:
+            try:
+                until = pause_end(pause_until.date(), time.time(), settings)
+            except ChoiceError as exc:
+                raise click.BadParameter(str(exc), param_hint="--pause-until") from None
+            choice = DeliveryChoice(choice.mode, choice.digest_format, True, until)
+
+        async def run(s: MemberStore) -> str:
+            await s.require_list(list_name)
+            member = await s.find_member(list_name, address)
+            if member is None:
+                raise StoreError(f"{address} is not a member of {list_name}")
+            delivery = chosen_delivery(member.delivery, choice)
+            await s.set_delivery(list_name, address, delivery)
+            if lang is not None:
+                await s.set_lang(address, _LANGS[lang])
+            return summary(delivery, settings)
+
+        state = with_members(settings, run)
+        click.echo(f"{address} on {list_name}: {state}"
+                   + (f"; language {lang}" if lang else ""))
+
     return group
+
+
+_RECEIVE: dict[str, ReceiveMode] = {mode: mode for mode in RECEIVE_MODES}
+_FORMATS: dict[str, DigestFormat] = {fmt: fmt for fmt in DIGEST_FORMATS}
+_LANGS: dict[str, Lang] = {lang: lang for lang in LANGS}
 
 
 @click.group(name="lists", invoke_without_command=True)

@@ -94,6 +94,9 @@ RANGES: dict[str, Range] = {
     "commands.replies_per_day": count(1000),
     "archive.link_minutes": Range(0, 7 * 24 * 60, "a number of minutes", low_included=False),
     "archive.session_days": days(365),
+    "digest.hour": Range(0, 23, "an hour of the day", note="0 is midnight"),
+    "digest.max_bytes": Range(0, 1_000_000_000, "a whole number of bytes",
+                              note="0 never sends a digest early"),
     "auth.timeout": seconds(300),
     "dkim.sign_processes": count(64, low=0, note="0 signs in the delivery loop"),
 }

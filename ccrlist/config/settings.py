@@ -5,6 +5,7 @@ number is in `checks.py`."""
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -227,6 +228,41 @@ class DkimSettings:
     sign_processes: int = 2
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                  "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday",
+                                 "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """When `ccrlist serve` sends the daily and weekly digests, and how big one may grow."""
+
+    # Daily digests go at this hour (0-23), local time in `timezone`; weekly ones at the
+    # same hour on `weekday`.
+    hour: int = 8
+    weekday: Weekday = "monday"
+    timezone: str = "America/Toronto"
+    # A member's digest goes out at once when its posts reach this many bytes; 0: never.
+    max_bytes: int = 100_000
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"'digest.timezone': {self.timezone!r} is not a time zone "
+                             "(e.g. 'America/Toronto')") from None
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def weekday_number(self) -> int:
+        """Monday is 0, as `date.weekday()` counts."""
+        return WEEKDAYS.index(self.weekday)
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str = "lists.example.org"
@@ -245,6 +281,7 @@ class Settings:
     commands: CommandSettings = field(default_factory=CommandSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
     source: str = "(built-in defaults)"
 
     @property

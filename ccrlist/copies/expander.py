@@ -62,8 +62,8 @@ class Expander:
                 added = await self._posts.expand(
                     items, lambda name: bounce_address(name, self._settings.domain),
                     self._clock())
-                log.info("queued %d post(s), %d deliveries: %s", len(items), added,
-                         ", ".join(item.post.permalink for item in items))
+                log.info("queued %d post(s), %d deliveries and digest items: %s", len(items),
+                         added, ", ".join(item.post.permalink for item in items))
                 if added:
                     self._on_queued()
             done += len(batch)

@@ -18,6 +18,7 @@ from ccrlist.web.handlers import Handlers
 from ccrlist.web.listener import WebListener, listen
 from ccrlist.web.pages import Pages, make_environment
 from ccrlist.web.security import SECURITY_HEADERS
+from ccrlist.web.subscription import SubscriptionPage
 from subscribers.db import Connection, open_database
 from subscribers.models import LIST_NAME_PATTERN, TOKEN_PATTERN
 
@@ -48,14 +49,17 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     """
     app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[BACKGROUND] = background or Background()
-    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND],
-                 on_queued)
+    pages = Pages(make_environment())
+    # One connection, so one write transaction at a time across every handler.
+    writing = asyncio.Lock()
+    h = Handlers(conn, settings, secret, pages, clock, app[BACKGROUND], on_queued, writing)
+    own = SubscriptionPage(conn, settings, secret, pages, clock, writing)
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
-    app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)
-    app.router.add_post(f"/u/{TOKEN}", h.unsubscribe_post)
+    app.router.add_get(f"/u/{TOKEN}", own.show)
+    app.router.add_post(f"/u/{TOKEN}", own.post)
     add_archive_routes(app, archive_db or conn, settings, secret, clock, app[BACKGROUND],
                        on_queued or (lambda: None))
     app.on_response_prepare.append(_add_security_headers)

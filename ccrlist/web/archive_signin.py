@@ -22,7 +22,7 @@ from ccrlist.web.archive_gate import (
     signin_form,
     texts_for,
 )
-from ccrlist.web.handlers import read_form
+from ccrlist.web.forms import read_form
 from ccrlist.web.security import (
     CSRF_COOKIE,
     client_ip,

@@ -1,55 +1,29 @@
-"""The HTTP handlers: subscribe form, confirmation page and RFC 8058 one-click unsubscribe."""
+"""The HTTP handlers: subscribe form and confirmation page (the member's own page is in
+`subscription.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from ccrlist.admin.optin import Optin
 from ccrlist.catalogue import Messages, messages
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
 from ccrlist.web.background import Background
+from ccrlist.web.forms import Csrf, Form, html_page, read_form
 from ccrlist.web.pages import Pages, pick_lang
-from ccrlist.web.security import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    client_ip,
-    csrf_ok,
-    csrf_token,
-    new_nonce,
-    origin_ok,
-    proxy_networks,
-    rate_bucket,
-)
+from ccrlist.web.security import CSRF_FIELD, client_ip, proxy_networks, rate_bucket
 from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
 from subscribers.db import Connection
 from subscribers.members import MemberStore
 from subscribers.models import Lang
 from subscribers.ratelimits import RateStore
-from subscribers.unsubscribe import TokenMembers
 
-HTML = "text/html"
 HOUR = 3600.0
 DAY = 86400.0
-ONE_CLICK = "One-Click"
-
-
-Form = Mapping[str, object]
-
-
-async def read_form(request: web.Request, timeout: float) -> Form | None:
-    """The POSTed form, or None when the body cannot be read (its errors are the client's)
-    or has not arrived within `timeout` seconds (a slow client holds a connection)."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await request.post()
-    except (ValueError, LookupError, HttpProcessingError, TimeoutError):
-        # Broken multipart, a missing boundary, an unknown charset: bad input, not our fault.
-        return None
 
 
 class Handlers:
@@ -57,38 +31,26 @@ class Handlers:
 
     def __init__(self, conn: Connection, settings: Settings, secret: bytes, pages: Pages,
                  clock: Clock, background: Background,
-                 on_queued: Callable[[], None] | None = None) -> None:
+                 on_queued: Callable[[], None] | None = None,
+                 writing: asyncio.Lock | None = None) -> None:
         self._conn = conn
         self._on_queued = on_queued  # wakes the delivery worker: mail is waiting
         self._background = background
         # The connection is shared: one write transaction at a time, or a BEGIN from one
         # request would land inside another's (and background jobs overlap requests).
-        self._writing = asyncio.Lock()
+        self._writing = writing or asyncio.Lock()
         self._settings = settings
-        self._secret = secret
         self._pages = pages
         self._clock = clock
         self._optin = Optin(conn, settings, clock)
         self._proxies = proxy_networks(settings.web.trusted_proxies)
+        self._csrf = Csrf(secret, settings.web.base_url)
 
     def _page(self, body: str, status: int = 200) -> web.Response:
-        return web.Response(text=body, status=status, content_type=HTML, charset="utf-8")
-
-    def _with_nonce(self, request: web.Request) -> tuple[str, bool]:
-        nonce = request.cookies.get(CSRF_COOKIE)
-        return (nonce, False) if nonce else (new_nonce(), True)
-
-    def _set_cookie(self, response: web.Response, nonce: str) -> None:
-        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/",
-                            secure=self._settings.web.base_url.startswith("https:"))
+        return html_page(body, status)
 
     async def _csrf_passes(self, request: web.Request, form: Form) -> bool:
-        field = form.get(CSRF_FIELD)
-        request_origin = f"{request.scheme}://{request.host}"
-        return (origin_ok(request.headers.get("Origin"), self._settings.web.base_url,
-                          request_origin)
-                and csrf_ok(self._secret, request.cookies.get(CSRF_COOKIE),
-                            field if isinstance(field, str) else None, request.path))
+        return self._csrf.passes(request, form)
 
     def _bad_form(self, request: web.Request, list_name: str | None = None) -> web.Response:
         t = messages(pick_lang(request.query.get("lang"), request.headers.get("Accept-Language")))
@@ -97,12 +59,10 @@ class Handlers:
 
     def _form_page(self, request: web.Request, t: Messages, list_name: str, status: int = 200,
                    email: str = "", name: str = "", error: str = "") -> web.Response:
-        nonce, fresh = self._with_nonce(request)
-        token = csrf_token(self._secret, nonce, request.path)
+        token, fresh = self._csrf.field(request)
         response = self._page(self._pages.subscribe(t, list_name, token, email, name, error),
                               status)
-        if fresh:
-            self._set_cookie(response, nonce)
+        self._csrf.set_cookie(response, fresh)
         return response
 
     async def subscribe_form(self, request: web.Request) -> web.Response:
@@ -171,12 +131,11 @@ class Handlers:
         t = messages(found.lang)
         prompt = (t.confirm_subscribe_prompt if found.action == "subscribe"
                   else t.confirm_unsubscribe_prompt)
-        nonce, fresh = self._with_nonce(request)
+        token, fresh = self._csrf.field(request)
         response = self._page(self._pages.button(
             t, t.confirm_title, prompt.format(address=found.address, list=found.list_name),
-            t.button_confirm, [(CSRF_FIELD, csrf_token(self._secret, nonce, request.path))]))
-        if fresh:
-            self._set_cookie(response, nonce)
+            t.button_confirm, [(CSRF_FIELD, token)]))
+        self._csrf.set_cookie(response, fresh)
         return response
 
     async def confirm_post(self, request: web.Request) -> web.Response:
@@ -204,32 +163,3 @@ class Handlers:
         text, status = {"expired": (t.token_expired, 410),
                         "used": (t.token_used, 410)}.get(state, (t.token_unknown, 404))
         return self._page(self._pages.message(t, t.not_found_title, text, alert=True), status)
-
-    async def unsubscribe_page(self, request: web.Request) -> web.Response:
-        """GET never unsubscribes: mail scanners follow links."""
-        member = await TokenMembers(self._conn).find(request.match_info["token"])
-        if member is None:
-            return self._token_problem("unknown", None, request)
-        t = messages(member.lang)
-        title = t.unsubscribe_title.format(list=member.list_name)
-        if member.status == "unsubscribed":
-            return self._page(self._pages.message(
-                t, title, t.unsubscribed.format(address=member.address, list=member.list_name)))
-        return self._page(self._pages.button(
-            t, title, t.unsubscribe_prompt.format(address=member.address, list=member.list_name),
-            t.button_unsubscribe, [("List-Unsubscribe", ONE_CLICK)]))
-
-    async def unsubscribe_post(self, request: web.Request) -> web.Response:
-        """RFC 8058: the URL's token is the capability; no cookie, login, CSRF token or redirect."""
-        form = await read_form(request, self._settings.web.idle_timeout)
-        if form is None or form.get("List-Unsubscribe") != ONE_CLICK:
-            return web.Response(text="expected List-Unsubscribe=One-Click\n", status=400)
-        async with self._writing:
-            member = await TokenMembers(self._conn).unsubscribe(request.match_info["token"],
-                                                                self._clock())
-        if member is None:
-            return self._token_problem("unknown", None, request)
-        t = messages(member.lang)
-        return self._page(self._pages.message(
-            t, t.unsubscribe_title.format(list=member.list_name),
-            t.unsubscribed.format(address=member.address, list=member.list_name)))

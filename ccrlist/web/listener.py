@@ -4,7 +4,7 @@ for each request, and one INFO line (no traceback) for a request aiohttp cannot 
 aiohttp's `keepalive_timeout` closes a connection that has not sent a whole request
 within that many seconds of connecting or of its previous answer (a slow client that
 trickles its headers, or an idle one); the form's body has the same time again
-(`handlers.read_form`). aiohttp would log an ERROR with a traceback for each request
+(`forms.read_form`). aiohttp would log an ERROR with a traceback for each request
 line over 8 KB: that is the client's mistake, not ours.
 """
 

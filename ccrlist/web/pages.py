@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -38,6 +39,26 @@ def pick_lang(requested: str | None, accept_language: str | None) -> Lang:
     return "en"
 
 
+@dataclass(frozen=True)
+class SubscriptionView:
+    """What the member's own page shows."""
+
+    address: str
+    list_name: str
+    csrf: str
+    notice: str  # after a save: what is now in force
+    error: str
+    digests: bool  # the list offers digests (the newsletter does not)
+    modes: tuple[tuple[str, str], ...]  # (value, label)
+    mode: str
+    digest_format: str
+    paused: bool
+    pause_until: str  # YYYY-MM-DD or ""
+    earliest: str  # the first day a pause may end on
+    pause_note: str
+    lang: Lang
+
+
 class Pages:
     """The page renderers, over one Jinja2 environment."""
 
@@ -58,4 +79,14 @@ class Pages:
         return self._env.get_template("subscribe.html.j2").render(
             lang=t.lang, t=t, title=t.subscribe_title.format(list=list_name), csrf=csrf,
             email=email, name=name, error=error,
+            languages=[(code, m.language_name) for code, m in CATALOGUE.items()])
+
+    def subscription(self, t: Messages, view: SubscriptionView) -> str:
+        return self._env.get_template("subscription.html.j2").render(
+            lang=t.lang, t=t, v=view,
+            title=t.page_title.format(list=view.list_name),
+            intro=t.page_intro.format(address=view.address, list=view.list_name),
+            pause_box=t.pause_box.format(list=view.list_name),
+            unsubscribe_prompt=t.unsubscribe_prompt.format(address=view.address,
+                                                           list=view.list_name),
             languages=[(code, m.language_name) for code, m in CATALOGUE.items()])
