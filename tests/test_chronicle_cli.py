@@ -113,6 +113,10 @@ def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> N
     (["publish", "../../etc/passwd"], 2, "not a valid issue id"),
     (["preview", "vol99-9"], 2, "there is no issue"),
     (["new", "../x"], 2, "not a valid issue id"),
+    (["new", "vol13-1\n"], 2, "not a valid issue id"),
+    (["preview", "vol12-2\n"], 2, "not a valid issue id"),
+    (["publish", "vol12-2\n", "--no-send"], 2, "not a valid issue id"),
+    (["check", "vol12-2\n"], 2, "not a valid issue id"),
     (["new", "vol12-2"], 1, "already has a version in 'en'"),
     (["publish", "vol12-2", "--to", "not an address"], 2, "--to"),
     (["publish", "vol12-2", "--resend", "--to", "a@b.org"], 2, "not both"),
@@ -123,6 +127,8 @@ def test_usage_errors_are_readable(chron: Settings, args: list[str], code: int,
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+    assert sorted(p.name for p in chron.issues_dir.iterdir()) == ["vol12-2.md"]
+    assert not chron.site.output_dir.exists()
 
 
 def test_broken_issue_file_names_file_and_line(chron: Settings) -> None:

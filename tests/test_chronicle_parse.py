@@ -10,7 +10,7 @@ import pytest
 from echronicle.reading.errors import IssueError, UnknownIssue
 from echronicle.reading.library import check_id, issue_ids, load_edition
 from echronicle.reading.model import Link, ListBlock, Paragraph
-from echronicle.reading.parse import parse_issue
+from echronicle.reading.parse import parse_issue, split_file_name
 from echronicle.rendering.labels import format_date, format_range
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,11 +124,22 @@ def test_editor_errors_name_file_and_line(case: str, text: str, line: int | None
     assert str(error).startswith("vol1-2.md")
 
 
-@pytest.mark.parametrize("bad", ["../etc", "vol12-2/../../x", "Vol12", "vol-2", "u", ".md",
-                                 "vol12-2.md", "vol12_2", ""])
+BAD_IDS = ["../etc", "vol12-2/../../x", "Vol12", "vol-2", "u", ".md", "vol12-2.md", "vol12_2", "",
+           # `$` matches before a final newline: every check is a full match.
+           "vol13-1\n", "\nvol13-1", "vol13-1\r", "vol13-1\x00", "vol13-1 ", "vol13-1/",
+           "vol13-1\n.fr", "vol1-1" + "-a" * 5000]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
 def test_ids_are_validated(bad: str) -> None:
     with pytest.raises(UnknownIssue):
         check_id(bad)
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_file_names_need_a_whole_id(bad: str) -> None:
+    with pytest.raises(IssueError, match="must be named"):
+        split_file_name(bad + ".md")
 
 
 @pytest.mark.parametrize("good", ["vol12-2", "vol1-1", "vol12-2b", "special2020-1"])

@@ -16,8 +16,8 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 GMAIL_SAFE_BYTES = 90 * 1024
 MIN_TEXT_CHARS = 200
 PLACEHOLDER = re.compile(r"\bTK\b|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
-_PURE_BLACK = re.compile(r"^(#000|#000000|black|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\))$", re.I)
-_PURE_WHITE = re.compile(r"^(#fff|#ffffff|white|rgb\(\s*255\s*,\s*255\s*,\s*255\s*\))$", re.I)
+_PURE_BLACK = re.compile(r"#000|#000000|black|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\)", re.I)
+_PURE_WHITE = re.compile(r"#fff|#ffffff|white|rgb\(\s*255\s*,\s*255\s*,\s*255\s*\)", re.I)
 
 # lxml (already needed by feedgen) parses a 60 KB email in a few milliseconds and imports
 # quickly, which keeps `chronicle publish` fast; elements are untyped, hence `Any`.
@@ -95,7 +95,7 @@ def check_email_html(html: str, *, limit: int = GMAIL_SAFE_BYTES) -> list[Proble
                                              "mailto: link"))
     for tag in elements:
         color = _style(tag).get("color", "")
-        if _PURE_BLACK.match(color) and _PURE_WHITE.match(_effective_background(tag)):
+        if _PURE_BLACK.fullmatch(color) and _PURE_WHITE.fullmatch(_effective_background(tag)):
             problems.append(Problem("email", f"pure black text on pure white in <{tag.tag}>; "
                                              "dark-mode inversion makes it unreadable"))
             break

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from echronicle.reading.errors import IssueError, UnknownIssue
-from echronicle.reading.model import ISSUE_ID, Edition, Issue
+from echronicle.reading.model import Edition, Issue, is_issue_id
 from echronicle.reading.parse import parse_issue, split_file_name
 
 
 def check_id(issue_id: str) -> str:
     """Refuse anything but a plain issue id, so no path outside the folders is ever formed."""
-    if not ISSUE_ID.match(issue_id):
+    if not is_issue_id(issue_id):
         raise UnknownIssue(issue_id, None, "not a valid issue id: use lower-case letters then "
                          "digits, with optional '-parts', like vol12-2")
     return issue_id

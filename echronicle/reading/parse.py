@@ -10,7 +10,7 @@ from typing import Any
 from echronicle.reading.errors import IssueError
 from echronicle.reading.frontmatter import FrontMatter, split_front_matter
 from echronicle.reading.markdown import CONTROL, IMAGE_SCHEMES, parse_body
-from echronicle.reading.model import ISSUE_ID, LANGS, Issue, Item, Lang, Meeting, Section
+from echronicle.reading.model import LANGS, Issue, Item, Lang, Meeting, Section, is_issue_id
 
 FIELDS = ("title", "volume", "number", "date", "lang", "summary", "meetings", "image",
           "image_alt")
@@ -36,7 +36,7 @@ def split_file_name(name: str) -> tuple[str, Lang | None]:
     """`vol12-2.md` -> ("vol12-2", None); `vol12-2.fr.md` -> ("vol12-2", "fr")."""
     stem = name.removesuffix(".md")
     issue_id, dot, lang = stem.partition(".")
-    if name == stem or not ISSUE_ID.match(issue_id) or (dot and lang not in LANGS):
+    if name == stem or not is_issue_id(issue_id) or (dot and lang not in LANGS):
         raise IssueError(name, None, "an issue file must be named <id>.md or <id>.<lang>.md, "
                          "with an id like vol12-2 and lang en or fr")
     return issue_id, lang if dot else None  # type: ignore[return-value]
