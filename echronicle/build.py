@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from ccrlist.config.settings import Settings
 from echronicle.reading.errors import IssueError
 from echronicle.reading.library import check_id, issue_ids, load_all, load_edition
 from echronicle.reading.model import Edition
-from echronicle.rendering.email import RenderedEmail, render_email, site_root
+from echronicle.rendering.email import render_email, render_web_copy, site_root
 from echronicle.rendering.pages import render_issue_page
 from echronicle.rendering.site import edition_files, render_site, shared_files
 from echronicle.rendering.templates import environment
@@ -22,13 +22,12 @@ def build_all(settings: Settings) -> tuple[list[Edition], WriteReport]:
     return editions, write_tree(settings.site.output_dir, render_site(editions, settings))
 
 
-def publish_files(settings: Settings, edition: Edition,
-                  emails: dict[str, RenderedEmail] | None = None) -> WriteReport:
+def publish_files(settings: Settings, edition: Edition) -> WriteReport:
     """Write one issue's pages and email copies, and the indexes and feeds listing every issue."""
     others = [load_edition(settings.issues_dir, other)
               for other in issue_ids(settings.issues_dir) if other != edition.id]
     files = shared_files([*others, edition], settings)
-    files.update(edition_files(edition, settings, emails))
+    files.update(edition_files(edition, settings))
     return write_tree(settings.site.output_dir, files)
 
 
@@ -36,15 +35,16 @@ def preview_dir(settings: Settings, issue_id: str) -> Path:
     return target(settings.data_dir, f"preview/{check_id(issue_id)}")
 
 
-def write_preview(settings: Settings, issue_id: str) -> list[Path]:
-    """Each version's email HTML, text, whole message and archive page, under data_dir/preview."""
+def write_preview(settings: Settings, issue_id: str, now: datetime) -> list[Path]:
+    """Each version's email HTML, text, whole message (dated `now`) and archive page, under
+    data_dir/preview."""
     edition = load_edition(settings.issues_dir, issue_id)
     root = site_root(settings)
     files: dict[str, bytes] = {}
     for issue in edition.versions:
-        email = render_email(issue, settings)
+        email = render_email(issue, settings, now)
         prefix = "" if issue.primary else f"{issue.lang}/"
-        files[prefix + "email.html"] = email.archive_html()
+        files[prefix + "email.html"] = render_web_copy(issue, settings)
         files[prefix + "email.txt"] = email.text.encode("utf-8")
         files[prefix + "message.eml"] = email.message
         files[prefix + "index.html"] = render_issue_page(edition, issue, root).encode("utf-8")

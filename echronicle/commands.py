@@ -45,9 +45,14 @@ def _editor_errors() -> Iterator[None]:
         raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
 
-def _stamp() -> str:
-    """A tag for resends and test copies; the clock is read here, at the edge, only."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _now() -> datetime:
+    """The clock, read here at the edge only: the Date of messages queued now, and the tag
+    of resends and test copies."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 @click.group()
@@ -85,8 +90,9 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
     if resend and not yes and not no_send:
         click.confirm(f"Send {issue_id} again to every subscriber, including those who "
                       "already received it?", abort=True)
-    request = PublishRequest(issue_id, send=not no_send, test_to=to_address, test_lang=lang,
-                             resend=resend, force=force, tag=_stamp())
+    now = _now()
+    request = PublishRequest(issue_id, now, send=not no_send, test_to=to_address,
+                             test_lang=lang, resend=resend, force=force, tag=_stamp(now))
     signer = None if no_send else _signer(settings)
     with contextlib.ExitStack() as stack, _editor_errors():
         if signer is not None:
@@ -152,18 +158,20 @@ def check(ctx: click.Context, issue_id: str, links: bool) -> None:
     """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
     from echronicle.checks.preflight import check_edition, links_of
     from echronicle.reading.library import load_edition
-    from echronicle.rendering.email import RenderedEmail, render_email
+    from echronicle.rendering.email import RenderedEmail, render_email, render_web_copy
 
     settings = _settings(ctx)
+    now = _now()
     with _editor_errors():
         edition = load_edition(settings.issues_dir, issue_id)
-        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
+        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings, now)
                                             for issue in edition.versions}
     count = len(_report(check_edition(edition, settings, emails)))
     if links:
         from echronicle.checks.links import check_links
 
-        report = asyncio.run(check_links(links_of(emails.values())))
+        pages = [render_web_copy(issue, settings) for issue in edition.versions]
+        report = asyncio.run(check_links(links_of(pages)))
         if report.skipped_reason:
             click.echo(f"links not checked: {report.skipped_reason}", err=True)
         else:
@@ -210,7 +218,7 @@ def preview(ctx: click.Context, issue_id: str, serve: bool, port: int) -> None:
 
     settings = _settings(ctx)
     with _editor_errors():
-        paths = write_preview(settings, issue_id)
+        paths = write_preview(settings, issue_id, _now())
     for path in paths:
         click.echo(str(path))
     if serve:

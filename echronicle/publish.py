@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ccrlist.config.secret import load_or_create_secret
@@ -39,6 +40,7 @@ class PublishRequest:
     """What the editor asked for (`chronicle publish` and its options)."""
 
     issue_id: str
+    queued_at: datetime  # the clock at the edge: the Date of the messages queued now
     send: bool = True  # False: --no-send, pages only
     test_to: str | None = None  # one test copy to this (normalised) address
     test_lang: str | None = None  # the test copy's language (default: the issue's own)
@@ -142,14 +144,15 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
     Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
     """
     edition = load_edition(settings.issues_dir, request.issue_id)
-    emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
-                                        for issue in edition.versions}
+    emails: dict[str, RenderedEmail] = {
+        issue.lang: render_email(issue, settings, request.queued_at)
+        for issue in edition.versions}
     problems = check_edition(edition, settings, emails)
     for problem in problems:
         reporter.problem(str(problem))
     if problems and request.send and not request.force:
         raise ChecksFailed(request.issue_id, len(problems))
-    pages = publish_files(settings, edition, emails)
+    pages = publish_files(settings, edition)
     reporter.note(f"Pages: {settings.site.output_dir} ({len(pages.written)} written, "
                   f"{len(pages.unchanged)} unchanged)")
     if not request.send:
@@ -163,10 +166,11 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
         if not deliveries:
             return PublishReport(pages, nobody=True)
         if variant:
-            emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
+            emails = {d.lang: render_email(edition.version(d.lang), settings,
+                                           request.queued_at, variant)
                       for d in deliveries}
         return PublishReport(pages, await _send(conn, settings, deliveries, emails, signer,
-                                                reporter))
+                                                reporter, request.queued_at))
     finally:
         await conn.close()
 
@@ -190,7 +194,7 @@ async def _plan(conn: Connection, settings: Settings, edition: Edition,
 
 async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Delivery],
                 emails: Mapping[str, RenderedEmail], signer: CopySigner | None,
-                reporter: Reporter) -> SendSummary:
+                reporter: Reporter, queued_at: datetime) -> SendSummary:
     """Queue `deliveries` durably, then run the delivery worker until nothing is due."""
     queue = QueueStore(conn)
     outgoing_ids: list[int] = []
@@ -201,6 +205,7 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
             sender=bounce_address(settings.newsletter.list, settings.domain),
             body=emails[delivery.lang].message, recipients=delivery.recipients,
             personalised=True, verp=True,  # one copy each, so VERP costs nothing
+            now=queued_at.timestamp(),
         )
         outgoing_ids.append(result.outgoing_id)
         queued += result.recipients_added

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import email.utils
 import shutil
 import threading
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,31 @@ def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> N
     assert result.exit_code == 0, result.output
     assert "Sent 3" in result.output and "Maildir" in result.output
     assert len(list((chron.outbox_dir / "new").iterdir())) == 3
+
+
+def test_the_date_is_when_it_is_queued_and_the_same_bytes_go_to_everyone(
+        chron: Settings) -> None:
+    tokens = subscribe_newsletter(chron, [("ana@example.org", "en"), ("cy@example.com", "en"),
+                                          ("dee@example.com", "en")])
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = run(chron, "publish", "vol12-2")
+    after = datetime.now(UTC)
+    assert result.exit_code == 0, result.output
+    bodies = set()
+    for path in (chron.outbox_dir / "new").iterdir():
+        raw = path.read_bytes()
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        recipient = str(msg["Delivered-To"])
+        sent = email.utils.parsedate_to_datetime(str(msg["Date"]))
+        assert before <= sent <= after, msg["Date"]  # not 3 October 2017, the date
+        text = msg.get_body(("plain",))
+        assert text is not None and "Vol. 12 no. 2, 3 October 2017" in text.get_content()
+        # Everything but the envelope lines and the token is the same for every subscriber.
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        fields = b"\r\n".join(line for line in head.split(b"\r\n")
+                               if not line.startswith((b"Return-Path:", b"Delivered-To:")))
+        bodies.add((fields + rest).replace(tokens[recipient].encode(), b"TOKEN"))
+    assert len(bodies) == 1
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.tokens import TOKEN_SLOT
@@ -25,10 +26,6 @@ class RenderedEmail:
     text: str
     message: bytes  # holds TOKEN_SLOT wherever a subscriber's token goes
 
-    def archive_html(self) -> bytes:
-        """The exact email HTML, with a neutral word where the token goes."""
-        return self.html.encode("ascii").replace(TOKEN_SLOT, ARCHIVE_TOKEN)
-
 
 def site_root(settings: Settings) -> str:
     base = settings.site.base_url
@@ -50,8 +47,17 @@ def message_id(issue: Issue, settings: Settings, variant: str = "") -> str:
     return f"{issue.id}.{issue.lang}{suffix}.{settings.newsletter.list}@{settings.domain}"
 
 
-def render_email(issue: Issue, settings: Settings, variant: str = "") -> RenderedEmail:
-    """Pure: the email for `issue`; `variant` tells resends and test copies apart."""
+def render_web_copy(issue: Issue, settings: Settings) -> bytes:
+    """The public web copy of the email (`<id>/email.html`): its HTML, for anyone to read."""
+    unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
+    html = render_html(issue, archive_url(issue, settings), unsubscribe)
+    return html.encode("ascii").replace(TOKEN_SLOT, ARCHIVE_TOKEN)
+
+
+def render_email(issue: Issue, settings: Settings, queued_at: datetime,
+                 variant: str = "") -> RenderedEmail:
+    """Pure: the email for `issue`, dated `queued_at` (when it is queued; the caller reads
+    the clock); `variant` tells resends and test copies apart."""
     unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
     archive = archive_url(issue, settings)
     html = render_html(issue, archive, unsubscribe)
@@ -60,7 +66,7 @@ def render_email(issue: Issue, settings: Settings, variant: str = "") -> Rendere
     newsletter = settings.newsletter
     headers = MessageHeaders(
         from_name=newsletter.from_name, from_address=newsletter.publisher,
-        message_id=message_id(issue, settings, variant),
+        message_id=message_id(issue, settings, variant), date=queued_at,
         list=ListFields(newsletter.list, settings.domain, archive, unsubscribe_url=unsubscribe,
                         label=words(issue.lang).list_name, announce=True))
     return RenderedEmail(subject, html, text, build_message(issue, subject, text, html, headers))

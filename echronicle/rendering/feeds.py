@@ -8,15 +8,22 @@ version it has, as subscribers get it by email.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, time
 
 from feedgen.feed import FeedGenerator
 
-from echronicle.reading.model import Edition, lang_prefix
-from echronicle.rendering.email_message import published_at
+from echronicle.reading.model import Edition, Issue, lang_prefix
 from echronicle.rendering.labels import words
 from echronicle.rendering.pages import render_issue_content
 
 GENERATOR = "ccr-mail echronicle"
+# Feed dates are noon UTC of the issue date: the same calendar day everywhere in Canada,
+# and never the clock of the machine that builds, so a rebuild gives the same bytes.
+PUBLISH_TIME = time(12, 0, tzinfo=UTC)
+
+
+def published_at(issue: Issue) -> datetime:
+    return datetime.combine(issue.date, PUBLISH_TIME)
 
 
 def feed_url(root: str, lang: str, name: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from ccrlist.config.settings import Settings
 from echronicle.reading.model import LANGS, Edition, lang_prefix
-from echronicle.rendering.email import RenderedEmail, render_email, site_root
+from echronicle.rendering.email import render_web_copy, site_root
 from echronicle.rendering.feeds import render_atom, render_rss
 from echronicle.rendering.pages import render_index, render_issue_page
 
@@ -16,15 +16,13 @@ def newest_first(editions: Iterable[Edition]) -> list[Edition]:
                                            e.primary.number, e.id), reverse=True)
 
 
-def edition_files(edition: Edition, settings: Settings,
-                  emails: dict[str, RenderedEmail] | None = None) -> dict[str, bytes]:
-    """The page and the email copy of every version of one issue."""
+def edition_files(edition: Edition, settings: Settings) -> dict[str, bytes]:
+    """The page and the web copy of the email of every version of one issue."""
     root = site_root(settings)
     files: dict[str, bytes] = {}
     for issue in edition.versions:
-        email = (emails or {}).get(issue.lang) or render_email(issue, settings)
         files[issue.path + "index.html"] = render_issue_page(edition, issue, root).encode()
-        files[issue.path + "email.html"] = email.archive_html()
+        files[issue.path + "email.html"] = render_web_copy(issue, settings)
     return files
 
 
