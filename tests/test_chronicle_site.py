@@ -206,6 +206,24 @@ def test_pages_link_the_feeds_of_their_language(files: dict[str, bytes], name: s
     assert {str(a["href"]) for a in footer.find_all("a")} == feeds | {ROOT + folder}
 
 
+def test_the_banner_is_on_top_of_the_archive_page_as_in_the_email(
+        files: dict[str, bytes]) -> None:
+    soup = BeautifulSoup(files["vol12-2/index.html"], "html.parser")
+    article = soup.find("article")
+    assert article is not None
+    first, second = article.find_all(True, recursive=False)[:2]
+    banner = first.find("img")
+    assert banner is not None and banner["alt"] == "CCR Chronicle"
+    assert second.name == "h1"  # above the title, "In this issue" and item 1
+    assert len(soup.find_all("img", alt="CCR Chronicle")) == 1
+    # The email shows it before the title too.
+    email_soup = BeautifulSoup(files["vol12-2/email.html"], "html.parser")
+    images = [str(img["src"]) for img in email_soup.find_all("img")]
+    title = email_soup.find("h1")
+    assert title is not None and images[0] == banner["src"]
+    assert title.find_previous("img") is not None
+
+
 def test_email_copy_is_the_email_html(files: dict[str, bytes]) -> None:
     assert files["vol12-2/email.html"].startswith(b"<!doctype html>")
     assert b"CCR-TOKEN-SLOT" not in files["vol12-2/email.html"]

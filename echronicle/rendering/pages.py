@@ -52,5 +52,5 @@ def render_index(editions: Sequence[Edition], root: str, lang: str) -> str:
 
 
 def render_issue_content(issue: Issue) -> str:
-    """The issue's body alone, for feed entries."""
-    return environment().get_template("issue_body.html.j2").render(issue=issue)
+    """The issue's banner and body, for feed entries."""
+    return environment().get_template("feed_entry.html.j2").render(issue=issue)
