@@ -145,10 +145,11 @@ def test_token_substitution_survives_every_part(rendered: RenderedEmail) -> None
     assert TOKEN_SLOT not in personalise(rendered.message, token)
 
 
-def test_archive_copy_has_no_slot(issue: Issue) -> None:
+def test_web_copy_has_no_slot_and_no_personal_link(issue: Issue) -> None:
     archived = render_web_copy(issue, Settings())
-    assert TOKEN_SLOT not in archived
-    assert b"https://lists.example.org/u/archive-copy" in archived
+    assert TOKEN_SLOT not in archived and b"/u/" not in archived
+    assert b'<a href="https://lists.example.org/unsubscribe/echronicle?lang=en">Unsubscribe</a>' \
+        in archived
 
 
 def test_text_part_reads_on_its_own(issue: Issue, rendered: RenderedEmail) -> None:

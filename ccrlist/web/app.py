@@ -43,6 +43,9 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND])
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
+    # For anyone, e.g. a reader of the newsletter's public web copy: no token needed.
+    app.router.add_get(f"/unsubscribe/{LIST}", h.leave_form)
+    app.router.add_post(f"/unsubscribe/{LIST}", h.leave_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
     app.router.add_get(f"/u/{TOKEN}", h.unsubscribe_page)

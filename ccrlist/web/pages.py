@@ -59,3 +59,9 @@ class Pages:
             lang=t.lang, t=t, title=t.subscribe_title.format(list=list_name), csrf=csrf,
             email=email, name=name, error=error,
             languages=[(code, m.language_name) for code, m in CATALOGUE.items()])
+
+    def leave(self, t: Messages, list_name: str, csrf: str, email: str = "",
+              error: str = "") -> str:
+        return self._env.get_template("leave.html.j2").render(
+            lang=t.lang, t=t, title=t.unsubscribe_title.format(list=list_name), csrf=csrf,
+            email=email, error=error)

@@ -8,15 +8,12 @@ from datetime import datetime
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.list_fields import ListFields
-from ccrlist.names import one_click_url
+from ccrlist.names import leave_page_url, one_click_url
 from echronicle.reading.model import Issue
 from echronicle.rendering.email_html import render_html
 from echronicle.rendering.email_message import MessageHeaders, build_message
 from echronicle.rendering.email_text import render_text
 from echronicle.rendering.labels import email_subject, words
-
-# What the archive copy of the email shows instead of a subscriber's token.
-ARCHIVE_TOKEN = b"archive-copy"
 
 
 @dataclass(frozen=True)
@@ -48,10 +45,11 @@ def message_id(issue: Issue, settings: Settings, variant: str = "") -> str:
 
 
 def render_web_copy(issue: Issue, settings: Settings) -> bytes:
-    """The public web copy of the email (`<id>/email.html`): its HTML, for anyone to read."""
-    unsubscribe = unsubscribe_url(settings, TOKEN_SLOT.decode("ascii"))
-    html = render_html(issue, archive_url(issue, settings), unsubscribe)
-    return html.encode("ascii").replace(TOKEN_SLOT, ARCHIVE_TOKEN)
+    """The public web copy of the email (`<id>/email.html`), for anyone to read: where each
+    subscriber's copy has their own unsubscribe link, it links the web app's page where anyone
+    can ask to leave (confirmed by email), so no link in it is dead."""
+    leave = leave_page_url(settings.web.base_url, settings.newsletter.list, issue.lang)
+    return render_html(issue, archive_url(issue, settings), leave).encode("ascii")
 
 
 def render_email(issue: Issue, settings: Settings, queued_at: datetime,
