@@ -105,3 +105,17 @@ def test_publish_no_send_builds_with_warnings(chron: Settings) -> None:
     assert result.exit_code == 0, result.output
     assert "problem: text (en)" in result.output
     assert (chron.site.output_dir / "vol12-2" / "index.html").exists()
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html;base64,PHNjcmlwdD4=",
+                                  "vbscript:msgbox", "//evil.example/x"])
+def test_check_refuses_links_it_will_not_make_with_file_and_line(chron: Settings,
+                                                                 link: str) -> None:
+    path = chron.issues_dir / "vol12-2.md"
+    text = path.read_text(encoding="utf-8")
+    line = text[:text.index("Resettle 20,000")].count("\n") + 1
+    path.write_text(text.replace("Resettle 20,000", f"[Resettle]({link}) 20,000", 1), "utf-8")
+    result = run(chron, "check", "vol12-2")
+    assert result.exit_code == 1, result.output
+    assert f"vol12-2.md:{line}: the link '{link}'" in result.output
+    assert "no problems found" not in result.output

@@ -28,6 +28,10 @@ from echronicle.reading.model import (
 
 LINK_SCHEMES = ("https://", "http://", "mailto:")
 IMAGE_SCHEMES = ("https://", "http://")
+# Schemes that run code or carry a whole document; markdown-it would quietly print such a
+# link as text, so the reader asks it to make them all, and refuses them by name.
+REFUSED_SCHEMES = ("javascript", "vbscript", "data")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 def parse_body(source: str, body: str, first_line: int) -> list[RawSection]:
     """Parse the Markdown body; `first_line` is the file line the body starts on."""
     md = MarkdownIt("commonmark", {"html": False})
+    md.validateLink = _every_link  # type: ignore[method-assign]
     tokens = md.parse(body)
     reader = _Reader(source, tokens, first_line)
     return reader.sections()
@@ -171,10 +176,30 @@ class _Reader:
                             "remove it: email, web pages and feeds cannot carry it")
 
     def check_url(self, url: str, schemes: tuple[str, ...], what: str, line: int) -> None:
-        if not url.lower().startswith(schemes) or url.lower() in schemes:
-            allowed = ", ".join(schemes)
-            raise self.fail(line, f"the {what} '{url}' is not an absolute URL: "
-                            f"it must start with {allowed}")
+        problem = url_problem(url, schemes, what)
+        if problem:
+            raise self.fail(line, problem)
+
+
+def _every_link(url: str) -> bool:
+    """Let markdown-it make every link, so that `url_problem` sees (and names) each one."""
+    return True
+
+
+def url_problem(url: str, schemes: tuple[str, ...], what: str) -> str:
+    """Why a link or image URL will not be made, or "" when it is an absolute URL we allow."""
+    lowered = url.strip().lower()
+    scheme = _SCHEME.match(lowered)
+    if scheme is not None and scheme.group(1) in REFUSED_SCHEMES:
+        return (f"the {what} '{url}' will not be made: {scheme.group(1)}: links can run code "
+                "in readers' browsers and mail programs; link to an https:// page instead")
+    if lowered.startswith("//"):
+        return (f"the {what} '{url}' is protocol-relative, which a mail program cannot "
+                "follow: write it with https://")
+    if not lowered.startswith(schemes) or lowered in schemes:
+        return (f"the {what} '{url}' is not an absolute URL: "
+                f"it must start with {', '.join(schemes)}")
+    return ""
 
 
 def _plain(inlines: Sequence[Inline]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from echronicle.reading.errors import IssueError
 from echronicle.reading.frontmatter import FrontMatter, split_front_matter
-from echronicle.reading.markdown import CONTROL, IMAGE_SCHEMES, parse_body
+from echronicle.reading.markdown import CONTROL, IMAGE_SCHEMES, parse_body, url_problem
 from echronicle.reading.model import LANGS, Issue, Item, Lang, Meeting, Section, is_issue_id
 
 FIELDS = ("title", "volume", "number", "date", "lang", "summary", "meetings", "image",
@@ -62,9 +62,8 @@ def parse_issue(name: str, text: str) -> Issue:
     image_alt = _text(name, fm, "image_alt")
     if image and not image_alt:
         raise IssueError(name, fm.line("image"), "'image' needs an 'image_alt' describing it")
-    if image and not image.lower().startswith(IMAGE_SCHEMES):
-        raise IssueError(name, fm.line("image"), f"the image '{image}' is not an absolute URL: "
-                         "it must start with https:// or http://")
+    if image and url_problem(image, IMAGE_SCHEMES, "image"):
+        raise IssueError(name, fm.line("image"), url_problem(image, IMAGE_SCHEMES, "image"))
     sections = parse_body(name, fm.body, fm.body_line)
     intro = sections[0].blocks
     items = tuple(Item(n, s.title, s.blocks)
