@@ -155,18 +155,28 @@ def _report(problems: list[Any]) -> list[Any]:
               help="Also check that every http(s) link answers (needs the network).")
 @click.pass_context
 def check(ctx: click.Context, issue_id: str, links: bool) -> None:
-    """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
+    """Check issue ID before sending: every mistake in its files, with its line, then size,
+    alt text, links, placeholders, colours and feeds of what would be sent."""
     from echronicle.checks.preflight import check_edition, links_of
-    from echronicle.reading.library import load_edition
+    from echronicle.checks.source import file_problems, in_file_order, placeholders
+    from echronicle.reading.edition import parse_edition
+    from echronicle.reading.library import read_edition
     from echronicle.rendering.email import RenderedEmail, render_email, render_web_copy
 
     settings = _settings(ctx)
     now = _now()
     with _editor_errors():
-        edition = load_edition(settings.issues_dir, issue_id)
+        files = read_edition(settings.issues_dir, issue_id)
+    try:
+        edition = parse_edition(issue_id, files)
         emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings, now)
                                             for issue in edition.versions}
-    count = len(_report(check_edition(edition, settings, emails)))
+    except IssueError as exc:
+        # What cannot be read cannot be rendered: list every mistake found in the files.
+        found = [*file_problems(exc), *(p for file in files for p in placeholders(file))]
+        _report(in_file_order(found))
+        raise click.ClickException(f"{issue_id}: {len(found)} problem(s) found") from None
+    count = len(_report(check_edition(edition, settings, emails, files)))
     if links:
         from echronicle.checks.links import check_links
 

@@ -22,7 +22,8 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
 from echronicle.build import publish_files
 from echronicle.checks.preflight import check_edition
-from echronicle.reading.library import load_edition
+from echronicle.reading.edition import parse_edition
+from echronicle.reading.library import read_edition
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import RenderedEmail, render_email
 from echronicle.writer import WriteReport
@@ -143,11 +144,12 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
     failed checks refuse sending: either stops before anything is written or queued.
     Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
     """
-    edition = load_edition(settings.issues_dir, request.issue_id)
+    files = read_edition(settings.issues_dir, request.issue_id)
+    edition = parse_edition(request.issue_id, files)
     emails: dict[str, RenderedEmail] = {
         issue.lang: render_email(issue, settings, request.queued_at)
         for issue in edition.versions}
-    problems = check_edition(edition, settings, emails)
+    problems = check_edition(edition, settings, emails, files)
     for problem in problems:
         reporter.problem(str(problem))
     if problems and request.send and not request.force:

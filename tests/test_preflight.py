@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ccrlist.config.settings import Settings
 from echronicle.checks.preflight import check_edition, links_of
-from echronicle.reading.library import load_edition
+from echronicle.reading.library import load_edition, read_edition
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import RenderedEmail, render_email, render_web_copy
 
@@ -28,7 +28,8 @@ def _emails(edition: Edition, settings: Settings) -> dict[str, RenderedEmail]:
 def test_the_real_issue_passes_every_check() -> None:
     settings = _settings(ISSUES)
     edition = load_edition(ISSUES, "vol12-2")
-    assert check_edition(edition, settings, _emails(edition, settings)) == []
+    assert check_edition(edition, settings, _emails(edition, settings),
+                         read_edition(ISSUES, "vol12-2")) == []
 
 
 def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
@@ -41,9 +42,11 @@ def test_placeholder_and_http_link_are_found(tmp_path: Path) -> None:
     settings = dataclasses.replace(_settings(tmp_path / "issues"),
                                    site=dataclasses.replace(Settings().site,
                                                             base_url="http://insecure.example/"))
-    messages = [str(p) for p in check_edition(edition, settings, _emails(edition, settings))]
-    assert any("placeholder text 'TODO'" in m and m.startswith("email (en)") for m in messages)
-    assert any("placeholder text 'TODO'" in m and m.startswith("text (en)") for m in messages)
+    files = read_edition(tmp_path / "issues", "vol12-2")
+    messages = [str(p) for p in check_edition(edition, settings, _emails(edition, settings),
+                                              files)]
+    line = text[:text.index("TODO")].count("\n") + 1
+    assert messages[0] == f"vol12-2.md:{line}: placeholder text 'TODO' left in"
     assert any("http://insecure.example/" in m and "not an absolute https" in m
                for m in messages)
 

@@ -7,16 +7,18 @@ from dataclasses import replace
 
 from ccrlist.config.settings import Settings
 from echronicle.checks.rendered import Problem, check_email_html, check_feed, check_text_part
+from echronicle.checks.source import in_file_order, placeholders
+from echronicle.reading.edition import IssueFile
 from echronicle.reading.model import LANGS, Edition, lang_prefix
 from echronicle.rendering.email import RenderedEmail, site_root
 from echronicle.rendering.feeds import render_atom, render_rss
 
 
-def check_edition(edition: Edition, settings: Settings,
-                  emails: Mapping[str, RenderedEmail]) -> list[Problem]:
-    """Problems with `edition`'s emails (one per language, as rendered for sending) and with
-    its entry in the feeds."""
-    problems: list[Problem] = []
+def check_edition(edition: Edition, settings: Settings, emails: Mapping[str, RenderedEmail],
+                  files: Iterable[IssueFile]) -> list[Problem]:
+    """Problems with `edition`'s files (placeholders, by line), its emails (one per language,
+    as rendered for sending) and its entry in the feeds."""
+    problems = in_file_order(p for file in files for p in placeholders(file))
     for issue in edition.versions:
         email = emails[issue.lang]
         found = check_email_html(email.html) + check_text_part(email.text)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from echronicle.reading.edition import IssueFile, parse_edition
 from echronicle.reading.errors import IssueError, UnknownIssue
-from echronicle.reading.model import Edition, Issue, is_issue_id
-from echronicle.reading.parse import parse_issue, split_file_name
+from echronicle.reading.model import Edition, is_issue_id
+from echronicle.reading.parse import split_file_name
 
 
 def check_id(issue_id: str) -> str:
@@ -32,37 +33,28 @@ def issue_ids(issues_dir: Path) -> list[str]:
     return sorted(ids)
 
 
-def _read(path: Path) -> Issue:
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Windows editors may start with a BOM
-    except UnicodeDecodeError as exc:
-        raise IssueError(path.name, None, f"the file is not UTF-8 text ({exc.reason})") from None
-    return parse_issue(path.name, text)
+def edition_paths(issues_dir: Path, issue_id: str) -> list[Path]:
+    """`<id>.md`, then its translations `<id>.<lang>.md`; an unknown id is a usage error."""
+    check_id(issue_id)
+    primary = issues_dir / f"{issue_id}.md"
+    if not primary.is_file():
+        known = ", ".join(issue_ids(issues_dir)) or "none yet"
+        raise UnknownIssue(str(primary), None, f"there is no issue '{issue_id}' (issues: {known})")
+    return [primary, *sorted(issues_dir.glob(f"{issue_id}.*.md"))]
+
+
+def read_file(path: Path) -> IssueFile:
+    return IssueFile.of(path.name, path.read_bytes())
+
+
+def read_edition(issues_dir: Path, issue_id: str) -> list[IssueFile]:
+    """The files of one issue, main file first."""
+    return [read_file(path) for path in edition_paths(issues_dir, issue_id)]
 
 
 def load_edition(issues_dir: Path, issue_id: str) -> Edition:
     """Parse `<id>.md` and its translations `<id>.<lang>.md`."""
-    check_id(issue_id)
-    primary_path = issues_dir / f"{issue_id}.md"
-    if not primary_path.is_file():
-        known = ", ".join(issue_ids(issues_dir)) or "none yet"
-        raise UnknownIssue(str(primary_path), None,
-                           f"there is no issue '{issue_id}' (issues: {known})")
-    primary = _read(primary_path)
-    versions = [primary]
-    for path in sorted(issues_dir.glob(f"{issue_id}.*.md")):
-        translation = _read(path)
-        if translation.lang == primary.lang:
-            raise IssueError(path.name, None, f"this translation is in '{primary.lang}', "
-                             f"the same language as {primary_path.name}")
-        versions.append(translation)
-    edition = Edition(issue_id, tuple(versions))
-    problems = edition.disagreements()
-    if problems:
-        # Subscribers of each language would get a different issue; nothing may use it.
-        raise IssueError(versions[-1].source, None, "the language versions disagree: "
-                         + "; ".join(problems))
-    return edition
+    return parse_edition(issue_id, read_edition(issues_dir, issue_id))
 
 
 def load_all(issues_dir: Path) -> list[Edition]:
