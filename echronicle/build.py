@@ -18,13 +18,13 @@ from echronicle.writer import WriteReport, target, write_file, write_tree
 
 def build_all(settings: Settings) -> tuple[list[Edition], WriteReport]:
     """Render every issue file and write the whole archive."""
-    editions = load_all(settings.issues_dir)
+    editions = load_all(settings.issues_dir, settings.limits.max_issue_bytes)
     return editions, write_tree(settings.site.output_dir, render_site(editions, settings))
 
 
 def publish_files(settings: Settings, edition: Edition) -> WriteReport:
     """Write one issue's pages and email copies, and the indexes and feeds listing every issue."""
-    others = [load_edition(settings.issues_dir, other)
+    others = [load_edition(settings.issues_dir, other, settings.limits.max_issue_bytes)
               for other in issue_ids(settings.issues_dir) if other != edition.id]
     files = shared_files([*others, edition], settings)
     files.update(edition_files(edition, settings))
@@ -38,7 +38,7 @@ def preview_dir(settings: Settings, issue_id: str) -> Path:
 def write_preview(settings: Settings, issue_id: str, now: datetime) -> list[Path]:
     """Each version's email HTML, text, whole message (dated `now`) and archive page, under
     data_dir/preview."""
-    edition = load_edition(settings.issues_dir, issue_id)
+    edition = load_edition(settings.issues_dir, issue_id, settings.limits.max_issue_bytes)
     root = site_root(settings)
     files: dict[str, bytes] = {}
     for issue in edition.versions:
@@ -62,7 +62,8 @@ def write_skeleton(settings: Settings, issue_id: str, lang: str, volume: int, nu
     """
     path = target(settings.issues_dir, f"{check_id(issue_id)}.md")
     if path.exists():
-        edition = load_edition(settings.issues_dir, issue_id)
+        edition = load_edition(settings.issues_dir, issue_id,
+                               settings.limits.max_issue_bytes)
         if edition.has(lang):
             raise IssueError(str(path), None, f"issue '{issue_id}' already has a version in "
                              f"'{lang}'; edit it instead")

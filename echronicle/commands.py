@@ -166,7 +166,7 @@ def check(ctx: click.Context, issue_id: str, links: bool) -> None:
     settings = _settings(ctx)
     now = _now()
     with _editor_errors():
-        files = read_edition(settings.issues_dir, issue_id)
+        files = read_edition(settings.issues_dir, issue_id, settings.limits.max_issue_bytes)
     try:
         edition = parse_edition(issue_id, files)
         emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings, now)

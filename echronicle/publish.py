@@ -144,7 +144,8 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
     failed checks refuse sending: either stops before anything is written or queued.
     Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
     """
-    files = read_edition(settings.issues_dir, request.issue_id)
+    files = read_edition(settings.issues_dir, request.issue_id,
+                         settings.limits.max_issue_bytes)
     edition = parse_edition(request.issue_id, files)
     emails: dict[str, RenderedEmail] = {
         issue.lang: render_email(issue, settings, request.queued_at)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ccrlist.config.settings import Settings
+from ccrlist.config.settings import LimitSettings, Settings
 from echronicle.commands import chronicle
 from subscribers.db import open_database
 from subscribers.members import MemberStore
@@ -168,3 +168,27 @@ def test_check_refuses_links_it_will_not_make_with_file_and_line(chron: Settings
     assert result.exit_code == 1, result.output
     assert f"vol12-2.md:{line}: the link '{link}'" in result.output
     assert "no problems found" not in result.output
+
+
+def test_an_issue_file_over_max_issue_bytes_is_an_editor_error(chron: Settings) -> None:
+    size = (chron.issues_dir / "vol12-2.md").stat().st_size
+    small = dataclasses.replace(chron, limits=LimitSettings(max_issue_bytes=size - 1))
+    for args in (["check", "vol12-2"], ["publish", "vol12-2", "--no-send"],
+                 ["preview", "vol12-2"], ["build"]):
+        result = run(small, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert (f"vol12-2.md: the file is {size:,} bytes, more than the {size - 1:,} an issue "
+                "may have ([limits] max_issue_bytes)") in result.output, args
+        assert "Traceback" not in result.output
+    assert not chron.site.output_dir.exists()
+    assert run(dataclasses.replace(chron, limits=LimitSettings(max_issue_bytes=size)),
+               "check", "vol12-2").exit_code == 0
+
+
+def test_a_huge_issue_file_is_refused_without_being_read(chron: Settings) -> None:
+    huge = chron.issues_dir / "vol99-1.md"
+    with huge.open("wb") as out:  # 24 MB, as in the issue, but sparse: quick to make
+        out.truncate(24 * 1024 * 1024)
+    result = run(chron, "check", "vol99-1")
+    assert result.exit_code == 1
+    assert "vol99-1.md: the file is 25,165,824 bytes, more than the 1,048,576" in result.output

@@ -127,6 +127,7 @@ def test_auth_settings_load_with_per_list_overrides() -> None:
     ("[bounces]\nprobe_every = -5\n", "'bounces.probe_every' must be 0 (never) or more"),
     ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be 1 or more"),
     ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be 0"),
+    ("[limits]\nmax_issue_bytes = 0\n", "'limits.max_issue_bytes' must be 1 or more"),
 ])
 def test_counts_that_cannot_be_negative_are_refused(tmp_path: Path, text: str,
                                                     message: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from ccrlist.config.settings import LimitSettings
 from echronicle.reading.edition import IssueFile, parse_edition
 from echronicle.reading.errors import IssueError, UnknownIssue
 from echronicle.reading.model import Edition, is_issue_id
@@ -43,20 +45,37 @@ def edition_paths(issues_dir: Path, issue_id: str) -> list[Path]:
     return [primary, *sorted(issues_dir.glob(f"{issue_id}.*.md"))]
 
 
-def read_file(path: Path) -> IssueFile:
-    return IssueFile.of(path.name, path.read_bytes())
+MAX_ISSUE_BYTES = LimitSettings.max_issue_bytes  # `[limits] max_issue_bytes`'s default
 
 
-def read_edition(issues_dir: Path, issue_id: str) -> list[IssueFile]:
+def too_large(name: str, size: int, max_bytes: int) -> IssueError:
+    return IssueError(name, None, f"the file is {size:,} bytes, more than the {max_bytes:,} "
+                      "an issue may have ([limits] max_issue_bytes): make it smaller")
+
+
+def read_file(path: Path, max_bytes: int = MAX_ISSUE_BYTES) -> IssueFile:
+    """Read one issue file; a file over `max_bytes` is refused before it is read."""
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > max_bytes:
+            raise too_large(path.name, size, max_bytes)
+        data = stream.read(max_bytes + 1)  # it may have grown since
+    if len(data) > max_bytes:
+        raise too_large(path.name, max(size, len(data)), max_bytes)
+    return IssueFile.of(path.name, data)
+
+
+def read_edition(issues_dir: Path, issue_id: str,
+                 max_bytes: int = MAX_ISSUE_BYTES) -> list[IssueFile]:
     """The files of one issue, main file first."""
-    return [read_file(path) for path in edition_paths(issues_dir, issue_id)]
+    return [read_file(path, max_bytes) for path in edition_paths(issues_dir, issue_id)]
 
 
-def load_edition(issues_dir: Path, issue_id: str) -> Edition:
+def load_edition(issues_dir: Path, issue_id: str, max_bytes: int = MAX_ISSUE_BYTES) -> Edition:
     """Parse `<id>.md` and its translations `<id>.<lang>.md`."""
-    return parse_edition(issue_id, read_edition(issues_dir, issue_id))
+    return parse_edition(issue_id, read_edition(issues_dir, issue_id, max_bytes))
 
 
-def load_all(issues_dir: Path) -> list[Edition]:
+def load_all(issues_dir: Path, max_bytes: int = MAX_ISSUE_BYTES) -> list[Edition]:
     """Every edition in the folder, in id order."""
-    return [load_edition(issues_dir, issue_id) for issue_id in issue_ids(issues_dir)]
+    return [load_edition(issues_dir, issue_id, max_bytes) for issue_id in issue_ids(issues_dir)]
