@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from ccrlist.config.settings import Settings
+from echronicle.listing.cache import ListingCache
+from echronicle.listing.entries import listed_edition
+from echronicle.listing.folder import list_issues
+from echronicle.listing.model import ListedEdition
+from echronicle.reading.edition import IssueFile, parse_edition
 from echronicle.reading.errors import IssueError
-from echronicle.reading.library import check_id, issue_ids, load_all, load_edition
+from echronicle.reading.library import check_id, issue_ids, load_edition, read_edition
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import render_email, render_web_copy, site_root
 from echronicle.rendering.pages import render_issue_page
@@ -16,19 +23,58 @@ from echronicle.rendering.templates import environment
 from echronicle.writer import WriteReport, target, write_file, write_tree
 
 
-def build_all(settings: Settings) -> tuple[list[Edition], WriteReport]:
-    """Render every issue file and write the whole archive."""
-    editions = load_all(settings.issues_dir, settings.limits.max_issue_bytes)
-    return editions, write_tree(settings.site.output_dir, render_site(editions, settings))
+@dataclass
+class BuildReport:
+    editions: list[Edition] = field(default_factory=list)
+    left_out: list[IssueError] = field(default_factory=list)  # broken issues, one reason each
+    pages: WriteReport = field(default_factory=WriteReport)
 
 
-def publish_files(settings: Settings, edition: Edition) -> WriteReport:
-    """Write one issue's pages and email copies, and the indexes and feeds listing every issue."""
-    others = [load_edition(settings.issues_dir, other, settings.limits.max_issue_bytes)
-              for other in issue_ids(settings.issues_dir) if other != edition.id]
-    files = shared_files([*others, edition], settings)
-    files.update(edition_files(edition, settings))
-    return write_tree(settings.site.output_dir, files)
+def listing_cache(settings: Settings) -> ListingCache:
+    return ListingCache(settings.data_dir / "cache" / "listing")
+
+
+def build_all(settings: Settings) -> BuildReport:
+    """Read, render and write the whole archive from every issue file, reading nothing from
+    the listing cache; a broken issue is left out. The cache is refilled, and emptied of the
+    listings of files that are gone or changed."""
+    report = BuildReport()
+    root = site_root(settings)
+    cache = listing_cache(settings)
+    listed: list[ListedEdition] = []
+    keep: set[str] = set()
+    for issue_id in issue_ids(settings.issues_dir):
+        try:
+            files = read_edition(settings.issues_dir, issue_id, settings.limits.max_issue_bytes)
+            edition = parse_edition(issue_id, files)
+        except IssueError as exc:
+            report.left_out.append(exc)
+            continue
+        report.editions.append(edition)
+        listed.append(listed_edition(edition, root))
+        key = cache.key(files, root)
+        cache.put(key, listed[-1])
+        keep.add(key)
+    cache.prune(keep)
+    pages = render_site(report.editions, settings, listed)
+    report.pages = write_tree(settings.site.output_dir, pages)
+    return report
+
+
+def publish_files(settings: Settings, edition: Edition,
+                  files: Sequence[IssueFile]) -> tuple[WriteReport, list[IssueError]]:
+    """Write one issue's pages and email copies, and the indexes and feeds listing every issue
+    (all but this one from the listing cache, unless their files changed). Returns what was
+    written and the issues left out of the listing because they are broken."""
+    root = site_root(settings)
+    cache = listing_cache(settings)
+    found = list_issues(settings.issues_dir, settings.limits.max_issue_bytes, cache, root,
+                        skip=edition.id)
+    mine = listed_edition(edition, root)
+    cache.put(cache.key(files, root), mine)
+    pages = shared_files([*found.editions, mine], settings)
+    pages.update(edition_files(edition, settings))
+    return write_tree(settings.site.output_dir, pages), found.left_out
 
 
 def preview_dir(settings: Settings, issue_id: str) -> Path:

@@ -207,14 +207,21 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 @chronicle.command()
 @click.pass_context
 def build(ctx: click.Context) -> None:
-    """Rebuild the whole archive and both feeds from every issue file."""
+    """Rebuild the whole archive and both feeds from every issue file (broken ones left out)."""
     from echronicle.build import build_all
+    from echronicle.listing.folder import left_out_note
 
     settings = _settings(ctx)
     with _editor_errors():
-        editions, report = build_all(settings)
-    click.echo(f"Built {len(editions)} issue(s) into {settings.site.output_dir}: "
-               f"{len(report.written)} file(s) written, {len(report.unchanged)} unchanged.")
+        report = build_all(settings)
+    for broken in report.left_out:
+        click.echo(f"problem: {left_out_note(broken)}", err=True)
+    click.echo(f"Built {len(report.editions)} issue(s) into {settings.site.output_dir}: "
+               f"{len(report.pages.written)} file(s) written, "
+               f"{len(report.pages.unchanged)} unchanged.")
+    if report.left_out:
+        raise click.ClickException(f"{len(report.left_out)} issue(s) left out: fix them, "
+                                   "then build again")
 
 
 @chronicle.command()

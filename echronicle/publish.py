@@ -22,6 +22,7 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
 from echronicle.build import publish_files
 from echronicle.checks.preflight import check_edition
+from echronicle.listing.folder import left_out_note
 from echronicle.reading.edition import parse_edition
 from echronicle.reading.library import read_edition
 from echronicle.reading.model import Edition
@@ -155,7 +156,9 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
         reporter.problem(str(problem))
     if problems and request.send and not request.force:
         raise ChecksFailed(request.issue_id, len(problems))
-    pages = publish_files(settings, edition)
+    pages, left_out = publish_files(settings, edition, files)
+    for broken in left_out:
+        reporter.note(left_out_note(broken))
     reporter.note(f"Pages: {settings.site.output_dir} ({len(pages.written)} written, "
                   f"{len(pages.unchanged)} unchanged)")
     if not request.send:

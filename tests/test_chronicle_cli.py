@@ -6,12 +6,14 @@ import dataclasses
 import email
 import email.policy
 import email.utils
+import re
 import shutil
 import threading
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import RecordingRelay, subscribe_newsletter
@@ -227,3 +229,53 @@ def test_preview_writes_files_and_serves_them(chron: Settings) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _index_links(settings: Settings, name: str = "index.html") -> list[str]:
+    html = (settings.site.output_dir / name).read_text("utf-8")
+    return re.findall(r'<h2><a href="https://lists.example.org/chronicle/([^"]+)">', html)
+
+
+def test_a_broken_draft_never_blocks_publishing_another_issue(chron: Settings) -> None:
+    good = (chron.issues_dir / "vol12-2.md").read_text("utf-8")
+    (chron.issues_dir / "vol12-1.md").write_text(
+        good.replace("number: 2", "number: 1").replace("2017-10-03", "2017-04-04"), "utf-8")
+    (chron.issues_dir / "vol99-2.md").write_text(  # a draft without its title
+        good.replace("title: ", "subtitle: ", 1).replace("volume: 12", "volume: 99"), "utf-8")
+    (chron.issues_dir / "vol99-3.md").write_text(good + "\n![](https://x.org/a.png)\n", "utf-8")
+    with (chron.issues_dir / "vol99-4.md").open("wb") as huge:
+        huge.truncate(24 * 1024 * 1024)  # as in the issue: never read
+    subscribe(chron)
+    for extra in (["--no-send"], []):
+        result = run(chron, "publish", "vol12-2", *extra)
+        assert result.exit_code == 0, result.output
+        for line in ("vol99-2.md: the front matter has no 'title'",
+                     "vol99-3.md:", "has no alt text",
+                     "vol99-4.md: the file is 25,165,824 bytes, more than the 1,048,576"):
+            assert line in result.output, line
+        assert result.output.count("Left out of the index and feeds until it is fixed") == 3
+    assert "Sent 3" in result.output
+    assert _index_links(chron) == ["vol12-2/", "vol12-1/"]
+    feed = feedparser.parse((chron.site.output_dir / "fr" / "atom.xml").read_bytes())
+    assert [e.link.rsplit("/", 2)[-2] for e in feed.entries] == ["vol12-2", "vol12-1"]
+    # The broken one itself is still refused, with its problems.
+    refused = run(chron, "publish", "vol99-2", "--no-send")
+    assert refused.exit_code == 1
+    assert "vol99-2.md: the front matter has no 'title'" in refused.output
+    assert not (chron.site.output_dir / "vol99-2").exists()
+    # Once fixed, the next publish of any issue lists it.
+    (chron.issues_dir / "vol99-2.md").write_text(
+        good.replace("volume: 12", "volume: 99").replace("2017-10-03", "2018-01-01"), "utf-8")
+    again = run(chron, "publish", "vol12-1", "--no-send")
+    assert again.exit_code == 0 and again.output.count("Left out") == 2, again.output
+    assert _index_links(chron) == ["vol99-2/", "vol12-2/", "vol12-1/"]
+
+
+def test_build_leaves_broken_issues_out_and_says_so(chron: Settings) -> None:
+    (chron.issues_dir / "vol99-2.md").write_text("---\ntitle: x\n---\n", "utf-8")
+    result = run(chron, "build")
+    assert result.exit_code == 1
+    assert "problem: Left out of the index and feeds until it is fixed: vol99-2.md: the " \
+           "front matter has no 'volume' (and 3 more problem(s)" in result.output
+    assert "Built 1 issue(s)" in result.output and "1 issue(s) left out" in result.output
+    assert _index_links(chron) == ["vol12-2/"]

@@ -8,6 +8,7 @@ from dataclasses import replace
 from ccrlist.config.settings import Settings
 from echronicle.checks.rendered import Problem, check_email_html, check_feed, check_text_part
 from echronicle.checks.source import in_file_order, placeholders
+from echronicle.listing.entries import listed_edition
 from echronicle.reading.edition import IssueFile
 from echronicle.reading.model import LANGS, Edition, lang_prefix
 from echronicle.rendering.email import RenderedEmail, site_root
@@ -24,10 +25,12 @@ def check_edition(edition: Edition, settings: Settings, emails: Mapping[str, Ren
         found = check_email_html(email.html) + check_text_part(email.text)
         problems += [replace(p, part=f"{p.part} ({issue.lang})") for p in found]
     root = site_root(settings)
+    listed = listed_edition(edition, root)
     for lang in LANGS:
         folder = lang_prefix(lang)
-        problems += check_feed(render_rss([edition], root, lang), folder + "feed.xml")
-        problems += check_feed(render_atom([edition], root, lang), folder + "atom.xml")
+        rss = render_rss([listed.rss[lang]], root, lang, listed.date)
+        atom = render_atom([listed.atom[lang]], root, lang, listed.date)
+        problems += check_feed(rss, folder + "feed.xml") + check_feed(atom, folder + "atom.xml")
     return problems
 
 

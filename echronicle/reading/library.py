@@ -9,7 +9,6 @@ from ccrlist.config.settings import LimitSettings
 from echronicle.reading.edition import IssueFile, parse_edition
 from echronicle.reading.errors import IssueError, UnknownIssue
 from echronicle.reading.model import Edition, is_issue_id
-from echronicle.reading.parse import split_file_name
 
 
 def check_id(issue_id: str) -> str:
@@ -22,27 +21,39 @@ def check_id(issue_id: str) -> str:
 
 def issue_ids(issues_dir: Path) -> list[str]:
     """The ids of every primary issue file, sorted."""
+    return sorted(folder_editions(issues_dir))
+
+
+def folder_editions(issues_dir: Path) -> dict[str, list[Path]]:
+    """Every issue with a main file `<id>.md` in the folder, by id, with its files: the main
+    file, then every `<id>.<anything>.md` (a translation, or a misnamed file that reading
+    refuses), from one reading of the folder."""
     if not issues_dir.is_dir():
-        return []
-    ids = set()
-    for path in issues_dir.glob("*.md"):
-        try:
-            issue_id, lang = split_file_name(path.name)
-        except IssueError:
+        return {}
+    primaries: dict[str, Path] = {}
+    others: dict[str, list[Path]] = {}
+    for entry in os.scandir(issues_dir):
+        stem = entry.name.removesuffix(".md")
+        issue_id, dot, _ = stem.partition(".")
+        if stem == entry.name or not is_issue_id(issue_id):
             continue  # e.g. a README.md next to the issues
-        if lang is None:
-            ids.add(issue_id)
-    return sorted(ids)
+        if dot:
+            others.setdefault(issue_id, []).append(Path(entry.path))
+        elif entry.is_file():
+            primaries[issue_id] = Path(entry.path)
+    return {issue_id: [path, *sorted(others.get(issue_id, []))]
+            for issue_id, path in sorted(primaries.items())}
 
 
 def edition_paths(issues_dir: Path, issue_id: str) -> list[Path]:
     """`<id>.md`, then its translations `<id>.<lang>.md`; an unknown id is a usage error."""
     check_id(issue_id)
-    primary = issues_dir / f"{issue_id}.md"
-    if not primary.is_file():
-        known = ", ".join(issue_ids(issues_dir)) or "none yet"
-        raise UnknownIssue(str(primary), None, f"there is no issue '{issue_id}' (issues: {known})")
-    return [primary, *sorted(issues_dir.glob(f"{issue_id}.*.md"))]
+    editions = folder_editions(issues_dir)
+    if issue_id not in editions:
+        known = ", ".join(editions) or "none yet"
+        raise UnknownIssue(str(issues_dir / f"{issue_id}.md"), None,
+                           f"there is no issue '{issue_id}' (issues: {known})")
+    return editions[issue_id]
 
 
 MAX_ISSUE_BYTES = LimitSettings.max_issue_bytes  # `[limits] max_issue_bytes`'s default

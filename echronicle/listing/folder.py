@@ -1,0 +1,63 @@
+"""List every issue of the issues folder for the indexes and feeds: an issue's listing comes
+from the cache while its files are unchanged, and a broken or oversized issue is set aside
+with the reason, so it never blocks or slows the publishing of another issue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from echronicle.listing.cache import Listing, ListingCache
+from echronicle.listing.entries import listed_edition
+from echronicle.listing.model import ListedEdition
+from echronicle.reading.edition import parse_edition
+from echronicle.reading.errors import IssueError, problems_of
+from echronicle.reading.library import folder_editions, read_file
+
+
+@dataclass
+class FolderListing:
+    editions: list[ListedEdition] = field(default_factory=list)
+    left_out: list[IssueError] = field(default_factory=list)  # one reason per issue
+
+
+def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root: str,
+                skip: str = "") -> FolderListing:
+    """Every issue but `skip`, listed or set aside."""
+    found = FolderListing()
+    for issue_id, paths in folder_editions(issues_dir).items():
+        if issue_id == skip:
+            continue
+        listing = _listing(issue_id, paths, max_bytes, cache, site_root)
+        if isinstance(listing, IssueError):
+            found.left_out.append(listing)
+        else:
+            found.editions.append(listing)
+    return found
+
+
+def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCache,
+             site_root: str) -> Listing:
+    try:
+        files = [read_file(path, max_bytes) for path in paths]  # too large: refused unread
+    except IssueError as exc:
+        return exc
+    key = cache.key(files, site_root)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    listing: Listing
+    try:
+        listing = listed_edition(parse_edition(issue_id, files), site_root)
+    except IssueError as exc:
+        listing = exc
+    cache.put(key, listing)  # a broken issue is not parsed again until a file changes
+    return listing
+
+
+def left_out_note(error: IssueError) -> str:
+    """One line for the editor: which file is left out of the index and feeds, and why."""
+    problems = problems_of(error)
+    more = (f" (and {len(problems) - 1} more problem(s); `chronicle check` lists them)"
+            if len(problems) > 1 else "")
+    return f"Left out of the index and feeds until it is fixed: {problems[0]}{more}"
