@@ -14,7 +14,7 @@ from echronicle.listing.folder import list_issues
 from echronicle.listing.model import ListedEdition
 from echronicle.reading.edition import IssueFile, parse_edition
 from echronicle.reading.errors import IssueError
-from echronicle.reading.library import check_id, issue_ids, load_edition, read_edition
+from echronicle.reading.library import check_id, folder_editions, load_edition, read_file
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import render_email, render_web_copy, site_root
 from echronicle.rendering.pages import render_issue_page
@@ -43,9 +43,9 @@ def build_all(settings: Settings) -> BuildReport:
     cache = listing_cache(settings)
     listed: list[ListedEdition] = []
     keep: set[str] = set()
-    for issue_id in issue_ids(settings.issues_dir):
+    for issue_id, paths in folder_editions(settings.issues_dir).items():
         try:
-            files = read_edition(settings.issues_dir, issue_id, settings.limits.max_issue_bytes)
+            files = [read_file(path, settings.limits.max_issue_bytes) for path in paths]
             edition = parse_edition(issue_id, files)
         except IssueError as exc:
             report.left_out.append(exc)

@@ -1,14 +1,23 @@
 """The listing cache: listings and broken issues read back exactly as written, keys that
-follow the files and the site's address, and damaged files read as misses."""
+follow the files and the site's address, damaged files read as misses, and the manifest that
+tells unchanged issue files without reading them."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from ccrlist.config.settings import Settings
+from echronicle.commands import chronicle
 from echronicle.listing.cache import ListingCache
 from echronicle.listing.entries import listed_edition
+from echronicle.listing.manifest import Manifest
 from echronicle.reading.edition import IssueFile
 from echronicle.reading.errors import IssueError, IssueProblems
 from echronicle.reading.library import load_edition, read_edition
@@ -82,3 +91,68 @@ def test_another_version_of_the_code_uses_a_folder_of_its_own(tmp_path: Path) ->
     new.put("k", listed)
     new.prune({"k"})
     assert [p.name for p in tmp_path.iterdir()] == [new.folder.name]
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set `path`'s modification time `seconds` before now."""
+    when = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(when, when))
+
+
+def test_the_manifest_knows_unchanged_files_without_reading_them(tmp_path: Path) -> None:
+    issue, gone = tmp_path / "vol1-1.md", tmp_path / "vol1-2.md"
+    for path in (issue, gone):
+        path.write_text("---\ntitle: x\n", "utf-8")
+        _age(path, 60)
+    manifest = Manifest(tmp_path / "cache")
+    assert manifest.digest(issue, issue.stat()) is None  # never hashed
+    manifest.record(issue, issue.stat(), "d1")
+    manifest.record(gone, gone.stat(), "d2")
+    manifest.save()
+    gone.unlink()
+    again = Manifest(tmp_path / "cache")
+    assert again.digest(issue, issue.stat()) == "d1"
+    again.save()  # what this run saw: vol1-2.md is gone
+    assert list(json.loads((tmp_path / "cache" / "files.json").read_text())) == [str(issue)]
+    issue.write_text("---\ntitle: y\n", "utf-8")  # same size, but a new time
+    _age(issue, 30)
+    assert Manifest(tmp_path / "cache").digest(issue, issue.stat()) is None
+
+
+def test_a_file_changed_just_before_the_manifest_was_written_is_hashed_again(
+        tmp_path: Path) -> None:
+    """A second edit in the same tick of a coarse clock would keep size and time: a file
+    changed less than 2 s before the manifest was written is not trusted, and hashing it
+    again moves the manifest's time on, so that it is trusted the next time."""
+    issue = tmp_path / "vol1-1.md"
+    issue.write_text("---\ntitle: x\n", "utf-8")
+    _age(issue, 60)
+    manifest = Manifest(tmp_path / "cache")
+    manifest.record(issue, issue.stat(), "d1")
+    manifest.save()
+    written = tmp_path / "cache" / "files.json"
+    racy_time = issue.stat().st_mtime_ns + 1_000_000_000  # as if written 1 s after the edit
+    os.utime(written, ns=(racy_time, racy_time))
+    racy = Manifest(tmp_path / "cache")
+    assert racy.digest(issue, issue.stat()) is None
+    racy.record(issue, issue.stat(), "d1")  # hashed again: the same
+    racy.save()  # nothing new, but its time moves on
+    assert written.stat().st_mtime_ns > racy_time
+    assert Manifest(tmp_path / "cache").digest(issue, issue.stat()) == "d1"
+
+
+def test_publishing_reads_only_the_files_that_changed(settings: Settings) -> None:
+    """Observed through the manifest: after two publishes, an unchanged archived file is
+    known from its size and time; a changed one is read and hashed again."""
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    for path in settings.issues_dir.iterdir():
+        _age(path, 60)
+    for _ in range(2):
+        result = CliRunner().invoke(chronicle, ["publish", "vol12-2", "--no-send"], obj=settings)
+        assert result.exit_code == 0, result.output
+    cache = ListingCache(settings.data_dir / "cache" / "listing")
+    old = settings.issues_dir / "vol12-1.md"
+    assert cache.manifest().digest(old, old.stat()) == IssueFile.of(
+        old.name, old.read_bytes()).digest
+    old.write_text(old.read_text("utf-8") + "\nMore.\n", "utf-8")
+    assert cache.manifest().digest(old, old.stat()) is None

@@ -25,6 +25,7 @@ import markdown_it
 import echronicle.listing
 import echronicle.reading
 import echronicle.rendering
+from echronicle.listing.manifest import Manifest
 from echronicle.listing.model import ListedEdition
 from echronicle.reading.edition import IssueFile
 from echronicle.reading.errors import IssueError, IssueProblems, problems_of
@@ -57,13 +58,19 @@ class ListingCache:
         self.folder = root / (fingerprint or code_fingerprint())
 
     @staticmethod
-    def key(files: Sequence[IssueFile], site_root: str) -> str:
-        """Of the files' names and contents (an id and a language come from a name) and the
-        site's address (every link in a listing starts with it)."""
+    def key(files: Sequence[IssueFile | tuple[str, str]], site_root: str) -> str:
+        """Of the files' names and contents (given as files, or as names and digests; an id
+        and a language come from a name) and the site's address (every link in a listing
+        starts with it)."""
         digest = hashlib.sha256(site_root.encode() + b"\0")
         for file in files:
-            digest.update(f"{file.name}\0{file.digest}\0".encode())
+            name, content = (file.name, file.digest) if isinstance(file, IssueFile) else file
+            digest.update(f"{name}\0{content}\0".encode())
         return digest.hexdigest()
+
+    def manifest(self) -> Manifest:
+        """Which issue files are unchanged since they were hashed (kept with the listings)."""
+        return Manifest(self.folder)
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.listing"
@@ -75,7 +82,7 @@ class ListingCache:
             return None  # never written, or damaged: made again
 
     def put(self, key: str, listing: Listing) -> None:
-        write_file(self._path(key), _encode(listing))
+        write_file(self._path(key), _encode(listing), durable=False)  # a lost one is a miss
 
     def prune(self, keep: set[str]) -> int:
         """Delete the listings whose key is not in `keep`, and the folders of other code."""
@@ -114,8 +121,9 @@ def _encode(listing: Listing) -> bytes:
 
 
 def _decode(data: bytes) -> Listing:
-    line, _, rest = data.partition(b"\n")
-    head: dict[str, Any] = json.loads(line)
+    end = data.index(b"\n")
+    head: dict[str, Any] = json.loads(data[:end])
+    rest = memoryview(data)[end + 1:]  # the pieces are copied once, each on its own
     if head["format"] != FORMAT:
         raise ValueError("another format")
     if "errors" in head:
@@ -132,7 +140,7 @@ def _decode(data: bytes) -> Listing:
         if isinstance(size, str):
             by_kind[kind][lang] = by_kind[kind][size]
         else:
-            by_kind[kind][lang] = rest[at:at + size]
+            by_kind[kind][lang] = bytes(rest[at:at + size])
             at += size
     if at != len(rest):
         raise ValueError("cut short")

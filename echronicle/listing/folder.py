@@ -9,10 +9,11 @@ from pathlib import Path
 
 from echronicle.listing.cache import Listing, ListingCache
 from echronicle.listing.entries import listed_edition
+from echronicle.listing.manifest import Manifest
 from echronicle.listing.model import ListedEdition
 from echronicle.reading.edition import parse_edition
 from echronicle.reading.errors import IssueError, problems_of
-from echronicle.reading.library import folder_editions, read_file
+from echronicle.reading.library import folder_editions, read_file, too_large
 
 
 @dataclass
@@ -25,23 +26,41 @@ def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root
                 skip: str = "") -> FolderListing:
     """Every issue but `skip`, listed or set aside."""
     found = FolderListing()
+    manifest = cache.manifest()
     for issue_id, paths in folder_editions(issues_dir).items():
         if issue_id == skip:
             continue
-        listing = _listing(issue_id, paths, max_bytes, cache, site_root)
+        listing = _listing(issue_id, paths, max_bytes, cache, manifest, site_root)
         if isinstance(listing, IssueError):
             found.left_out.append(listing)
         else:
             found.editions.append(listing)
+    manifest.save()
     return found
 
 
 def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCache,
-             site_root: str) -> Listing:
+             manifest: Manifest, site_root: str) -> Listing:
     try:
-        files = [read_file(path, max_bytes) for path in paths]  # too large: refused unread
+        stats = [path.stat() for path in paths]
+    except OSError as exc:  # removed or renamed while we look: its next publish lists it
+        return IssueError(Path(exc.filename or paths[0]).name, None, exc.strerror or str(exc))
+    for path, stat in zip(paths, stats, strict=True):
+        if stat.st_size > max_bytes:
+            return too_large(path.name, stat.st_size, max_bytes)  # never read
+    digests = [manifest.digest(path, stat) for path, stat in zip(paths, stats, strict=True)]
+    if all(digests):  # unchanged since hashed: no need to read them
+        cached = cache.get(cache.key([(p.name, str(d)) for p, d in zip(paths, digests,
+                                                                        strict=True)],
+                                     site_root))
+        if cached is not None:
+            return cached
+    try:
+        files = [read_file(path, max_bytes) for path in paths]
     except IssueError as exc:
         return exc
+    for path, stat, file in zip(paths, stats, files, strict=True):
+        manifest.record(path, stat, file.digest)
     key = cache.key(files, site_root)
     cached = cache.get(key)
     if cached is not None:
