@@ -1,7 +1,8 @@
 """Benchmark `chronicle publish <id> --no-send` with 10, 100 and 500 issues in the archive, and
 a 500-issue archive rebuild.
 
-Run from the repository root: python benchmarks/bench_publish.py [--rounds 7]
+Run from the repository root:
+    python benchmarks/bench_publish.py [--rounds 7] [--no-build] [--compare CHECKOUT]
 Goals: publish under 0.5 s including interpreter start, and the same with 500 archived issues
 as with 10; a full rebuild of 500 issues under 10 s.
 
@@ -44,9 +45,10 @@ def _time(command: list[str], cwd: Path) -> float:
     return _run(command, cwd)[0]
 
 
-def _chronicle(*args: str) -> list[str]:
+def _chronicle(*args: str, code: Path = ROOT) -> list[str]:
+    """`chronicle ARGS` run from the checkout at `code` (this one by default)."""
     return [sys.executable, "-c",
-            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from cli import chronicle_main; "
+            f"import sys; sys.path.insert(0, {str(code)!r}); from cli import chronicle_main; "
             f"sys.argv = ['chronicle', *{list(args)!r}]; chronicle_main()"]
 
 
@@ -70,9 +72,9 @@ def generate_issues(folder: Path, count: int, first_volume: int = 1) -> None:
             os.utime(path, (time.time() - 86400,) * 2)  # archived issues were written before
 
 
-def _archive(work: Path, archived: int) -> Path:
+def _archive(work: Path, archived: int, name: str) -> Path:
     """A folder with vol12-2 to publish and `archived` earlier issues (volumes 100 and up)."""
-    folder = work / f"archive-{archived}"
+    folder = work / f"{name}-{archived}"
     (folder / "issues").mkdir(parents=True)
     for name in ("vol12-2.md", "vol12-2.fr.md"):
         shutil.copy(ROOT / "issues" / name, folder / "issues" / name)
@@ -81,47 +83,65 @@ def _archive(work: Path, archived: int) -> Path:
     return folder
 
 
+def _report(label: str, wall: dict[int, list[float]], cpu: dict[int, list[float]],
+            base: float) -> None:
+    medians = {size: statistics.median(wall[size]) for size in SIZES}
+    cpu_medians = {size: statistics.median(cpu[size]) for size in SIZES}
+    for size in SIZES:
+        spread = f"{min(wall[size]) * 1000:.0f}-{max(wall[size]) * 1000:.0f}"
+        print(f"{label}publish vol12-2 --no-send, {size:3} archived issues: "
+              f"{medians[size] * 1000:7.1f} ms ({cpu_medians[size] * 1000:.0f} ms CPU; "
+              f"{medians[size] / base:.1f}x anchor; range {spread} ms; goal < 500 ms: "
+              f"{'met' if medians[size] < 0.5 else 'MISSED'})")
+    first, last = SIZES[0], SIZES[-1]
+    slope = (medians[last] - medians[first]) / (last - first)
+    cpu_slope = (cpu_medians[last] - cpu_medians[first]) / (last - first)
+    print(f"{label}cost of one more archived issue: {slope * 1e6:.0f} us wall, "
+          f"{cpu_slope * 1e6:.0f} us CPU ({last} vs {first} issues: "
+          f"{medians[last] / medians[first]:.2f}x wall, "
+          f"{cpu_medians[last] / cpu_medians[first]:.2f}x CPU)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-build", action="store_true", help="skip the 500-issue rebuild")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also time the code of another checkout in the same rounds, e.g. "
+                             "main's: git archive main | tar -x -C /tmp/main")
     options = parser.parse_args()
     rounds = options.rounds
-    publish = _chronicle("publish", "vol12-2", "--no-send")
+    codes = {"": ROOT, **({"other: ": options.compare.resolve()} if options.compare else {})}
     anchor = [sys.executable, "-c", "pass"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        archives = {size: _archive(work, size) for size in SIZES}
-        for folder in archives.values():
-            _time(publish, folder)  # the site and the listing cache, as earlier publishes left them
-        wall: dict[str, list[float]] = {"anchor": [], **{str(size): [] for size in SIZES}}
-        cpu: dict[str, list[float]] = {key: [] for key in wall}
+        runs = []  # (label, size, command, folder)
+        for n, (label, code) in enumerate(codes.items()):
+            publish = _chronicle("publish", "vol12-2", "--no-send", code=code)
+            for size in SIZES:
+                folder = _archive(work, size, f"code{n}")
+                _time(publish, folder)  # the site (and any cache) as earlier publishes left them
+                runs.append((label, size, publish, folder))
+        wall: dict[str, dict[int, list[float]]] = {label: {s: [] for s in SIZES} for label in codes}
+        cpu: dict[str, dict[int, list[float]]] = {label: {s: [] for s in SIZES} for label in codes}
+        anchor_wall: list[float] = []
+        anchor_cpu: list[float] = []
         for n in range(rounds):
-            order = list(SIZES) if n % 2 == 0 else list(reversed(SIZES))
-            for key, command, folder in [("anchor", anchor, work),
-                                         *((str(s), publish, archives[s]) for s in order)]:
+            took, used = _run(anchor, work)
+            anchor_wall.append(took)
+            anchor_cpu.append(used)
+            for label, size, command, folder in (runs if n % 2 == 0 else runs[::-1]):
                 took, used = _run(command, folder)
-                wall[key].append(took)
-                cpu[key].append(used)
-        base, base_cpu = statistics.median(wall["anchor"]), statistics.median(cpu["anchor"])
+                wall[label][size].append(took)
+                cpu[label][size].append(used)
+        base = statistics.median(anchor_wall)
         print(f"medians of {rounds} interleaved rounds: wall time (CPU time)")
         print(f"python -c pass (anchor):                       {base * 1000:7.1f} ms "
-              f"({base_cpu * 1000:.1f} ms)")
-        medians = {size: statistics.median(wall[str(size)]) for size in SIZES}
-        cpu_medians = {size: statistics.median(cpu[str(size)]) for size in SIZES}
-        for size in SIZES:
-            spread = f"{min(wall[str(size)]) * 1000:.0f}-{max(wall[str(size)]) * 1000:.0f}"
-            print(f"publish vol12-2 --no-send, {size:3} archived issues: "
-                  f"{medians[size] * 1000:7.1f} ms ({cpu_medians[size] * 1000:.0f} ms CPU; "
-                  f"{medians[size] / base:.1f}x anchor; range {spread} ms; goal < 500 ms: "
-                  f"{'met' if medians[size] < 0.5 else 'MISSED'})")
-        first, last = SIZES[0], SIZES[-1]
-        slope = (medians[last] - medians[first]) / (last - first)
-        cpu_slope = (cpu_medians[last] - cpu_medians[first]) / (last - first)
-        print(f"cost of one more archived issue: {slope * 1e6:.0f} us wall, "
-              f"{cpu_slope * 1e6:.0f} us CPU ({last} vs {first} issues: "
-              f"{medians[last] / medians[first]:.2f}x wall, "
-              f"{cpu_medians[last] / cpu_medians[first]:.2f}x CPU)")
+              f"({statistics.median(anchor_cpu) * 1000:.1f} ms)")
+        for label in codes:
+            if label:
+                print(f"{label}{codes[label]}")
+            _report(label, wall[label], cpu[label], base)
 
         if options.no_build:
             return
