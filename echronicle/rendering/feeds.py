@@ -80,14 +80,11 @@ def _cut(xml: bytes, marks: tuple[bytes, bytes, bytes]) -> bytes:
     return xml[xml.index(marks[0]):xml.rindex(marks[1]) + len(marks[1])]
 
 
-def rss_item(issue: Issue, root: str) -> bytes:
-    """The RSS `<item>` of one issue version."""
-    return _cut(_with_entry(issue, root).rss_str(pretty=True), _RSS_ITEM)
-
-
-def atom_entry(issue: Issue, root: str) -> bytes:
-    """The Atom `<entry>` of one issue version."""
-    return _cut(_with_entry(issue, root).atom_str(pretty=True), _ATOM_ENTRY)
+def feed_entries(issue: Issue, root: str) -> tuple[bytes, bytes]:
+    """The RSS `<item>` and the Atom `<entry>` of one issue version."""
+    feed = _with_entry(issue, root)
+    return (_cut(feed.rss_str(pretty=True), _RSS_ITEM),
+            _cut(feed.atom_str(pretty=True), _ATOM_ENTRY))
 
 
 def _splice(xml: bytes, entries: Sequence[bytes], marks: tuple[bytes, bytes, bytes]) -> bytes:
