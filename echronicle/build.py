@@ -71,7 +71,9 @@ def publish_files(settings: Settings, edition: Edition,
     found = list_issues(settings.issues_dir, settings.limits.max_issue_bytes, cache, root,
                         skip=edition.id)
     mine = listed_edition(edition, root)
-    cache.put(cache.key(files, root), mine)
+    key = cache.key(files, root)
+    cache.put(key, mine)
+    cache.prune(found.keys | {key})  # the listings of files changed since are no more use
     pages = shared_files([*found.editions, mine], settings)
     pages.update(edition_files(edition, settings))
     return write_tree(settings.site.output_dir, pages), found.left_out

@@ -291,22 +291,23 @@ def test_an_unchanged_issue_is_read_from_the_cache_and_a_changed_one_again(
     assert (settings.site.output_dir / "index.html").read_text("utf-8") == index
 
 
-def test_build_refills_the_cache_and_drops_listings_of_other_code_and_content(
-        settings: Settings) -> None:
+def test_listings_no_file_needs_any_more_are_dropped(settings: Settings) -> None:
     shutil.copytree(FIXTURES, settings.issues_dir)
     stale = settings.data_dir / "cache" / "listing" / "0123456789abcdef" / "x.listing"
     stale.parent.mkdir(parents=True)
-    stale.write_text("{}", "utf-8")
+    stale.write_text("{}", "utf-8")  # another version of the code
     _publish(settings, "vol12-2")
-    source = settings.issues_dir / "vol12-1.md"
-    source.write_text(source.read_text("utf-8") + "\nOne more line.\n", "utf-8")
-    _publish(settings, "vol12-2")  # vol12-1's old listing stays until a build
     folder = settings.data_dir / "cache" / "listing"
-    assert len(list(folder.rglob("*.listing"))) == 4
-    result = CliRunner().invoke(chronicle, ["build"], obj=settings)
-    assert result.exit_code == 0, result.output
     assert not stale.parent.exists()
     assert len(list(folder.rglob("*.listing"))) == 2
+    source = settings.issues_dir / "vol12-1.md"
+    source.write_text(source.read_text("utf-8") + "\nOne more line.\n", "utf-8")
+    _publish(settings, "vol12-2")  # vol12-1's old listing is replaced by its new one
+    assert len(list(folder.rglob("*.listing"))) == 2
+    (settings.issues_dir / "vol12-1.md").unlink()
+    result = CliRunner().invoke(chronicle, ["build"], obj=settings)
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.rglob("*.listing"))) == 1
 
 
 def test_the_listing_depends_on_the_site_address(settings: Settings) -> None:

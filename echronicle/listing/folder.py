@@ -20,6 +20,7 @@ from echronicle.reading.library import folder_editions, read_file, too_large
 class FolderListing:
     editions: list[ListedEdition] = field(default_factory=list)
     left_out: list[IssueError] = field(default_factory=list)  # one reason per issue
+    keys: set[str] = field(default_factory=set)  # of the cached listings it used
 
 
 def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root: str,
@@ -30,7 +31,7 @@ def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root
     for issue_id, paths in folder_editions(issues_dir).items():
         if issue_id == skip:
             continue
-        listing = _listing(issue_id, paths, max_bytes, cache, manifest, site_root)
+        listing = _listing(issue_id, paths, max_bytes, cache, manifest, site_root, found.keys)
         if isinstance(listing, IssueError):
             found.left_out.append(listing)
         else:
@@ -40,28 +41,32 @@ def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root
 
 
 def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCache,
-             manifest: Manifest, site_root: str) -> Listing:
+             manifest: Manifest, site_root: str, keys: set[str]) -> Listing:
     try:
         stats = [path.stat() for path in paths]
     except OSError as exc:  # removed or renamed while we look: its next publish lists it
-        return IssueError(Path(exc.filename or paths[0]).name, None, exc.strerror or str(exc))
+        return _unreadable(exc, paths[0])
     for path, stat in zip(paths, stats, strict=True):
         if stat.st_size > max_bytes:
             return too_large(path.name, stat.st_size, max_bytes)  # never read
     digests = [manifest.digest(path, stat) for path, stat in zip(paths, stats, strict=True)]
     if all(digests):  # unchanged since hashed: no need to read them
-        cached = cache.get(cache.key([(p.name, str(d)) for p, d in zip(paths, digests,
-                                                                        strict=True)],
-                                     site_root))
+        key = cache.key([(p.name, str(d)) for p, d in zip(paths, digests, strict=True)],
+                        site_root)
+        cached = cache.get(key)
         if cached is not None:
+            keys.add(key)
             return cached
     try:
         files = [read_file(path, max_bytes) for path in paths]
     except IssueError as exc:
         return exc
+    except OSError as exc:
+        return _unreadable(exc, paths[0])
     for path, stat, file in zip(paths, stats, files, strict=True):
         manifest.record(path, stat, file.digest)
     key = cache.key(files, site_root)
+    keys.add(key)
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -72,6 +77,11 @@ def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCac
         listing = exc
     cache.put(key, listing)  # a broken issue is not parsed again until a file changes
     return listing
+
+
+def _unreadable(exc: OSError, path: Path) -> IssueError:
+    return IssueError(Path(exc.filename or path).name, None,
+                      f"cannot be read: {exc.strerror or exc}")
 
 
 def left_out_note(error: IssueError) -> str:
