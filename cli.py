@@ -5,6 +5,7 @@ Settings are loaded here, once, and passed down in the click context.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable
@@ -12,10 +13,10 @@ from typing import Any
 
 import click
 
+from ccrlist.commands.verbosity import configure
 from ccrlist.config.loader import settings_from_env
 from ccrlist.config.parse import describe
 from ccrlist.config.settings import SettingsError
-from echronicle.commands import chronicle as chronicle_commands
 
 CONFIG_HELP = "Settings file (default: $CCR_CONFIG, else ./ccr.toml if present)."
 
@@ -42,37 +43,39 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-def _load(ctx: click.Context, config: str | None, verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
-    # The format above uses no caller, thread or process fields; not collecting them
-    # (the logging HOWTO's "Optimization" switches) halves the cost of the line that
-    # `serve` logs for every post.
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+def _load(ctx: click.Context, config: str | None, verbose: int, quiet: bool) -> None:
+    if verbose and quiet:
+        raise click.UsageError("-v and -q cannot be used together")
+    configure(ctx.meta, -1 if quiet else verbose)
     try:
         ctx.obj = settings_from_env(config)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
 
+def _logging_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option("-q", "--quiet", is_flag=True,
+                           help="Log only problems (warnings and errors).")(command)
+    return click.option("-v", "--verbose", count=True,
+                        help="Log progress; -vv logs everything, tracebacks included.")(command)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@_logging_options
 @click.pass_context
-def ccrlist(ctx: click.Context, config: str | None, verbose: bool) -> None:
+def ccrlist(ctx: click.Context, config: str | None, verbose: int, quiet: bool) -> None:
     """ccrlist: the CCR discussion list server and its admin commands."""
-    _load(ctx, config, verbose)
+    _load(ctx, config, verbose, quiet)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@_logging_options
 @click.pass_context
-def chronicle(ctx: click.Context, config: str | None, verbose: bool) -> None:
+def chronicle(ctx: click.Context, config: str | None, verbose: int, quiet: bool) -> None:
     """chronicle: write, build and send the E-Chronicle newsletter."""
-    _load(ctx, config, verbose)
+    _load(ctx, config, verbose, quiet)
 
 
 @ccrlist.command()
@@ -88,9 +91,12 @@ def config(settings: object) -> None:
 
 def _members(default_list: str, name: str, help_text: str) -> Loader:
     def load() -> click.Command:
+        from ccrlist.commands.member_report import show
         from ccrlist.commands.members import make_members_group
 
-        return make_members_group(default_list, name, help_text)
+        group = make_members_group(default_list, name, help_text)
+        group.add_command(show)
+        return group
 
     return load
 
@@ -109,11 +115,10 @@ def _dkim() -> click.Command:
     return dkim_group
 
 
-def _server_command(name: str) -> Loader:
+def _command(module: str, name: str) -> Loader:
+    """Load the click command `name` of `ccrlist.commands.<module>` when first used."""
     def load() -> click.Command:
-        from ccrlist.commands import posts as commands
-
-        command = getattr(commands, name)
+        command = getattr(importlib.import_module(f"ccrlist.commands.{module}"), name)
         assert isinstance(command, click.Command)
         return command
 
@@ -129,14 +134,27 @@ _lazy(ccrlist).update({
     "members": _members("ccrlist", "members", "Manage ccrlist members."),
     "lists": _lists,
     "dkim": _dkim,
-    "serve": _server_command("serve"),
-    "held": _server_command("held"),
-    "status": _server_command("status"),
+    "serve": _command("posts", "serve"),
+    "held": _command("posts", "held"),
+    "status": _command("status", "status"),
+    "deliveries": _command("deliveries", "deliveries"),
+    "retry": _command("deliveries", "retry"),
 })
-_lazy(chronicle)["subscribers"] = _members("echronicle", "subscribers",
-                                           "Manage E-Chronicle subscribers.")
-for _command in chronicle_commands.commands.values():
-    chronicle.add_command(_command)
+def _chronicle_command(name: str) -> Loader:
+    def load() -> click.Command:
+        from echronicle.commands import chronicle as commands
+
+        command = commands.commands[name]
+        return command
+
+    return load
+
+
+_lazy(chronicle).update({
+    "subscribers": _members("echronicle", "subscribers", "Manage E-Chronicle subscribers."),
+    **{name: _chronicle_command(name) for name in ("publish", "check", "build", "preview",
+                                                    "new")},
+})
 
 
 def _guarded(group: click.Group) -> None:
@@ -146,7 +164,7 @@ def _guarded(group: click.Group) -> None:
     except Exception as exc:  # the last line of defence at the user's edge
         logging.getLogger("cli").debug("unexpected error", exc_info=True)
         click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); "
-                   "rerun with -v for details", err=True)
+                   "rerun with -vv for details", err=True)
         sys.exit(1)
 
 

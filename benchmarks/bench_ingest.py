@@ -127,9 +127,12 @@ def ccrlist_config(folder: Path, port: int, auth: str = 'policy = "off"\n',
                    author: str = AUTHOR) -> Path:
     """A config for `ccrlist serve`; `auth` is the body of its [auth] table (no real DNS)."""
     config = folder / "ccr.toml"
+    # Every session comes from 127.0.0.1, and smtp-source -d reconnects for each message:
+    # the per-client limit (20 by default) would refuse the load's own overlapping sessions.
     config.write_text(f'domain = "{DOMAIN}"\ndata_dir = "{folder / "var"}"\n'
-                      f'[server]\nhost = "127.0.0.1"\nport = {port}\n[auth]\n{auth}',
-                      encoding="utf-8")
+                      f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
+                      f'max_connections = 10000\nmax_connections_per_ip = 10000\n'
+                      f'[auth]\n{auth}', encoding="utf-8")
     subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(config), "members",
                     "add", author], check=True, capture_output=True)
     db = folder / "var" / "ccr.sqlite3"

@@ -11,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Literal
 
 from ccrlist.catalogue import Messages
-from ccrlist.names import list_id, role_address
+from ccrlist.names import list_id, role_address, web_page
 from subscribers.models import ConfirmAction
 
 AutoKind = Literal["auto-generated", "auto-replied"]
@@ -75,7 +75,7 @@ def confirmation_mail(*, text: Messages, list_name: str, domain: str, address: s
 
 def help_text(text: Messages, list_name: str, domain: str, web_base_url: str) -> str:
     return text.mail_help_body.format(
-        list=list_name, web=f"{web_base_url}subscribe/{list_name}",
+        list=list_name, web=web_page(web_base_url, f"subscribe/{list_name}"),
         join=role_address(list_name, domain, "join"),
         leave=role_address(list_name, domain, "leave"),
         request=role_address(list_name, domain, "request"),

@@ -57,6 +57,20 @@ class Messages:
     mail_help_body: str
     mail_disabled_subject: str
     mail_disabled_body: str
+    # Owners' notices (ccrlist/moderation/): a held post, a post's failed deliveries
+    mail_held_subject: str
+    mail_held_body: str
+    held_reason_nonmember: str
+    held_reason_not_editor: str
+    held_reason_dmarc: str
+    mail_moderated_approved_subject: str
+    mail_moderated_approved_body: str
+    mail_moderated_rejected_subject: str
+    mail_moderated_rejected_body: str
+    mail_failures_subject: str
+    mail_failures_body: str
+    mail_failures_more: str
+    mail_failures_deferred: str
 
 
 EN = Messages(
@@ -130,6 +144,49 @@ EN = Messages(
         "so the membership is now disabled and receives no mail.\n\n"
         "Last failure: {reason}\n\n"
         "To re-enable it: ccrlist members enable {address} --list {list}\n"),
+    mail_held_subject="[{list}] Held for moderation: {subject}",
+    mail_held_body=(
+        "A message to {list} is held until a list owner decides what to do with it.\n\n"
+        "  From:      {author}\n"
+        "  Subject:   {subject}\n"
+        "  Received:  {received}\n"
+        "  Why held:  {reason}\n"
+        "  Post:      {id} ({permalink})\n\n"
+        "To send it to the list, reply to this message with this word on the first line:\n\n"
+        "    approve\n\n"
+        "To refuse it, write instead (a reason after the word is optional):\n\n"
+        "    reject not for this list\n\n"
+        "Only a reply from a list owner's own address counts, and the reply address of\n"
+        "this message works once. On the server, the same is done with:\n\n"
+        "    ccrlist held show {id}\n"
+        "    ccrlist held approve {id}\n"
+        "    ccrlist held reject {id} --reason \"...\"\n\n"
+        "The beginning of the message:\n\n{excerpt}\n"),
+    held_reason_nonmember="the author is not a member of the list",
+    held_reason_not_editor="only the editors may post to this list",
+    held_reason_dmarc=("it fails the DMARC check of its sender's domain (the sender may be "
+                       "forged)"),
+    mail_moderated_approved_subject="[{list}] Approved: {subject}",
+    mail_moderated_approved_body=("Post {id} ({permalink}) from {author} is approved and goes "
+                                  "to the list.\n"),
+    mail_moderated_rejected_subject="[{list}] Rejected: {subject}",
+    mail_moderated_rejected_body=("Post {id} ({permalink}) from {author} is rejected and will "
+                                  "not be sent.\nReason recorded: {reason}\n"),
+    mail_failures_subject="[{list}] {failed} of {total} copies of \"{subject}\" not delivered",
+    mail_failures_body=(
+        "The post \"{subject}\" from {author} (post {id}, {permalink}, received\n"
+        "{received}) went to {total} recipient(s); {failed} of them did not get it. Each\n"
+        "with the reply their mail server or our relay gave:\n\n"
+        "{lines}\n\n"
+        "{deferred}"
+        "A refusal (a 5xx reply) counts as a bounce: a member whose deliveries fail on\n"
+        "{threshold} day(s) within {window} days is disabled, and you are told.\n\n"
+        "  ccrlist deliveries --post {id}          every delivery of this post\n"
+        "  ccrlist retry --post {id} --failed      try the failed ones again, once fixed\n"
+        "  ccrlist members show ADDRESS            a member's lists, bounces, last delivery\n"),
+    mail_failures_more="  ... and {more} more: ccrlist deliveries --post {id} --status failed",
+    mail_failures_deferred=("{deferred} more are still being retried; you will hear about "
+                            "those that give up.\n\n"),
 )
 
 FR = Messages(
@@ -204,6 +261,51 @@ FR = Messages(
         "l'abonnement est désactivé et ne reçoit plus de courriel.\n\n"
         "Dernier échec : {reason}\n\n"
         "Pour le réactiver : ccrlist members enable {address} --list {list}\n"),
+    mail_held_subject="[{list}] Message retenu : {subject}",
+    mail_held_body=(
+        "Un message envoyé à {list} est retenu jusqu'à ce qu'un responsable de la liste\n"
+        "décide de son sort.\n\n"
+        "  De :          {author}\n"
+        "  Objet :       {subject}\n"
+        "  Reçu le :     {received}\n"
+        "  Motif :       {reason}\n"
+        "  Message :     {id} ({permalink})\n\n"
+        "Pour le diffuser sur la liste, répondez à ce message avec ce mot en première ligne :\n\n"
+        "    approve\n\n"
+        "Pour le refuser, écrivez plutôt (un motif après le mot est facultatif) :\n\n"
+        "    reject hors sujet\n\n"
+        "(« approuver » et « rejeter » fonctionnent aussi.) Seule une réponse envoyée depuis\n"
+        "l'adresse d'un responsable de la liste compte, et l'adresse de réponse de ce message\n"
+        "ne sert qu'une fois. Sur le serveur, on fait la même chose avec :\n\n"
+        "    ccrlist held show {id}\n"
+        "    ccrlist held approve {id}\n"
+        "    ccrlist held reject {id} --reason \"...\"\n\n"
+        "Le début du message :\n\n{excerpt}\n"),
+    held_reason_nonmember="l'auteur n'est pas abonné à la liste",
+    held_reason_not_editor="seuls les rédacteurs peuvent écrire à cette liste",
+    held_reason_dmarc=("il échoue au contrôle DMARC du domaine de l'expéditeur (l'expéditeur "
+                       "est peut-être usurpé)"),
+    mail_moderated_approved_subject="[{list}] Approuvé : {subject}",
+    mail_moderated_approved_body=("Le message {id} ({permalink}) de {author} est approuvé et "
+                                  "part sur la liste.\n"),
+    mail_moderated_rejected_subject="[{list}] Refusé : {subject}",
+    mail_moderated_rejected_body=("Le message {id} ({permalink}) de {author} est refusé et ne "
+                                  "sera pas envoyé.\nMotif enregistré : {reason}\n"),
+    mail_failures_subject="[{list}] {failed} copie(s) sur {total} de « {subject} » non remises",
+    mail_failures_body=(
+        "Le message « {subject} » de {author} (message {id}, {permalink}, reçu le\n"
+        "{received}) est parti vers {total} destinataire(s); {failed} ne l'ont pas reçu.\n"
+        "Chacun avec la réponse de son serveur de courriel ou de notre relais :\n\n"
+        "{lines}\n\n"
+        "{deferred}"
+        "Un refus (une réponse 5xx) compte comme un rebond : un abonnement dont les envois\n"
+        "échouent {threshold} jour(s) en {window} jours est désactivé, et vous en êtes avisé.\n\n"
+        "  ccrlist deliveries --post {id}          tous les envois de ce message\n"
+        "  ccrlist retry --post {id} --failed      réessayer les échecs, une fois réglé\n"
+        "  ccrlist members show ADRESSE            listes, rebonds et dernier envoi d'un abonné\n"),
+    mail_failures_more="  ... et {more} de plus : ccrlist deliveries --post {id} --status failed",
+    mail_failures_deferred=("{deferred} autre(s) envoi(s) sont encore réessayés; vous serez avisé "
+                            "de ceux qui échouent.\n\n"),
 )
 
 CATALOGUE: dict[Lang, Messages] = {"en": EN, "fr": FR}

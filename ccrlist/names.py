@@ -8,8 +8,13 @@ from typing import Literal
 
 from ccrlist.config.settings import Settings
 
-Role = Literal["request", "join", "leave", "confirm", "owner", "bounces"]
-ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces")
+Role = Literal["request", "join", "leave", "confirm", "owner", "bounces", "moderate"]
+ROLES: tuple[Role, ...] = ("request", "join", "leave", "confirm", "owner", "bounces", "moderate")
+TAGGED: tuple[Role, ...] = ("confirm", "bounces", "moderate")  # roles that take a `+tag`
+MUST_TAG: tuple[Role, ...] = ("confirm", "moderate")
+# The site's own addresses, of no list: RFC 5321 4.5.1 (postmaster) and RFC 2142 (abuse).
+SiteRole = Literal["postmaster", "abuse"]
+SITE_ROLES: tuple[SiteRole, ...] = ("postmaster", "abuse")
 
 
 def list_address(list_name: str, domain: str) -> str:
@@ -30,10 +35,16 @@ def bounce_address(list_name: str, domain: str) -> str:
     return role_address(list_name, domain, "bounces")
 
 
+def web_page(web_base_url: str, path: str) -> str:
+    """A page of the web app: `<base_url><path>`, with the one slash between them
+    (the settings file's base URLs always end in one; settings made in code may not)."""
+    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
+    return f"{base}{path}"
+
+
 def one_click_url(web_base_url: str, token: str) -> str:
     """A member's one-click unsubscribe page (RFC 8058) on the web app: `<base_url>u/<token>`."""
-    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
-    return f"{base}u/{token}"
+    return web_page(web_base_url, f"u/{token}")
 
 
 def leave_page_url(web_base_url: str, list_name: str, lang: str) -> str:
@@ -57,30 +68,49 @@ def list_for_recipient(recipient: str, domain: str) -> str | None:
 
 @dataclass(frozen=True)
 class AdminAddress:
-    list_name: str
-    role: Role
-    tag: str = ""  # the confirmation token, or the VERP-encoded recipient
+    list_name: str  # "" for the site's own addresses
+    role: Role | SiteRole
+    tag: str = ""  # the confirmation token, the VERP-encoded recipient, the moderation code
+
+    @property
+    def site(self) -> bool:
+        """`postmaster@` or `abuse@`: mail for whoever runs the site, not for a list."""
+        return self.role in SITE_ROLES
+
+
+def site_address(role: SiteRole, domain: str) -> str:
+    return f"{role}@{domain}"
 
 
 def parse_admin_local(local_part: str) -> AdminAddress | None:
     """`ccrlist-confirm+Tok3n` -> (ccrlist, confirm, Tok3n); None for a plain list address.
 
-    Only `confirm` and `bounces` take a `+tag`; the tag keeps its case (tokens are case-sensitive).
+    Only `confirm`, `bounces` and `moderate` take a `+tag` (`confirm` and `moderate` must);
+    the tag keeps its case (confirmation tokens are case-sensitive).
     """
     base, plus, tag = local_part.partition("+")
     name, dash, role = base.lower().rpartition("-")
     if not dash or not name or role not in ROLES:
         return None
-    if plus and role not in ("confirm", "bounces"):
+    if plus and role not in TAGGED:
         return None
-    if role == "confirm" and not tag:
+    if role in MUST_TAG and not tag:
         return None
     return AdminAddress(name, role, tag)
 
 
 def admin_target(recipient: str, domain: str) -> AdminAddress | None:
-    """The admin address `recipient` names in our domain, or None."""
+    """The admin address `recipient` names in our domain, or None.
+
+    `postmaster@` and `abuse@` (any case) are the site's; so is a bare `Postmaster`,
+    which RFC 5321 4.5.1 requires a server to take without a domain.
+    """
     local, at, host = recipient.rpartition("@")
-    if not at or host.lower() != domain.lower():
+    if not at:
+        return AdminAddress("", "postmaster") if recipient.lower() == "postmaster" else None
+    if host.lower() != domain.lower():
         return None
+    for role in SITE_ROLES:
+        if local.lower() == role:
+            return AdminAddress("", role)
     return parse_admin_local(local)

@@ -37,3 +37,8 @@ class Notices:
         """The list's owners from the database, else `[posting] owners`, else `<list>-owner@`."""
         stored = await OwnerStore(self.conn).owners(list_name)
         return tuple(stored) or owner_addresses(list_name, self.settings)
+
+    async def site_owners(self) -> tuple[str, ...]:
+        """Who reads `postmaster@` and `abuse@`: `[posting] owners`, else every list's owners
+        in the database (possibly nobody)."""
+        return self.settings.posting.owners or tuple(await OwnerStore(self.conn).everyone())

@@ -1,6 +1,7 @@
-"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander and the delivery worker.
+"""Run `ccrlist serve`: the SMTP/LMTP listener, the expander, the delivery worker and the
+owners' notices.
 
-All three share one asyncio loop, each with its own SQLite connection (one
+All share one asyncio loop, each with its own SQLite connection (one
 writer per connection, taking turns through one lock). Shutdown is graceful:
 the listener closes, posts being committed finish and get their 250, every
 other session gets 421.
@@ -9,14 +10,20 @@ other session gets 421.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
 from ccrlist.admin.handler import AdminContext, handle_admin_message
+from ccrlist.admission.flood import FloodLog, count_accept_errors, count_client_warnings
+from ccrlist.admission.gate import Door
+from ccrlist.admission.limits import ConnectionCounter, fit_to_open_files, networks
+from ccrlist.admission.nofile import open_files_limit, raise_open_files_limit
 from ccrlist.auth.authenticator import Authenticator, make_authenticator
 from ccrlist.bounces.service import BounceAssessor, Bounces
 from ccrlist.config.secret import load_or_create_secret
@@ -29,11 +36,13 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
+from ccrlist.moderation.notifier import OwnerNotifier
 from ccrlist.names import AdminAddress
-from ccrlist.web.app import start_web, web_urls
+from ccrlist.notices import Notices
+from ccrlist.serve_checks import check_database, check_outbox
+from ccrlist.web.app import start_web
 from subscribers.db import Connection, open_database
 from subscribers.facts import FactsReader
-from subscribers.owners import OwnerStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 
@@ -44,15 +53,34 @@ DRAIN_SECONDS = 20.0
 
 def _protocol_factory(settings: Settings, handler: ListHandler,
                       sessions: weakref.WeakSet[SMTP]) -> Callable[[], SMTP]:
-    cls = ListLMTP if settings.server.protocol == "lmtp" else ListSMTP
+    options: dict[str, Any] = {"data_size_limit": settings.limits.max_message_bytes,
+                               "enable_SMTPUTF8": True, "hostname": settings.domain,
+                               "ident": "ccrlist", "timeout": settings.server.idle_timeout}
+    # Our own relay (Postfix in front) may name its client with XFORWARD.
+    relays = tuple(ipaddress.ip_network(r, strict=False) for r in settings.auth.trusted_relays)
 
     def make() -> SMTP:
-        session = cls(handler, data_size_limit=settings.limits.max_message_bytes,
-                      enable_SMTPUTF8=True, hostname=settings.domain, ident="ccrlist")
+        session: SMTP = (ListLMTP(handler, **options) if settings.server.protocol == "lmtp"
+                         else ListSMTP(handler, forwarders=relays, **options))
         sessions.add(session)
         return session
 
     return make
+
+
+def _smtp_door(settings: Settings, max_connections: int, flood: FloodLog) -> Door:
+    """Postfix's anvil limits for the SMTP listener; `[auth] trusted_relays` (our own
+    Postfix) count only towards the total."""
+    host = settings.domain
+    per_ip = settings.server.max_connections_per_ip
+    return Door(
+        settings.server.protocol.upper(),
+        ConnectionCounter(max_connections, per_ip, networks(settings.auth.trusted_relays)),
+        {"total": replies.TOO_MANY_CONNECTIONS.format(host=host).encode() + b"\r\n",
+         "per_ip": replies.TOO_MANY_FROM_YOU.format(host=host).encode() + b"\r\n"},
+        flood,
+        {"total": f"over {max_connections} connections in all",
+         "per_ip": f"over [server] max_connections_per_ip ({per_ip})"})
 
 
 def _admin_mail(ctx: AdminContext) -> AdminMail:
@@ -81,19 +109,39 @@ async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP])
             transport.close()
 
 
+Say = Callable[[str], None]
+
+
+def _log_line(line: str) -> None:
+    log.info("%s", line)
+
+
 async def serve(settings: Settings, stop: asyncio.Event,
-                on_listening: Callable[[int], None] | None = None) -> None:
-    """Serve until `stop` is set; a bad DKIM key raises `DkimKeyError` before anything starts."""
+                on_listening: Callable[[int], None] | None = None,
+                say: Say = _log_line, open_files_before: int | None = None) -> None:
+    """Serve until `stop` is set. A bad DKIM key raises `DkimKeyError`, a database or outbox
+    that cannot be written `StartupError`, before anything listens.
+
+    `say` prints the notices for whoever started the server (where it listens, whether
+    mail is signed, what is missing): plain lines on standard error for `ccrlist serve`,
+    not log records. By default they go to the log at INFO. `open_files_before` is the
+    open-files limit before `run` raised it, for the notice.
+    """
     signer = copy_signer(settings)
     connections: list[Connection] = []
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
+    flood = FloodLog()
+    uncount = count_accept_errors(asyncio.get_running_loop(), flood)
+    unfilter = count_client_warnings(flood)
     try:
-        for _ in range(6):
+        for _ in range(7):
             connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
         # begun on a connection with a read in progress fails at once with "locked".
-        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db = connections
+        facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db = connections
+        await check_database(intake_db, settings.database_path)
+        check_outbox(settings)
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
@@ -101,48 +149,66 @@ async def serve(settings: Settings, stop: asyncio.Event,
         bounces = BounceAssessor(Bounces(admin_db, settings))
 
         def on_failed(list_name: str, recipient: str, reply: str) -> None:
-            expander.wake()  # owner notices for deliveries that gave up
+            notifier.wake()  # the owners' summary of the post's failed deliveries
             bounces.note(list_name, recipient, reply)
 
         worker = DeliveryWorker(QueueStore(delivery_db, writes), transport, settings.delivery,
                                 on_failed=on_failed, signer=signer,
                                 verp_key=verp_key)
-        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake,
-                            owners=OwnerStore(fanout_db))
+        notifier = OwnerNotifier(owners_db, settings, worker.wake, writes)
+        expander = Expander(PostStore(fanout_db, writes), settings, worker.wake)
         authenticator = make_authenticator(settings)
         handler = ListHandler(settings, facts, PostWriter(PostStore(intake_db, writes)),
                               expander.wake,
                               admin=_admin_mail(AdminContext(admin_db, settings, verp_key,
-                                                             on_queued=worker.wake)),
-                              auth=authenticator)
+                                                             on_queued=worker.wake,
+                                                             on_approved=expander.wake)),
+                              auth=authenticator, on_held=notifier.wake)
         sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_protocol_factory(settings, handler, sessions),
-                                          host=settings.server.host, port=settings.server.port)
+        wanted = [settings.server.max_connections, settings.web.max_connections]
+        smtp_cap, web_cap = fit_to_open_files(open_files_limit(), wanted)
+        door = _smtp_door(settings, smtp_cap, flood)
+        server = await loop.create_server(
+            door.factory(_protocol_factory(settings, handler, sessions)),
+            host=settings.server.host, port=settings.server.port)
         port = int(server.sockets[0].getsockname()[1])
         try:
-            web_runner = await start_web(settings, web_db)
+            web = await start_web(settings, web_db, on_queued=worker.wake, flood=flood,
+                                  max_connections=web_cap)
         except BaseException:
             server.close()
             raise
-        log.warning("ccrlist serving %s on %s:%d for %s; delivering via %s",
-                    settings.server.protocol.upper(), settings.server.host, port,
-                    settings.domain, transport.describe())
-        log.warning("subscription pages on %s", web_urls(web_runner))
+        say(f"ccrlist serving {settings.server.protocol.upper()} on {settings.server.host}:"
+            f"{port} for {settings.domain}; delivering via {transport.describe()}")
+        say(f"subscription pages on {web.urls()}")
+        open_files = open_files_limit()
+        say(f"open files limit: {open_files}" + (
+            f" (raised from {open_files_before})"
+            if open_files_before not in (None, open_files) else ""))
+        if [smtp_cap, web_cap] != wanted:
+            say(f"the open files limit ({open_files}) holds {smtp_cap} SMTP and "
+                f"{web_cap} web connections, not the {wanted[0]} and {wanted[1]} of "
+                "[server] and [web] max_connections: raise the hard limit (LimitNOFILE= in a "
+                "systemd unit, ulimit -Hn) or lower them")
         if signer is None:
-            log.warning("DKIM signing is off ([dkim] key_file is empty): outgoing mail is "
-                        "not signed")
+            say("DKIM signing is off ([dkim] key_file is empty): outgoing mail is not signed")
         else:
-            log.warning("DKIM-signing outgoing mail: %s", signer.describe())
+            say(f"DKIM-signing outgoing mail: {signer.describe()}")
+        if not await Notices(admin_db, settings).site_owners():
+            say(f"nobody reads postmaster@{settings.domain} and abuse@{settings.domain} yet: "
+                "their mail is deferred (451) until [posting] owners is set or a list has "
+                "an owner (ccrlist lists owners add)")
         if on_listening is not None:
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(worker.run_forever(stop)),
-                      asyncio.ensure_future(bounces.run_forever(stop))]
+                      asyncio.ensure_future(bounces.run_forever(stop)),
+                      asyncio.ensure_future(notifier.run_forever(stop))]
         await stop.wait()
-        log.warning("ccrlist shutting down")
+        say("ccrlist shutting down")
         server.close()
-        await web_runner.cleanup()
+        await web.close()
         await _drain_sessions(handler, sessions)
         # The worker finishes the batches it has handed to the relay and starts no more; a
         # relay that hangs gets DRAIN_SECONDS, and cancelling a batch mid-send only means
@@ -152,6 +218,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        uncount()
+        unfilter()
+        flood.close()
         if authenticator is not None:
             authenticator.close()
         if facts is not None:
@@ -160,17 +229,19 @@ async def serve(settings: Settings, stop: asyncio.Event,
             await conn.close()
         if signer is not None:
             signer.close()
-    log.warning("ccrlist stopped")
+    say("ccrlist stopped")
 
 
-def run(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM."""
+def run(settings: Settings, say: Say) -> None:
+    """Serve until SIGINT or SIGTERM, telling `say` what happens."""
+
+    before, _ = raise_open_files_limit()  # said with the other notices, once listening
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, say=say, open_files_before=before)
 
     asyncio.run(main())

@@ -80,6 +80,17 @@ async def open_database(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+async def probe_write(conn: aiosqlite.Connection) -> None:
+    """Write to the database and roll the write back; raises `DatabaseError` when it cannot
+    be written (a read-only file or mount), so that a server finds out before it serves."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("CREATE TABLE write_probe (x)")
+        await conn.execute("INSERT INTO write_probe VALUES (1)")
+    finally:
+        await conn.rollback()
+
+
 async def schema_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()

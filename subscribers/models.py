@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -18,6 +19,37 @@ Timestamp = float  # seconds since the Unix epoch (UTC); REAL in the schema
 def iso_utc(at: Timestamp) -> str:
     """`at` as people read it: 2026-11-24T10:00:00Z."""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+# Identifiers that come from outside (a command line, a URL, an email address), each
+# checked as a whole: `fullmatch`, because `$` in `re.match` also lets a final newline in.
+# A list name is also an email local part, so its dots stand between other characters.
+LIST_NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_-]|\.(?=[a-z0-9_-])){0,63}"
+# secrets.token_urlsafe(18) or (24): confirmation and membership tokens.
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{16,64}"
+# `permalink_for`: the list, a slash, 10 bytes of SHA-256 in lower-case base32.
+PERMALINK_PATTERN = LIST_NAME_PATTERN + r"/[a-z2-7]{16}"
+_LIST_NAME = re.compile(LIST_NAME_PATTERN)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_PERMALINK = re.compile(PERMALINK_PATTERN)
+_POST_NUMBER = re.compile(r"[0-9]{1,18}")  # fits SQLite's INTEGER
+
+
+def is_list_name(text: str) -> bool:
+    return _LIST_NAME.fullmatch(text) is not None
+
+
+def is_token(text: str) -> bool:
+    return _TOKEN.fullmatch(text) is not None
+
+
+def is_permalink(text: str) -> bool:
+    return _PERMALINK.fullmatch(text) is not None
+
+
+def post_number(text: str) -> int | None:
+    """The post number `text` names (ASCII digits only), else None."""
+    return int(text) if _POST_NUMBER.fullmatch(text) else None
+
 
 Status = Literal["pending", "active", "unsubscribed", "disabled"]
 DeliveryMode = Literal["each", "digest", "nomail"]
@@ -128,17 +160,6 @@ class PostingLookup:
     message_id_seen: bool
 
 
-@dataclass(frozen=True)
-class GivenUpDelivery:
-    """A delivery of a post that gave up without a 5xx, not yet reported to the owner."""
-
-    outgoing_id: int
-    list_name: str
-    post_ref: str
-    recipient: str
-    last_reply: str
-
-
 @functools.lru_cache(maxsize=256)  # the facts and the store ask for each post's in turn
 def permalink_for(list_name: str, message_id: str) -> str:
     """A stable archive id: the same list and Message-ID always give the same permalink."""
@@ -238,3 +259,97 @@ class Confirmation:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# The operator's view: deliveries one by one, figures per list, owners' notices.
+
+DeliveryState = Literal["pending", "deferred", "failed", "sent"]
+DELIVERY_STATES: tuple[DeliveryState, ...] = ("pending", "deferred", "failed", "sent")
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One recipient of one outgoing message, as `ccrlist deliveries` shows it."""
+
+    list_name: str
+    source: str  # 'post', 'notice', 'owner', 'issue'
+    source_ref: str  # for a post, its permalink
+    post_id: int | None
+    recipient: str
+    status: DeliveryState
+    attempts: int
+    next_try_at: Timestamp
+    last_reply: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries a command looks at; None means any."""
+
+    outgoing_id: int | None = None
+    recipient: str | None = None
+    status: DeliveryState | None = None
+    since: Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class Retried:
+    deferred: int = 0  # deferred deliveries made due now
+    failed: int = 0  # failed deliveries queued again
+
+
+@dataclass(frozen=True)
+class ListFigures:
+    """One line of `ccrlist status`: a list's members, posts and deliveries by state."""
+
+    name: str
+    members: int = 0
+    accepted: int = 0
+    held: int = 0
+    pending: int = 0
+    deferred: int = 0
+    failed: int = 0
+    sent: int = 0
+
+
+@dataclass(frozen=True)
+class ReplyCount:
+    """Deliveries whose last reply began with `code` ('550', '0' for no answer)."""
+
+    code: str
+    failed: int
+    deferred: int
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What an owner needs to recognise a post: who, what, when, which."""
+
+    id: int
+    list_name: str
+    permalink: str
+    author: str
+    subject: str
+    received_at: Timestamp
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    recipient: str
+    last_reply: str
+
+
+@dataclass(frozen=True)
+class PostFailures:
+    """A post's failed deliveries that its owners have not heard about yet."""
+
+    outgoing_id: int
+    post: PostRef
+    failures: tuple[FailedDelivery, ...]
+    recipients: int  # all recipients of the post
+    still_deferred: int  # deliveries still being retried
+
+
+ModerationOutcome = Literal["done", "unknown", "not_held"]

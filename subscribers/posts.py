@@ -16,16 +16,15 @@ from subscribers.addresses import address_key
 from subscribers.db import Connection, Row, transaction
 from subscribers.members import RECEIVERS
 from subscribers.models import (
-    GivenUpDelivery,
     ListCopy,
     NewPost,
     PostingLookup,
-    Recipient,
     StoredPost,
     Timestamp,
+    is_permalink,
     permalink_for,
+    post_number,
 )
-from subscribers.queue import QueueStore
 
 Clock = Callable[[], Timestamp]
 MAX_GROUP = 500  # 11 parameters a post, well under SQLite's 32766
@@ -157,10 +156,13 @@ class PostStore:
         return {str(r[0]) for r in await self._conn.execute_fetchall("SELECT name FROM lists")}
 
     async def find(self, ref: str) -> StoredPost | None:
-        """A post by its number or its permalink."""
-        column = "id" if ref.isdigit() else "permalink"
+        """A post by its number or its permalink; None for anything else."""
+        number = post_number(ref)
+        if number is None and not is_permalink(ref):
+            return None
+        column = "id" if number is not None else "permalink"
         async with self._conn.execute(f"SELECT {_COLUMNS} FROM posts WHERE {column} = ?",
-                                      (int(ref) if ref.isdigit() else ref,)) as cur:
+                                      (ref if number is None else number,)) as cur:
             row = await cur.fetchone()
         return _post(row) if row else None
 
@@ -182,6 +184,10 @@ class PostStore:
             await self._conn.execute(
                 "UPDATE posts SET status = ?, reason = ?, expanded = 0 "
                 "WHERE id = ? AND status = 'held'", (status, reason, post.id))
+            # The owners' emailed approval code dies with the decision.
+            await self._conn.execute(
+                "UPDATE moderation_requests SET used_at = ?, used_by = 'a command' "
+                "WHERE post_id = ? AND used_at IS NULL", (self._clock(), post.id))
         found = await self.find(str(post.id))
         assert found is not None
         return found
@@ -189,9 +195,12 @@ class PostStore:
     async def hold_unexpanded(self, post_id: int, reason: str) -> None:
         """Move an accepted post that could not be expanded to the moderation queue."""
         async with transaction(self._conn, self._lock):
-            await self._conn.execute(
+            cur = await self._conn.execute(
                 "UPDATE posts SET status = 'held', reason = ? "
                 "WHERE id = ? AND status = 'accepted' AND expanded = 0", (reason, post_id))
+            if cur.rowcount:  # held anew: the owners get a new notice with a new code
+                await self._conn.execute(
+                    "DELETE FROM moderation_requests WHERE post_id = ?", (post_id,))
 
     async def counts(self) -> dict[str, int]:
         """Posts by status, plus 'unexpanded': accepted posts not yet queued."""
@@ -202,27 +211,3 @@ class PostStore:
         counts = {str(r[0]): int(r[1]) for r in rows}
         counts["unexpanded"] = sum(int(r[2] or 0) for r in rows)
         return counts
-
-    async def unreported_failures(self, limit: int = 500) -> list[GivenUpDelivery]:
-        """Post deliveries that gave up for a reason other than a 5xx (those are bounces)."""
-        async with self._conn.execute(
-            """SELECT d.outgoing_id, o.list_name, o.source_ref, d.recipient, d.last_reply
-                 FROM deliveries d JOIN outgoing o ON o.id = d.outgoing_id
-                WHERE d.status = 'failed' AND d.owner_notified = 0 AND o.source = 'post'
-                  AND d.last_reply NOT LIKE '5%' ORDER BY d.outgoing_id LIMIT ?""",
-                (limit,)) as cur:
-            return [GivenUpDelivery(int(r[0]), r[1], r[2], r[3], r[4])
-                    for r in await cur.fetchall()]
-
-    async def report_failures(self, failures: Sequence[GivenUpDelivery], source_ref: str,
-                              sender: str, body: bytes, owners: Sequence[str],
-                              now: Timestamp) -> None:
-        """Queue one notice to the owners and mark its failures reported, atomically."""
-        async with transaction(self._conn, self._lock):
-            await QueueStore(self._conn).enqueue_in_transaction(
-                list_name=failures[0].list_name, source="notice", source_ref=source_ref,
-                sender=sender, body=body, recipients=[Recipient(o) for o in owners],
-                personalised=False, verp=False, now=now)
-            await self._conn.executemany(
-                "UPDATE deliveries SET owner_notified = 1 WHERE outgoing_id = ? AND recipient = ?",
-                [(f.outgoing_id, f.recipient) for f in failures])

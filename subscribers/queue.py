@@ -133,6 +133,13 @@ class QueueStore:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    async def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: it changes when another connection (another
+        process's too) commits, so a poll of it sees `ccrlist retry` without a query."""
+        async with self._conn.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def record(self, outcomes: Sequence[Outcome], now: Timestamp) -> None:
         """Store the results of attempts, and hard bounces, in one transaction."""
         rows = [(o.status, o.reply[:1000], o.next_try_at, now, o.outgoing_id, o.recipient)

@@ -176,6 +176,13 @@ class Running:
     settings: Settings
     port: int
     relay: RecordingRelay
+    notices: list[str] = field(default_factory=list)  # what serve said at start-up
+
+    @property
+    def web_url(self) -> str:
+        """The subscription pages' address, as serve announced it."""
+        [line] = [n for n in self.notices if n.startswith("subscription pages on ")]
+        return line.removeprefix("subscription pages on ")
 
 
 @asynccontextmanager
@@ -185,11 +192,13 @@ async def serving(settings: Settings, relay: RecordingRelay,
     if members:
         await add_members(settings, members)
     stop = asyncio.Event()
+    notices: list[str] = []
     listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result))
+    task = asyncio.create_task(serve(settings, stop, on_listening=listening.set_result,
+                                     say=notices.append))
     port = await asyncio.wait_for(listening, 10)
     try:
-        yield Running(settings, port, relay)
+        yield Running(settings, port, relay, notices)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

@@ -279,6 +279,91 @@ async def test_owner_mail_forwarded_to_the_list_owners(server: Running,
     assert full(reply) == replies.OWNER_LOOP
     assert await queued_count(server.settings, "owner") == len(OWNERS)
 
+    # A line longer than 998 characters is re-encoded on the way, as in list copies.
+    long_one = mail("dana@example.net", owner_address, "Our report", "x" * 3000)
+    reply = await send(server.port, long_one, sender="dana@example.net", rcpt=owner_address)
+    assert full(reply) == replies.FORWARDED
+    await wait_for(lambda: len(server.relay.messages) == 2, what="the second forward")
+    content = server.relay.messages[1].content
+    assert max(len(line) for line in content.split(b"\r\n")) <= 998
+    assert message_from_bytes(content, policy=policy.default).get_content() == \
+        "x" * 3000 + "\r\n"
+
+
+async def add_owner(settings: Settings, tmp_path: Path, list_name: str, owner: str) -> None:
+    toml = tmp_path / "ccr.toml"
+    toml.write_text(f'data_dir = "{settings.data_dir}"\n', encoding="utf-8")
+    result = await asyncio.to_thread(CliRunner().invoke, ccrlist, [
+        "--config", str(toml), "lists", "owners", "add", list_name, owner])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("rcpt", [f"postmaster@{DOMAIN}", f"PostMaster@{DOMAIN.upper()}",
+                                  "Postmaster", f"abuse@{DOMAIN}"])
+async def test_postmaster_and_abuse_reach_the_owners_of_every_list(
+        server: Running, tmp_path: Path, rcpt: str) -> None:
+    """RFC 5321 4.5.1: postmaster@ (and a bare <Postmaster>) must be taken; RFC 2142 abuse@.
+    With no [posting] owners they go to every list's owners, once each, from the null
+    sender, marked against loops."""
+    await add_owner(server.settings, tmp_path, "ccrlist", OWNERS[0])
+    await add_owner(server.settings, tmp_path, "echronicle", OWNERS[1])
+    await add_owner(server.settings, tmp_path, "echronicle", OWNERS[0].upper())
+    report = mail("admin@remote.example", rcpt, "Your server sends spam?", "Look at this.")
+    assert full(await send(server.port, report, sender="admin@remote.example",
+                           rcpt=rcpt)) == replies.FORWARDED_SITE
+    await wait_for(lambda: len(server.relay.messages) == 1, what="the forwarded report")
+    [forwarded] = server.relay.messages
+    assert sorted(r.lower() for r in forwarded.rcpt_tos) == OWNERS
+    assert forwarded.mail_from == "<>"  # the null path, as aiosmtpd records it
+    assert forwarded.content.endswith(report)
+    here = "abuse" if rcpt.startswith("abuse") else "postmaster"
+    mark = message_from_bytes(forwarded.content, policy=policy.default)["X-CCR-Loop"]
+    assert mark == f"{here}@{DOMAIN}"
+    looped = f"X-CCR-Loop: {here}@{DOMAIN}\r\n".encode() + report
+    assert full(await send(server.port, looped, sender="admin@remote.example",
+                           rcpt=rcpt)) == replies.OWNER_LOOP
+    # A bounce (null sender) to postmaster is forwarded too: that is what postmaster is for.
+    assert full(await send(server.port, report.replace(b"Look", b"Bounce"), sender="",
+                           rcpt=rcpt)) == replies.FORWARDED_SITE
+
+
+async def test_postmaster_goes_to_the_configured_site_owners(
+        tmp_path: Path, relay: RecordingRelay, config: Settings) -> None:
+    settings = dataclasses.replace(config, posting=dataclasses.replace(
+        config.posting, owners=("webmaster@ccrweb.example",)))
+    async with serving(settings, relay, MEMBERS) as running:
+        await add_owner(settings, tmp_path, "ccrlist", OWNERS[0])
+        report = mail("x@remote.example", f"postmaster@{DOMAIN}", "hello")
+        assert full(await send(running.port, report, sender="x@remote.example",
+                               rcpt=f"postmaster@{DOMAIN}")) == replies.FORWARDED_SITE
+        await wait_for(lambda: len(relay.messages) == 1, what="the forwarded message")
+        assert relay.messages[0].rcpt_tos == ["webmaster@ccrweb.example"]
+
+
+async def test_postmaster_with_nobody_to_read_it_is_deferred_not_lost(server: Running) -> None:
+    report = mail("x@remote.example", f"postmaster@{DOMAIN}", "hello")
+    assert full(await send(server.port, report, sender="x@remote.example",
+                           rcpt=f"postmaster@{DOMAIN}")) == replies.NO_SITE_OWNERS
+    assert replies.NO_SITE_OWNERS.startswith("451 4.3.0 ")
+    assert await queued_count(server.settings, "owner") == 0
+
+
+@pytest.mark.parametrize("rcpt", ["postmaster@example.org", "abuse@elsewhere.example",
+                                  f"postmaster@sub.{DOMAIN}", f"postmaster-owner@{DOMAIN}",
+                                  f"ccrlist-postmaster@{DOMAIN}", "abuse"])
+async def test_postmaster_of_other_domains_is_no_relay(server: Running, rcpt: str) -> None:
+    report = mail("x@remote.example", rcpt, "relay me")
+    assert full(await send(server.port, report, sender="x@remote.example", rcpt=rcpt)) in (
+        replies.NO_SUCH_LIST, replies.NO_SUCH_ADDRESS)
+
+
+def test_no_list_may_take_the_site_addresses(tmp_path: Path) -> None:
+    toml = tmp_path / "ccr.toml"
+    toml.write_text(f'data_dir = "{tmp_path / "var"}"\n', encoding="utf-8")
+    for name in ("postmaster", "abuse"):
+        result = CliRunner().invoke(ccrlist, ["--config", str(toml), "lists", "create", name])
+        assert result.exit_code == 1 and "the site's own address" in result.output
+
 
 # --- bounces --------------------------------------------------------------------------------
 

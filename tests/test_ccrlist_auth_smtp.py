@@ -115,11 +115,17 @@ def post(author: str, subject: str = "Hello", mid: str = "<1@example.org>",
             f"Message-ID: {mid}\r\n\r\n{body}").encode()
 
 
-async def send(port: int, raw: bytes, sender: str, list_name: str = "ccrlist") -> str:
+async def send(port: int, raw: bytes, sender: str, list_name: str = "ccrlist",
+               xforward: str = "") -> str:
+    """The reply to DATA; with `xforward`, sent as a relay naming its client would."""
     smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10,
                            local_hostname="client.example")
     await smtp.connect()
     try:
+        if xforward:
+            await smtp.ehlo()
+            answer = await smtp.execute_command(b"XFORWARD", xforward.encode())
+            assert f"{answer.code} {answer.message}" == replies.XFORWARD_OK
         await smtp.mail(sender)
         await smtp.rcpt(f"{list_name}@{DOMAIN}")
         response = await smtp.data(raw)
@@ -284,3 +290,35 @@ async def test_non_member_post_costs_no_lookups(server: Running, dns: StubDns) -
     auto = post(ALICE, extra="Auto-Submitted: auto-replied\r\n")
     assert (await send(server.port, auto, ALICE)).startswith("250")
     assert dns.queries == [] and [p[0] for p in server.posts()] == ["discarded"]
+
+
+@pytest.mark.parametrize("xforward, spf, reply", [
+    ("ADDR=192.0.2.25 HELO=mail.relayed.example", "pass", replies.ACCEPTED),
+    ("ADDR=198.51.100.9 HELO=mail.relayed.example", "fail", replies.DMARC_FAILED),
+    ("", "none", replies.DMARC_FAILED),  # from the relay, about a client it did not name
+])
+async def test_behind_a_relay_spf_checks_the_client_it_names(
+        tmp_path: Path, dns: StubDns, xforward: str, spf: str, reply: str) -> None:
+    """Postfix's before-queue proxy names its client with XFORWARD: SPF is then checked
+    against that client, as if it had connected to us. What the client wrote itself
+    claiming our authserv-id is stripped: the relay added nothing (its milters cannot,
+    before a proxy), so nothing in the message speaks for us."""
+    dns.add("relayed.spf.example", "TXT", "v=spf1 ip4:192.0.2.25 -all")
+    forged = f"Authentication-Results: {DOMAIN}; dkim=pass header.d=spf.example\r\n"
+    received = "Received: from mail.relayed.example by mx.example; Sun, 6 Dec 2026\r\n"
+    raw = received.encode() + post(BOB, name="Bob", extra=forged)
+    async with running(tmp_path, dns, trusted=("127.0.0.0/8",)) as server:
+        assert await send(server.port, raw, "bounce@relayed.spf.example",
+                          xforward=xforward) == reply
+        spf_looked_up = ("relayed.spf.example", "TXT") in dns.queries
+        assert spf_looked_up == (spf != "none")
+        if reply != replies.ACCEPTED:
+            assert server.posts() == []
+            return
+        [(status, _, stored, _)] = server.posts()
+        assert status == "accepted"
+        results = our_header(stored)
+        assert f"spf={spf} smtp.mailfrom=relayed.spf.example" in results
+        assert "dkim=none" in results
+        assert forged.encode() not in stored
+        assert stored.endswith(raw.replace(forged.encode(), b""))

@@ -12,7 +12,7 @@ import pytest
 from ccrlist_helpers import DOMAIN, message
 from click.testing import CliRunner
 
-from ccrlist.commands.posts import describe_queue
+from ccrlist.commands.status import describe_queue
 from ccrlist.config.loader import load_settings
 from cli import ccrlist
 from subscribers.db import open_database

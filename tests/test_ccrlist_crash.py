@@ -59,7 +59,7 @@ max_rcpt_per_message = {BATCH}
 connections = {CONNECTIONS}
 retry_base_seconds = 0.2
 [web]
-port = 0
+port = {free_port()}
 [auth]
 policy = "off"
 """, encoding="utf-8")

@@ -255,6 +255,24 @@ def test_only_the_broken_signature_goes() -> None:
     assert verifies(out, ZONE)
 
 
+def test_a_long_line_is_re_encoded_in_the_copy_and_every_author_signature_goes() -> None:
+    """The stored post keeps its 1,600-character line; the copy re-encodes it (Postfix,
+    relaying it, would break it and our signature with it), so the author's signature,
+    which did not cover the field we change but did the body, goes."""
+    body = ("mot " * 400 + "\r\n").encode()
+    raw = sign(post("Subject: [ccrlist] Hello", body), "example.org", KEY,
+               headers=(b"from", b"subject"))
+    assert verifies(raw, ZONE)
+    out = rewrite(raw, INFO, "alice@example.org")
+    assert max(len(line) for line in out.split(b"\r\n")) <= 998
+    assert signature_fields(out) == []
+    assert not verifies(signature_fields(raw)[0] + out, ZONE)  # removing it was right
+    msg = message_from_bytes(out, policy=policy.default)
+    assert msg["Content-Transfer-Encoding"] == "quoted-printable"
+    assert msg.get_content() == body.decode()
+    assert msg["List-Id"] == "<ccrlist.lists.example.org>"
+
+
 def test_a_field_written_anew_from_obsolete_syntax_breaks_the_signatures_over_it() -> None:
     """`To : x` becomes `To: x`: with simple header canonicalisation a signature over To
     no longer verifies, so it goes; one over From alone stays (found in review)."""

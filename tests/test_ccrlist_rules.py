@@ -93,12 +93,37 @@ CASES = [
      SETTINGS, "discard", "auto_reply"),
     ("Auto-Submitted: no", BASIC + "Auto-Submitted: no\n", "a@example.org", MEMBER,
      SETTINGS, "accept", ""),
+    # Issue 13, item 8: no member post is dropped unseen. Precedence and another list's
+    # X-Loop are informal signs (list traffic, or an old vacation program): held.
     ("Precedence: bulk", BASIC + "Precedence: bulk\n", "a@example.org", MEMBER, SETTINGS,
-     "discard", "bulk"),
+     "hold", "bulk"),
     ("Precedence: junk", BASIC + "Precedence: junk\n", "a@example.org", MEMBER, SETTINGS,
-     "discard", "bulk"),
-    ("Precedence: list", BASIC + "Precedence: list\n", "a@example.org", MEMBER, SETTINGS,
-     "discard", "bulk"),
+     "hold", "bulk"),
+    ("Precedence: list", BASIC + "Precedence: LIST\n", "a@example.org", MEMBER, SETTINGS,
+     "hold", "bulk"),
+    ("Precedence: first-class", BASIC + "Precedence: first-class\n", "a@example.org",
+     MEMBER, SETTINGS, "accept", ""),
+    ("another list's X-Loop", BASIC + "X-Loop: other-list@example.net\n", "a@example.org",
+     MEMBER, SETTINGS, "hold", "foreign_loop"),
+    ("the corpus case: bulk and a foreign X-Loop", BASIC + "Precedence: bulk\n"
+     "X-Loop: debian-user@lists.debian.org\n", "a@example.org", MEMBER, SETTINGS, "hold",
+     "bulk"),
+    ("our X-Loop beside another list's", BASIC + "X-Loop: other@example.net\n"
+     "X-Loop: ccrlist@lists.example.org\n", "a@example.org", MEMBER, SETTINGS, "discard",
+     "loop"),
+    ("bulk and Auto-Submitted: still automatic", BASIC + "Precedence: bulk\n"
+     "Auto-Submitted: auto-generated\n", "a@example.org", MEMBER, SETTINGS, "discard",
+     "auto_reply"),
+    ("bulk from a non-member: refused as one", BASIC + "Precedence: bulk\n",
+     "alice@example.org", STRANGER, SETTINGS, "reject", "nonmember"),
+    ("bulk from a non-member, hold mode", BASIC + "Precedence: bulk\n", "alice@example.org",
+     STRANGER, HOLD, "hold", "nonmember"),
+    ("bulk to an announce list, not from an editor", BASIC + "Precedence: bulk\n",
+     "alice@example.org", ANNOUNCE, SETTINGS, "reject", "not_editor"),
+    ("bulk duplicate", BASIC + "Precedence: bulk\n", "alice@example.org", SEEN, SETTINGS,
+     "duplicate", ""),
+    ("NUL in a header", BASIC + "X-Note: a\0b\n", "a@example.org", MEMBER, SETTINGS,
+     "reject", "nul"),
     ("announce: member is no editor", BASIC, "alice@example.org", ANNOUNCE, SETTINGS,
      "reject", "not_editor"),
     ("announce: editor, any case", "From: editor@CCRWEB.ca\nMessage-ID: <2@x>\n",
@@ -123,6 +148,33 @@ def test_bare_cr_or_lf_refused_first(body: bytes) -> None:
     assert moderate(post, MEMBER, SETTINGS).reason == "bare_eol"
 
 
+@pytest.mark.parametrize("body", [b"a\0b\r\n", b"\0\r\n", b"text\r\n" * 1000 + b"\0"])
+@pytest.mark.parametrize("facts", [MEMBER, STRANGER, SEEN], ids=["member", "stranger", "seen"])
+def test_nul_in_the_body_is_refused_whoever_sends_it(body: bytes, facts: Facts) -> None:
+    post = parse_post("ccrlist", "alice@example.org", raw(BASIC, body.decode()))
+    assert moderate(post, facts, SETTINGS) == Verdict("reject", "nul", "nul-byte")
+    reply = replies.reply_for(moderate(post, facts, SETTINGS), "x@y")
+    assert reply == replies.NUL_BYTE and reply.startswith("554 5.6.0 ")
+
+
+@pytest.mark.parametrize("headers, body, facts, action, reason", [
+    # Re-encoded in the list copy (ccrlist/copies/long_lines.py): accepted.
+    (BASIC, "x" * 5000 + "\r\n", MEMBER, "accept", ""),
+    (BASIC + "X-Long: " + "y " * 700 + "\n", "text\r\n", MEMBER, "accept", ""),
+    (BASIC + "Content-Type: text/html\nContent-Transfer-Encoding: 8bit\n",
+     "<p>" + "\u00e9" * 3000 + "</p>\r\n", MEMBER, "accept", ""),
+    # Where it cannot be, refused before anything else is decided.
+    (BASIC + "X-Long: " + "y" * 1200 + "\n", "text\r\n", MEMBER, "reject", "long_line"),
+    (BASIC + "Content-Transfer-Encoding: x-uuencode\n", "M" * 1200 + "\r\n", STRANGER,
+     "reject", "long_line"),
+])
+def test_long_lines_refused_only_where_the_copy_cannot_re_encode_them(
+        headers: str, body: str, facts: Facts, action: str, reason: str) -> None:
+    post = parse_post("ccrlist", "alice@example.org", raw(headers, body))
+    verdict = moderate(post, facts, SETTINGS)
+    assert (verdict.action, verdict.reason) == (action, reason)
+
+
 def test_missing_message_id_gets_a_stable_one() -> None:
     one = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
     two = parse_post("ccrlist", "a@example.org", raw("From: a@example.org\n"))
@@ -140,6 +192,10 @@ def test_missing_message_id_gets_a_stable_one() -> None:
     (Verdict("reject", "not_editor"), replies.NOT_EDITOR),
     (Verdict("reject", "author"), replies.BAD_AUTHOR),
     (Verdict("reject", "bare_eol"), replies.BARE_EOL),
+    (Verdict("reject", "nul"), replies.NUL_BYTE),
+    (Verdict("hold", "bulk"), replies.HELD),
+    (Verdict("hold", "foreign_loop"), replies.HELD),
+    (Verdict("reject", "long_line"), replies.LONG_LINE),
     (Verdict("reject", "dmarc"), replies.DMARC_FAILED),
     (Verdict("hold", "dmarc"), replies.HELD),
     (Verdict("defer", "dns_temp"), replies.DNS_TEMPFAIL),
@@ -209,7 +265,8 @@ def test_authentication_rule(facts: Facts, settings: Settings, action: str,
                          [(c[1], c[2]) for c in AUTH_CASES],
                          ids=[c[0] for c in CASES] + [f"auth: {c[0]}" for c in AUTH_CASES])
 @pytest.mark.parametrize("headers", [BASIC, "From: a@example.org\nFrom: b@example.org\n",
-                                     BASIC + "Precedence: junk\n"])
+                                     BASIC + "Precedence: junk\n",
+                                     BASIC + "X-Loop: other@example.net\n"])
 def test_one_pass_then_authentication_gives_what_moderate_gives_with_it(
         facts: Facts, settings: Settings, headers: str) -> None:
     """The handler runs `moderate` once without authentication results, authenticates only

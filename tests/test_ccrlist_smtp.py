@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import smtplib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from email import message_from_bytes, policy
@@ -15,6 +16,7 @@ from aiosmtpd.controller import Controller
 from ccrlist_helpers import (
     DOMAIN,
     LIST,
+    Delivered,
     RecordingRelay,
     Running,
     add_members,
@@ -168,7 +170,8 @@ async def test_non_member_refused_and_nothing_delivered(server: Running) -> None
     assert full(*await send(server.port, message(message_id="<later@example.org>"))) == \
         replies.ACCEPTED
     await wait_for(lambda: len(server.relay.recipients()) == 3, what="the member's post")
-    assert await queue_settled(server.settings)
+    # The relay has the copies a moment before the worker records its 250s.
+    await wait_until(lambda: queue_settled(server.settings), what="every delivery recorded")
     assert {message_from_bytes(m.content)["Message-ID"] for m in server.relay.messages} == {
         "<later@example.org>"}
     assert await rows(server.settings, "SELECT message_id FROM posts") == [
@@ -200,7 +203,6 @@ async def test_second_list_in_one_transaction_deferred(server: Running) -> None:
     (f"List-Id: CCR <ccrlist.{DOMAIN}>\r\n", "alice@example.org"),
     (f"X-Loop: {LIST}\r\n", "alice@example.org"),
     ("Auto-Submitted: auto-replied\r\n", "alice@example.org"),
-    ("Precedence: bulk\r\n", "alice@example.org"),
     ("", ""),
 ])
 async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: str,
@@ -217,6 +219,55 @@ async def test_loops_and_auto_replies_not_redistributed(server: Running, extra: 
     assert await rows(server.settings, "SELECT status, expanded FROM posts ORDER BY id") == [
         ("discarded", 0), ("accepted", 1)]
     assert len(await rows(server.settings, "SELECT id FROM outgoing")) == 1
+
+
+async def test_a_member_post_marked_bulk_is_held_with_its_reason_never_dropped(
+        server: Running) -> None:
+    """Issue 13, item 8: replies that came through another list (`Precedence: bulk` and
+    that list's `X-Loop`) were answered 250 and never seen again. Now the author is told
+    the post is held, the moderators see why, and approving it delivers it."""
+    extra = "Precedence: bulk\r\nX-Loop: debian-user@lists.debian.org\r\n"
+    assert full(*await send(server.port, message(extra=extra))) == replies.HELD
+    assert full(*await send(server.port, message(
+        extra="X-Loop: other-list@example.net\r\n", message_id="<m2@example.org>"))) == \
+        replies.HELD
+    assert full(*await send(server.port, message(message_id="<plain@example.org>"))) == \
+        replies.ACCEPTED
+
+    def copies_of(message_id: str) -> list[str]:
+        """Members who got the list copy of `message_id` (the owners' notices of the held
+        posts reach the relay too)."""
+        return [r for m in server.relay.messages
+                if message_from_bytes(m.content)["Message-ID"] == message_id for r in m.rcpt_tos]
+
+    await wait_for(lambda: len(copies_of("<plain@example.org>")) == 3, what="the plain post")
+    await wait_until(lambda: queue_settled(server.settings), what="the queue to settle")
+    assert copies_of("<m1@example.org>") == copies_of("<m2@example.org>") == []
+    assert await rows(server.settings, "SELECT message_id, status, reason FROM posts "
+                                       "ORDER BY id") == [
+        ("<m1@example.org>", "held", "bulk"), ("<m2@example.org>", "held", "foreign_loop"),
+        ("<plain@example.org>", "accepted", "")]
+    conn = await open_database(server.settings.database_path)
+    try:
+        await PostStore(conn).moderate_held("1", "accepted", "approved")
+    finally:
+        await conn.close()
+    await wait_for(lambda: len(copies_of("<m1@example.org>")) == 3, what="the approved post")
+
+
+@pytest.mark.parametrize("raw", [
+    message(extra="X-Note: a\0b\r\n"),
+    message(body="Hi\0all.\r\n"),
+], ids=["in a header", "in the body"])
+async def test_nul_is_refused_with_554_and_nothing_stored(server: Running, raw: bytes) -> None:
+    assert full(*await send(server.port, raw)) == replies.NUL_BYTE
+    admin = raw.replace(b"To: ccrlist@", b"To: ccrlist-request@")
+    assert full(*await send(server.port, admin, rcpt=f"ccrlist-request@{DOMAIN}")) == \
+        replies.NUL_BYTE
+    assert full(*await send(server.port, message(author="dan@example.com", extra="X: \0\r\n"),
+                            sender="dan@example.com")) == replies.NUL_BYTE
+    assert await rows(server.settings, "SELECT count(*) FROM posts") == [(0,)]
+    assert await rows(server.settings, "SELECT count(*) FROM outgoing") == [(0,)]
 
 
 async def test_duplicate_message_id_accepted_once(server: Running) -> None:
@@ -251,9 +302,44 @@ async def test_oversize_refused_at_mail_and_after_data(tmp_path: Path, relay: Re
                 smtp.close()
 
         assert await asyncio.to_thread(declare_size) == 552
-        code, _ = await send(running.port, message(body="x" * 70 + "\r\n") * 100)
-        assert code == 552
+        too_big = message(body="x" * 70 + "\r\n") * 100
+        assert full(*await send(running.port, too_big)) == replies.TOO_BIG
+        # One line longer than the whole limit: too big as well, not aiosmtpd's bare 500.
+        one_line = message(body="x" * 5000 + "\r\n")
+        assert full(*await send(running.port, one_line)) == replies.TOO_BIG
         assert full(*await send(running.port, message())) == replies.ACCEPTED
+
+
+async def test_long_lines_accepted_kept_as_sent_and_re_encoded_in_the_copies(
+        server: Running) -> None:
+    """An HTML post in one 8-bit line of 4,000 characters, as some mail programs send:
+    stored byte for byte, and every member's copy has lines that fit and reads the same."""
+    html = "<p>" + "R\u00e9union du r\u00e9seau, " * 200 + "</p>\r\n"
+    raw = message(body=html, extra="MIME-Version: 1.0\r\nContent-Type: text/html; "
+                                   "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
+    assert full(*await send(server.port, raw)) == replies.ACCEPTED
+    with sqlite3.connect(server.settings.database_path) as conn:
+        [(stored,)] = conn.execute("SELECT raw FROM posts").fetchall()
+    assert bytes(stored) == raw
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
+    for delivered in server.relay.messages:
+        assert max(len(line) for line in delivered.content.split(b"\r\n")) <= 998
+        msg = message_from_bytes(delivered.content, policy=policy.default)
+        assert msg["Content-Transfer-Encoding"] == "quoted-printable"
+        assert msg.get_content() == html
+
+
+async def test_a_long_line_that_cannot_be_re_encoded_is_refused(server: Running) -> None:
+    raw = message(extra="X-Tracking: " + "z" * 1500 + "\r\n")
+    assert full(*await send(server.port, raw)) == replies.LONG_LINE
+    assert replies.LONG_LINE.startswith("554 5.6.0 ")
+    with sqlite3.connect(server.settings.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (0,)
+    # The next post is accepted and delivered: the refused one had gone nowhere first.
+    assert full(*await send(server.port, message(message_id="<m2@example.org>"))) == \
+        replies.ACCEPTED
+    await wait_for(lambda: len(server.relay.recipients()) == 3, what="fan-out")
+    assert {m.content.count(b"X-Tracking") for m in server.relay.messages} == {0}
 
 
 async def test_smuggled_message_never_relayed(server: Running) -> None:
@@ -296,6 +382,11 @@ async def test_nonmember_held_then_approved(tmp_path: Path, relay: RecordingRela
                                             controller: Controller) -> None:
     settings = make_settings(tmp_path, controller.port,
                              posting=PostingSettings(nonmember_action="hold"))
+    owner = f"ccrlist-owner@{DOMAIN}"  # no owners set: the notice of the held post goes here
+
+    def copies() -> list[Delivered]:
+        return [m for m in relay.messages if owner not in m.rcpt_tos]
+
     async with start(settings, relay) as running:
         code, text = await send(running.port, message(author="dan@example.com"))
         assert full(code, text) == replies.HELD
@@ -308,15 +399,17 @@ async def test_nonmember_held_then_approved(tmp_path: Path, relay: RecordingRela
             assert full(*await send(running.port, message(
                 author="alice@example.org", message_id="<member@example.org>"))) == \
                 replies.ACCEPTED
-            await wait_for(lambda: len(relay.recipients()) == 3, what="the member's post")
+            await wait_for(lambda: sum(len(m.rcpt_tos) for m in copies()) == 3,
+                           what="the member's post")
             await wait_until(lambda: queue_settled(settings), what="the queue to settle")
-            assert {message_from_bytes(m.content)["Message-ID"] for m in relay.messages} == {
+            assert {message_from_bytes(m.content)["Message-ID"] for m in copies()} == {
                 "<member@example.org>"}
             relay.messages.clear()
             await posts.moderate_held(str(held[0].id), "accepted", "approved")
         finally:
             await conn.close()
-        await wait_for(lambda: len(relay.recipients()) == 3, timeout=15, what="approved post")
+        await wait_for(lambda: sum(len(m.rcpt_tos) for m in copies()) == 3, timeout=15,
+                       what="approved post")
 
 
 async def test_relay_down_then_up(tmp_path: Path, relay: RecordingRelay) -> None:
@@ -357,9 +450,12 @@ async def test_per_recipient_4xx_retried_and_5xx_failed(server: Running) -> None
     del server.relay.rcpt_replies["carol@example.net"]
     await wait_for(lambda: "carol@example.net" in server.relay.recipients(), timeout=15,
                    what="carol after her 4xx")
+    # The relay has her copy a moment before the worker records its 250.
+    await wait_until(lambda: queue_settled(server.settings), what="every delivery recorded")
     conn = await open_database(server.settings.database_path)
     try:
-        counts = await QueueStore(conn).counts()
+        # The post's own deliveries: the owners' summary of Bob's refusal is queued too.
+        counts = await QueueStore(conn).counts(outgoing_id=1)
         async with conn.execute("SELECT address_key, kind FROM bounces") as cur:
             bounces = [tuple(r) for r in await cur.fetchall()]
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from ccrlist_helpers import message
 
 from ccrlist.config.settings import PostingSettings, Settings
 from ccrlist.copies.expander import Expander
+from ccrlist.moderation.notifier import OwnerNotifier
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
 from subscribers.models import ListCopy, NewMember, NewPost, Outcome, StoredPost, permalink_for
@@ -136,43 +139,94 @@ async def test_expansion_cost_does_not_grow_with_the_archive(conn: Connection) -
     assert late < 2 * early + 50, (early, late)
 
 
-async def test_owner_told_once_about_given_up_deliveries(conn: Connection) -> None:
+def text_of(raw: bytes) -> str:
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return f"{msg['Subject']}\n{msg.get_content()}"
+
+
+async def summaries(conn: Connection) -> list[tuple[str, str]]:
+    """The failure summaries queued so far: (recipient, subject and text)."""
+    return [(r[1], text_of(bytes(r[0]))) for r in await conn.execute_fetchall(
+        "SELECT o.body, d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
+        "WHERE o.source = 'notice' AND o.source_ref LIKE 'failures:%' ORDER BY o.id")]
+
+
+async def test_one_summary_per_post_once_its_first_pass_is_over(conn: Connection) -> None:
     posts = PostStore(conn)
     await posts.store_batch([new_post("<1@x>")])
     settings = dataclasses.replace(Settings(), domain="lists.example.org",
                                    posting=PostingSettings(owners=("boss@ccrweb.ca",)))
-    expander = Expander(posts, settings, lambda: None)
-    await expander.expand_pending()
+    await Expander(posts, settings, lambda: None).expand_pending()
+    notifier = OwnerNotifier(conn, settings, lambda: None)
+    queue = QueueStore(conn)
+    await queue.record([Outcome(1, "b@example.org", "failed", "550 5.1.1 no such user",
+                                bounce=True)], now=0.0)
+    # a@ and c@ have not been tried yet: the first pass is not over.
+    assert await notifier.summarise_failures() == 0
+    await queue.record([
+        Outcome(1, "a@example.org", "deferred", "451 4.7.1 greylisted", next_try_at=60.0),
+        Outcome(1, "c@example.org", "sent", "250 ok"),
+    ], now=1.0)
+    assert await notifier.summarise_failures() == 1
+    assert await notifier.summarise_failures() == 0
+    [(to, text)] = await summaries(conn)
+    assert to == "boss@ccrweb.ca"
+    assert "b@example.org: 550 5.1.1 no such user" in text
+    assert "1 more are still being retried" in text and "a@example.org:" not in text
+    assert '1 of 3 copies of "s" not delivered' in text
+    # a@ gives up later: one more summary, naming only a@.
+    await queue.record([Outcome(1, "a@example.org", "failed", "0 relay unavailable: timed out")],
+                       now=2.0)
+    assert await notifier.summarise_failures() == 1
+    assert await notifier.summarise_failures() == 0
+    later = (await summaries(conn))[1][1]
+    assert "a@example.org: 0 relay unavailable: timed out" in later
+    assert "b@example.org:" not in later and "still being retried" not in later
+
+
+async def test_a_later_failure_waits_until_nothing_is_deferred(conn: Connection) -> None:
+    posts = PostStore(conn)
+    await posts.store_batch([new_post("<1@x>")])
+    settings = dataclasses.replace(Settings(), domain="lists.example.org")
+    await Expander(posts, settings, lambda: None).expand_pending()
+    notifier = OwnerNotifier(conn, settings, lambda: None)
     queue = QueueStore(conn)
     await queue.record([
-        Outcome(1, "a@example.org", "failed", "0 relay unavailable: timed out"),
-        Outcome(1, "b@example.org", "failed", "550 5.1.1 no such user", bounce=True),
-        Outcome(1, "c@example.org", "sent", "250 ok"),
+        Outcome(1, "a@example.org", "failed", "550 no", bounce=True),
+        Outcome(1, "b@example.org", "deferred", "451 later", next_try_at=60.0),
+        Outcome(1, "c@example.org", "deferred", "451 later", next_try_at=60.0),
     ], now=0.0)
-    assert await expander.report_failures() == 1
-    assert await expander.report_failures() == 0
-    notices = list(await conn.execute_fetchall(
-        "SELECT o.body, d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
-        "WHERE o.source = 'notice'"))
-    assert [n[1] for n in notices] == ["boss@ccrweb.ca"]
-    text = bytes(notices[0][0]).decode()
-    assert "a@example.org" in text and "b@example.org" not in text
+    assert await notifier.summarise_failures() == 1
+    await queue.record([Outcome(1, "b@example.org", "failed", "0 gave up")], now=1.0)
+    assert await notifier.summarise_failures() == 0  # c@ is still being retried
+    await queue.record([Outcome(1, "c@example.org", "sent", "250 ok")], now=2.0)
+    assert await notifier.summarise_failures() == 1
+    texts = [t for _, t in await summaries(conn)]
+    assert len(texts) == 2 and "b@example.org: 0 gave up" in texts[1]
+    assert "c@example.org" not in texts[1]
+    # No owner in the database or the settings: the list's -owner@ address.
+    assert {to for to, _ in await summaries(conn)} == {"ccrlist-owner@lists.example.org"}
 
 
-async def test_failure_notice_goes_to_the_lists_owners_before_the_setting(
-        conn: Connection) -> None:
+async def test_summary_goes_to_the_lists_owners_in_their_language(conn: Connection) -> None:
     posts = PostStore(conn)
     await posts.store_batch([new_post("<1@x>")])
     owners = OwnerStore(conn)
     await owners.add("ccrlist", "coordinator@ccrweb.ca")
+    await owners.add("ccrlist", "coordonnatrice@ccrweb.ca")
+    await MemberStore(conn).add("ccrlist", [NewMember("coordonnatrice@ccrweb.ca", "", "fr")])
     settings = dataclasses.replace(Settings(), domain="lists.example.org",
                                    posting=PostingSettings(owners=("boss@ccrweb.ca",)))
-    expander = Expander(posts, settings, lambda: None, owners=owners)
-    await expander.expand_pending()
+    await Expander(posts, settings, lambda: None).expand_pending()
     await QueueStore(conn).record(
-        [Outcome(1, "a@example.org", "failed", "0 relay unavailable: timed out")], now=0.0)
-    assert await expander.report_failures() == 1
-    notices = await conn.execute_fetchall(
-        "SELECT d.recipient FROM outgoing o JOIN deliveries d ON d.outgoing_id = o.id "
-        "WHERE o.source = 'notice'")
-    assert [n[0] for n in notices] == ["coordinator@ccrweb.ca"]
+        [Outcome(1, r, "failed", "550 no") for r in
+         ("a@example.org", "b@example.org", "c@example.org", "coordonnatrice@ccrweb.ca")],
+        now=0.0)
+    assert await OwnerNotifier(conn, settings, lambda: None).summarise_failures() == 1
+    found = await summaries(conn)
+    assert sorted(to for to, _ in found) == ["coordinator@ccrweb.ca",
+                                             "coordonnatrice@ccrweb.ca"]
+    by_owner = dict(found)
+    assert "not delivered" in by_owner["coordinator@ccrweb.ca"]
+    assert "non remises" in by_owner["coordonnatrice@ccrweb.ca"]

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from ccrlist_helpers import free_port
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -72,8 +73,9 @@ def test_txt_record_splits_at_255_bytes() -> None:
 
 def _config(tmp_path: Path, dkim: str = "") -> Path:
     path = tmp_path / "ccr.toml"
-    path.write_text(f'domain = "{DOMAIN}"\ndata_dir = "var"\n[server]\nport = 0\n'
-                    f'[web]\nport = 0\n{dkim}', encoding="utf-8")
+    # Ports are 1-65535 in a settings file; free ones, though serve stops before listening.
+    path.write_text(f'domain = "{DOMAIN}"\ndata_dir = "var"\n[server]\nport = {free_port()}\n'
+                    f'[web]\nport = {free_port()}\n{dkim}', encoding="utf-8")
     return path
 
 

@@ -54,3 +54,12 @@ def _command_paths(group: click.Group, prefix: str) -> list[str]:
     "command", _command_paths(ccrlist, "ccrlist") + _command_paths(chronicle, "chronicle"))
 def test_every_command_is_documented(command: str) -> None:
     assert f"`{command}" in README, f"README.md does not document `{command}`"
+
+
+def test_every_chronicle_command_is_reachable_from_the_cli() -> None:
+    """`cli.py` registers the newsletter's commands lazily, by name: a new one in
+    `echronicle/commands.py` must be added there too."""
+    from echronicle.commands import chronicle as defined
+
+    ctx = click.Context(chronicle)
+    assert set(defined.commands) <= set(chronicle.list_commands(ctx))

@@ -67,7 +67,7 @@ def test_full_file_loads_and_resolves_paths(tmp_path: Path) -> None:
         ('[auth]\ntrusted_relays = ["postfix"]', "'auth.trusted_relays': 'postfix' is not"),
         ('[auth]\nnameservers = ["dns.example"]', "must be an IP address"),
         ('[auth]\nnameservers = ["127.0.0.1:99999"]', "bad port"),
-        ("[auth]\ntimeout = 0", "'auth.timeout' must be more than 0"),
+        ("[auth]\ntimeout = 0", "'auth.timeout' must be a number of seconds above 0"),
     ],
 )
 def test_bad_settings_name_the_key_and_file(toml: str, expected: str) -> None:
@@ -124,10 +124,12 @@ def test_auth_settings_load_with_per_list_overrides() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[bounces]\nprobe_every = -5\n", "'bounces.probe_every' must be 0 (never) or more"),
-    ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be 1 or more"),
-    ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be 0"),
-    ("[limits]\nmax_issue_bytes = 0\n", "'limits.max_issue_bytes' must be 1 or more"),
+    ("[bounces]\nprobe_every = -5\n",
+     "'bounces.probe_every' must be a whole number from 0 to 1,000,000; 0 never probes"),
+    ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be a whole number from 1 to"),
+    ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be a whole number from 0"),
+    ("[limits]\nmax_issue_bytes = 0\n",
+     "'limits.max_issue_bytes' must be a whole number of bytes from 1 to"),
 ])
 def test_counts_that_cannot_be_negative_are_refused(tmp_path: Path, text: str,
                                                     message: str) -> None:

@@ -1,8 +1,10 @@
-"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner
-and -bounces. The SMTP handler calls `handle_admin_message` and sends back its reply."""
+"""Answer mail to a list's admin addresses: -request, -join, -leave, -confirm+token, -owner,
+-bounces and -moderate+code. The SMTP handler calls `handle_admin_message` and sends back its
+reply."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -24,13 +26,16 @@ from ccrlist.bounces.dsn import as_email
 from ccrlist.bounces.service import Bounces
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
+from ccrlist.copies.long_lines import LongLineError, fit_lines, has_long_line
 from ccrlist.intake import replies
-from ccrlist.names import AdminAddress, Role, role_address
+from ccrlist.moderation.by_mail import OwnerReply, decide_by_mail
+from ccrlist.moderation.decision import Decision, read_decision
+from ccrlist.names import AdminAddress, Role, SiteRole, role_address, site_address
 from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Recipient
+from subscribers.models import Recipient, is_token
 from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 
@@ -38,7 +43,7 @@ LOOP_HEADER = "X-CCR-Loop"
 # What the standard library raises on mail it cannot read; anything else stays a 451.
 UNREADABLE = (ValueError, LookupError, RecursionError, MessageError)
 
-_IMPLIED: dict[Role, Command] = {"join": "subscribe", "leave": "unsubscribe"}
+_IMPLIED: dict[str, Command] = {"join": "subscribe", "leave": "unsubscribe"}
 
 log = logging.getLogger("ccrlist.admin")
 
@@ -50,13 +55,15 @@ def _noop() -> None:
 @dataclass(frozen=True)
 class AdminContext:
     """What admin mail needs: a connection, the settings, the key VERP senders are signed
-    with (`installation_verp_key`, read once at start), a clock, and a worker wake-up."""
+    with (`installation_verp_key`, read once at start), a clock, a worker wake-up, and an
+    expander wake-up for a post approved by mail."""
 
     conn: Connection
     settings: Settings
     verp_key: bytes
     clock: Clock = time.time
     on_queued: Callable[[], None] = field(default=_noop)
+    on_approved: Callable[[], None] = field(default=_noop)
 
 
 async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: bytes,
@@ -65,7 +72,7 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
 
     Mail we cannot read gets a permanent refusal: a 4xx would have the sender retry for days.
     """
-    if await MemberStore(ctx.conn).get_list(target.list_name) is None:
+    if not target.site and await MemberStore(ctx.conn).get_list(target.list_name) is None:
         return replies.NO_SUCH_ADDRESS
     optin = Optin(ctx.conn, ctx.settings, ctx.clock)
     try:
@@ -75,14 +82,19 @@ async def handle_admin_message(target: AdminAddress, envelope_from: str, raw: by
                 ctx.on_queued()
             return replies.BOUNCE_RECEIVED
         reading = read_message(raw, envelope_from, target.role)
-    except UNREADABLE:
-        log.warning("unreadable mail to %s-%s from <%s>; refused", target.list_name,
-                    target.role, envelope_from, exc_info=True)
+    except UNREADABLE as exc:
+        log.warning("unreadable mail to %s-%s from <%s>; refused: %s", target.list_name,
+                    target.role, envelope_from, f"{type(exc).__name__}: {exc}"[:300])
+        log.debug("why it could not be read", exc_info=True)
         return replies.UNREADABLE_ADMIN_MAIL
     if target.role == "owner":
         return await _forward_to_owners(target.list_name, raw, reading, ctx)
+    if target.role == "postmaster" or target.role == "abuse":
+        return await _forward_to_site_owners(target.role, raw, reading, ctx)
     if reading.automatic or reading.sender is None:
-        return replies.NOT_ANSWERED
+        return replies.NOT_ANSWERED  # a vacation reply to a notice decides nothing either
+    if target.role == "moderate":
+        return await _moderate(target, reading, reading.sender, ctx)
     if target.role == "confirm":  # answered at the token's address, whoever writes
         return await _confirm(optin, target, ctx)
     if not reading.from_is_sender:
@@ -110,9 +122,10 @@ class Reading:
     command: Command | None
     in_reply_to: str | None
     loop_marks: tuple[str, ...]  # the X-CCR-Loop values
+    decision: Decision | None = None  # an owner's approve or reject (-moderate)
 
 
-def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
+def read_message(raw: bytes, envelope_from: str, role: Role | SiteRole) -> Reading:
     """Read `raw` for an admin address (pure); raises what the email package raises."""
     msg = as_email(raw)
     try:
@@ -122,13 +135,16 @@ def read_message(raw: bytes, envelope_from: str, role: Role) -> Reading:
     command = _IMPLIED.get(role)
     if role == "request":
         command = find_command(str(msg.get("Subject", "")), _body(msg))
+    decision = read_decision(str(msg.get("Subject", "")), _body(msg)) \
+        if role == "moderate" else None
     return Reading(
         automatic=is_automatic(msg, envelope_from),
         sender=sender,
         from_is_sender=sender is not None and _from_is(msg, sender),
         command=command,
         in_reply_to=message_id(msg),
-        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])))
+        loop_marks=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER, [])),
+        decision=decision)
 
 
 async def _answer(optin: Optin, target: AdminAddress, address: str, command: Command,
@@ -162,8 +178,23 @@ async def _answer(optin: Optin, target: AdminAddress, address: str, command: Com
     return replies.REQUEST_RECEIVED
 
 
+async def _moderate(target: AdminAddress, reading: Reading, sender: str,
+                    ctx: AdminContext) -> str:
+    """An owner's approve or reject of a held post (see `ccrlist.moderation.by_mail`)."""
+    reply, approved = await decide_by_mail(
+        OwnerReply(target.list_name, target.tag, sender, reading.from_is_sender,
+                   reading.decision, reading.in_reply_to), ctx.conn, ctx.settings, ctx.clock)
+    if reply in (replies.MODERATED_APPROVED, replies.MODERATED_REJECTED):
+        ctx.on_queued()  # the result mail to the owner
+    if approved:
+        ctx.on_approved()
+    return reply
+
+
 async def _confirm(optin: Optin, target: AdminAddress, ctx: AdminContext) -> str:
     """Use the token only if it belongs to the list whose confirm address was written to."""
+    if not is_token(target.tag):
+        return replies.BAD_TOKEN
     state, found = await optin.lookup(target.tag)
     if state != "valid" or found is None or found.list_name != target.list_name:
         return replies.BAD_TOKEN
@@ -223,7 +254,8 @@ def _body(msg: EmailMessage) -> str:
 
 async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                              ctx: AdminContext) -> str:
-    """Pass the message on unchanged but for a loop-detection header."""
+    """Pass the message on unchanged but for a loop-detection header, and lines longer
+    than 998 characters re-encoded where they can be (as in list copies)."""
     here = role_address(list_name, ctx.settings.domain, "owner")
     if here.lower() in reading.loop_marks:
         return replies.OWNER_LOOP
@@ -231,10 +263,40 @@ async def _forward_to_owners(list_name: str, raw: bytes, reading: Reading,
                    if o.lower() != here.lower())
     if not owners:
         return replies.NO_OWNERS
-    body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
-    await QueueStore(ctx.conn).enqueue(
-        list_name=list_name, source="owner", source_ref=hashlib.sha256(raw).hexdigest(),
-        sender=role_address(list_name, ctx.settings.domain, "bounces"), body=body,
-        recipients=[Recipient(o) for o in owners], now=ctx.clock())
-    ctx.on_queued()
+    await _forward(ctx, list_name, here, raw, role_address(list_name, ctx.settings.domain,
+                                                           "bounces"), owners)
     return replies.FORWARDED
+
+
+async def _forward_to_site_owners(role: SiteRole, raw: bytes, reading: Reading,
+                                  ctx: AdminContext) -> str:
+    """`postmaster@` and `abuse@` go to `[posting] owners`, else every list's owners.
+
+    From the null sender: a copy that cannot be delivered must not come back to
+    postmaster@ as a new message to forward (RFC 5321 4.5.5), and no auto-reply answers it.
+    """
+    here = site_address(role, ctx.settings.domain)
+    if here.lower() in reading.loop_marks:
+        return replies.OWNER_LOOP
+    owners = tuple(o for o in await Notices(ctx.conn, ctx.settings, ctx.clock).site_owners()
+                   if o.lower() != here.lower())
+    if not owners:
+        log.warning("mail to %s from <%s> deferred: nobody to forward it to; set "
+                    "[posting] owners or add list owners", here, reading.sender or "")
+        return replies.NO_SITE_OWNERS
+    await _forward(ctx, "", here, raw, "", owners)
+    return replies.FORWARDED_SITE
+
+
+async def _forward(ctx: AdminContext, list_name: str, here: str, raw: bytes, sender: str,
+                   owners: tuple[str, ...]) -> None:
+    """Queue `raw` for `owners` with our loop mark on top, and wake the worker."""
+    body = f"{LOOP_HEADER}: {here}\r\n".encode() + raw
+    if has_long_line(body):
+        with contextlib.suppress(LongLineError):  # else as it came: Postfix breaks them
+            body = fit_lines(body)
+    await QueueStore(ctx.conn).enqueue(
+        list_name=list_name, source="owner",
+        source_ref=hashlib.sha256(here.lower().encode() + b"\0" + raw).hexdigest(),
+        sender=sender, body=body, recipients=[Recipient(o) for o in owners], now=ctx.clock())
+    ctx.on_queued()

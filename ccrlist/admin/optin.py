@@ -9,6 +9,7 @@ from typing import Literal
 from ccrlist.automail import AutoKind, confirmation_mail
 from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
+from ccrlist.names import web_page
 from ccrlist.notices import Clock, Notices
 from subscribers.confirmations import ConfirmationStore
 from subscribers.db import Connection
@@ -31,7 +32,7 @@ class Optin:
     clock: Clock = time.time
 
     def confirm_link(self, token: str) -> str:
-        return f"{self.settings.web.base_url}confirm/{token}"
+        return web_page(self.settings.web.base_url, f"confirm/{token}")
 
     async def request(self, list_name: str, address: str, action: ConfirmAction, *, name: str = "",
                       lang: Lang | None = None, auto: AutoKind = "auto-generated",

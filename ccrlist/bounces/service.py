@@ -11,6 +11,7 @@ from ccrlist.automail import disabled_notice
 from ccrlist.bounces.dsn import ReportedFailure, parse_bounce
 from ccrlist.bounces.score import DAY, bounce_score
 from ccrlist.catalogue import messages
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.verp import unverp
 from ccrlist.notices import Clock, Notices
@@ -131,5 +132,6 @@ class BounceAssessor:
     async def _assess(self, list_name: str, recipient: str, reply: str) -> None:
         try:
             await self._bounces.assess(list_name, recipient, reply)
-        except Exception:
-            log.exception("could not assess the bounce of %s on %s", recipient, list_name)
+        except Exception as exc:
+            log_trouble(log, exc, "could not assess the bounce of %s on %s", recipient,
+                        list_name)

@@ -11,6 +11,7 @@ from typing import TypeVar
 import click
 
 from ccrlist.config.settings import Settings
+from ccrlist.names import SITE_ROLES
 from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
 from subscribers.bounces import BounceStore
 from subscribers.csvfile import format_members_csv, parse_members_csv
@@ -210,6 +211,9 @@ def lists_group(ctx: click.Context) -> None:
 @click.pass_obj
 def create_list(settings: Settings, name: str, policy: str, description: str) -> None:
     """Create the list NAME."""
+    if name in SITE_ROLES:
+        raise click.ClickException(f"'{name}' is not a list name: {name}@{settings.domain} "
+                                   "is the site's own address, forwarded to its owners")
     chosen: PostingPolicy = "announce" if policy == "announce" else "subscribers"
     created = with_members(settings, lambda s: s.create_list(name, chosen, description))
     click.echo(f"created {created.name}@{settings.domain} ({created.policy})")

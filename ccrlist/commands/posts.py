@@ -1,19 +1,18 @@
-"""Click commands for the list server: `ccrlist serve`, `ccrlist held ...`, `ccrlist status`."""
+"""Click commands for the list server: `ccrlist serve` and `ccrlist held ...`."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
 from typing import TypeVar
 
 import click
 
+from ccrlist.commands.verbosity import serving
 from ccrlist.config.settings import Settings
 from subscribers.db import DatabaseError, open_database
-from subscribers.models import QueueCounts, StoredPost, iso_utc
+from subscribers.models import StoredPost, iso_utc
 from subscribers.posts import PostError, PostStore
 from subscribers.queue import QueueStore
 
@@ -45,11 +44,12 @@ def serve(settings: Settings) -> None:
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
     from ccrlist.auth.resolver import DnsConfigError
     from ccrlist.delivery.signing import DkimKeyError
+    from ccrlist.serve_checks import StartupError
     from ccrlist.server import run
 
-    logging.getLogger("ccrlist").setLevel(logging.INFO)
+    serving(click.get_current_context().meta)
     try:
-        run(settings)
+        run(settings, lambda line: click.echo(line, err=True))
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.server.host}:{settings.server.port} (SMTP) and "
@@ -58,7 +58,7 @@ def serve(settings: Settings) -> None:
         raise click.ClickException(f"database {settings.database_path}: {exc}") from None
     except DnsConfigError as exc:
         raise click.ClickException(f"checking senders needs DNS: {exc}") from None
-    except DkimKeyError as exc:
+    except (DkimKeyError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -126,32 +126,3 @@ def held_reject(settings: Settings, post: str, reason: str) -> None:
     """Refuse the held POST; it stays in the database, marked rejected, and is never sent."""
     done = with_posts(settings, lambda p, _q: p.moderate_held(post, "rejected", reason))
     click.echo(f"rejected post {done.id} ({done.permalink})")
-
-
-def describe_queue(posts: dict[str, int], queue: QueueCounts, now: float) -> list[str]:
-    oldest = ("-" if queue.oldest_pending_at is None
-              else f"{max(0.0, now - queue.oldest_pending_at):.0f} s")
-    return [
-        f"posts accepted:         {posts.get('accepted', 0)}",
-        f"posts held:             {posts.get('held', 0)}",
-        f"posts not yet expanded: {posts.get('unexpanded', 0)}",
-        f"messages in flight:     {queue.messages_in_flight}",
-        f"recipients pending:     {queue.pending}",
-        f"recipients deferred:    {queue.deferred}",
-        f"recipients failed:      {queue.failed}",
-        f"recipients sent:        {queue.sent}",
-        f"oldest pending age:     {oldest}",
-    ]
-
-
-@click.command()
-@click.pass_obj
-def status(settings: Settings) -> None:
-    """Show the delivery queue: posts in flight, recipients pending/deferred/failed."""
-
-    async def fetch(p: PostStore, q: QueueStore) -> tuple[dict[str, int], QueueCounts]:
-        return await p.counts(), await q.counts()
-
-    posts, queue = with_posts(settings, fetch)
-    for line in describe_queue(posts, queue, time.time()):
-        click.echo(line)

@@ -31,7 +31,7 @@ def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> 
 def load_settings(path: Path | None) -> Settings:
     """Read and validate a settings file; `None` means every default."""
     if path is None:
-        return Settings()
+        return check_directories(Settings())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -41,7 +41,27 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from None
     settings = parse_settings(data, str(path))
-    return _resolve_paths(settings, path.parent)
+    return check_directories(_resolve_paths(settings, path.parent))
+
+
+def check_directories(settings: Settings) -> Settings:
+    """Refuse a directory setting that names a file, or a path under a file: nothing could
+    be written there, and the error would otherwise come from deep inside a command."""
+    for key, folder in (("data_dir", settings.data_dir), ("issues_dir", settings.issues_dir),
+                        ("site.output_dir", settings.site.output_dir)):
+        for candidate in (folder, *folder.parents):
+            try:
+                if not candidate.exists():
+                    continue
+            except OSError as exc:
+                raise SettingsError(f"{settings.source}: '{key}': cannot look at {folder}: "
+                                    f"{exc.strerror}") from None
+            if not candidate.is_dir():
+                where = "is a file" if candidate == folder else f"is under {candidate}, a file"
+                raise SettingsError(f"{settings.source}: '{key}' must be a directory, but "
+                                    f"{folder} {where}")
+            break
+    return settings
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from ccrlist.config.checks import BASE_URLS, base_url, number_problem
 from ccrlist.config.settings import Settings, SettingsError
 
 
@@ -29,11 +30,25 @@ def _build(cls: type[Any], data: Mapping[str, Any], source: str, prefix: str,
         if key not in fields:
             known = ", ".join(sorted(fields))
             raise SettingsError(f"{source}: unknown setting '{name}' (known here: {known})")
-        kwargs[key] = _convert(hints[key], raw, source, name)
+        kwargs[key] = _checked(_convert(hints[key], raw, source, name), source, name)
     try:
         return cls(**kwargs)
     except ValueError as exc:  # a check in __post_init__
         raise SettingsError(f"{source}: {exc}") from None
+
+
+def _checked(value: Any, source: str, name: str) -> Any:
+    """`value` once it meets the rules of `checks.py` for the key `name`."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        problem = number_problem(name, value)
+        if problem is not None:
+            raise SettingsError(f"{source}: '{name}' {problem}, not {value!r}")
+    if name in BASE_URLS:
+        try:
+            return base_url(value)
+        except ValueError as exc:
+            raise SettingsError(f"{source}: '{name}' {exc}, not {value!r}") from None
+    return value
 
 
 def _convert(hint: Any, raw: Any, source: str, name: str) -> Any:

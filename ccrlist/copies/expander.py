@@ -1,4 +1,4 @@
-"""Expand accepted posts into per-recipient deliveries, and tell owners about given-up ones.
+"""Expand accepted posts into per-recipient deliveries.
 
 Runs beside the SMTP server; every step is a transaction of its own in the
 store, so it can be killed at any point and simply runs again on restart.
@@ -11,14 +11,13 @@ import logging
 import time
 from collections.abc import Callable
 
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
-from ccrlist.copies.failure_notice import failure_notice
 from ccrlist.copies.list_copy import list_headers, rewrite
 from ccrlist.copies.mode import copy_mode
 from ccrlist.delivery.tokens import new_slot
-from ccrlist.names import bounce_address, owner_addresses, role_address
-from subscribers.models import GivenUpDelivery, ListCopy, StoredPost
-from subscribers.owners import OwnerStore
+from ccrlist.names import bounce_address
+from subscribers.models import ListCopy, StoredPost
 from subscribers.posts import PostStore
 
 log = logging.getLogger("ccrlist.fanout")
@@ -34,9 +33,8 @@ class Expander:
     """Turns accepted posts into queued deliveries, then wakes the delivery worker."""
 
     def __init__(self, posts: PostStore, settings: Settings, on_queued: Callable[[], None],
-                 clock: Clock = time.time, owners: OwnerStore | None = None) -> None:
+                 clock: Clock = time.time) -> None:
         self._posts = posts
-        self._owners = owners
         self._settings = settings
         self._on_queued = on_queued
         self._clock = clock
@@ -81,37 +79,16 @@ class Expander:
         return ListCopy(post, rewrite(post.raw, info, post.author, post.dmarc_policy),
                         mode.personalised, mode.verp, slot)
 
-    async def report_failures(self) -> int:
-        """Queue one notice per list for deliveries that gave up; return how many it covered."""
-        failures = await self._posts.unreported_failures()
-        by_list: dict[str, list[GivenUpDelivery]] = {}
-        for failure in failures:
-            by_list.setdefault(failure.list_name, []).append(failure)
-        now = self._clock()
-        for list_name, items in by_list.items():
-            stored = await self._owners.owners(list_name) if self._owners else []
-            owners = tuple(stored) or owner_addresses(list_name, self._settings)
-            sender = role_address(list_name, self._settings.domain, "owner")
-            body = failure_notice(list_name, sender, owners, items, now, self._settings.domain)
-            await self._posts.report_failures(
-                items, f"{list_name}:failures:{time.time_ns()}",
-                bounce_address(list_name, self._settings.domain), body, owners, now)
-            log.warning("told the owners of %s about %d failed deliveries", list_name,
-                        len(items))
-        if failures:
-            self._on_queued()
-        return len(failures)
-
     async def run_forever(self, stop: asyncio.Event, poll: float = 5.0) -> None:
-        """Expand and report until `stop`, waking on `wake()` or every `poll` seconds."""
+        """Expand until `stop`, waking on `wake()` or every `poll` seconds (a post approved
+        through another process is seen at the next poll)."""
         while not stop.is_set():
             self._wake.clear()
             await asyncio.sleep(SETTLE_SECONDS)
             try:
                 await self.expand_pending()
-                await self.report_failures()
-            except Exception:
-                log.exception("expansion pass failed; retrying in %s s", poll)
+            except Exception as exc:
+                log_trouble(log, exc, "expansion pass failed; trying again in %g s", poll)
             waiters = [asyncio.ensure_future(self._wake.wait()),
                        asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)

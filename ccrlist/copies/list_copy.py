@@ -2,7 +2,9 @@
 
 We work on the raw bytes of the header block: fields we own are removed and
 appended afresh, the Subject gets the list prefix once, and everything else,
-including the blank line and the body, is copied unchanged.
+including the blank line and the body, is copied unchanged. The one exception:
+a copy with a line longer than 998 characters has it re-encoded
+(`copies.long_lines`), and then none of the author's DKIM signatures verifies.
 
 DMARC mitigation: when the author's domain publishes p=reject or p=quarantine,
 From becomes `"Name via <list>" <list@domain>` and the author goes to Reply-To
@@ -26,6 +28,7 @@ from typing import Literal
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from ccrlist.config.settings import Settings
+from ccrlist.copies.long_lines import fit_lines, has_long_line
 from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.header_block import decoded_subject, field_name, field_value, split_fields
 from ccrlist.list_fields import OWNED_FIELDS, ListFields, format_field, list_fields
@@ -156,8 +159,9 @@ def _verbatim(field: bytes) -> bytes:
 
 
 def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") -> bytes:
-    """The list copy of `raw`: list fields set, Subject prefixed once, body untouched;
-    From rewritten when `dmarc_policy` asks for it, broken DKIM signatures removed."""
+    """The list copy of `raw`: list fields set, Subject prefixed once, body untouched
+    (unless a line is too long); From rewritten when `dmarc_policy` asks for it, broken
+    DKIM signatures removed."""
     fields, rest = split_fields(raw)
     named = [(field_name(f), f) for f in fields]  # each name once: this runs for every post
     eol = b"\n" if b"\n" in raw[:4096] and b"\r\n" not in raw[:4096] else b"\r\n"
@@ -207,4 +211,13 @@ def rewrite(raw: bytes, info: ListHeaders, author: str, dmarc_policy: str = "") 
         kept.append(b"Reply-To: " + reply_to + eol)
     if not rest:
         rest = eol
-    return b"".join(kept) + rest
+    copy = b"".join(kept) + rest
+    return _fitted(copy) if has_long_line(copy) else copy
+
+
+def _fitted(copy: bytes) -> bytes:
+    """The copy with its long lines re-encoded (intake refused the posts whose lines cannot
+    be: `LongLineError` here means a bug). The body changed, so no author's signature
+    verifies any more; all of them go."""
+    fields, rest = split_fields(fit_lines(copy))
+    return b"".join(f for f in fields if field_name(f) != "dkim-signature") + rest

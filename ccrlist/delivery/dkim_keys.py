@@ -14,7 +14,7 @@ _SELECTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-
 
 def valid_selector(selector: str) -> bool:
     """A selector is one or more DNS labels (RFC 6376 section 3.1)."""
-    return bool(_SELECTOR.match(selector))
+    return _SELECTOR.fullmatch(selector) is not None
 
 
 def generate_key(bits: int) -> rsa.RSAPrivateKey:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ccrlist.conditions import Outage, log_trouble
 from ccrlist.config.settings import DeliverySettings
 from ccrlist.delivery.retry import RetryPolicy, decide
 from ccrlist.delivery.signing import CopySigner, SigningFailed
@@ -36,6 +37,7 @@ Progress = Callable[[int], None]
 FailureHook = Callable[[str, str, str], None]  # list name, recipient, last reply
 
 CLAIM_LIMIT = 2000
+CHANGE_POLL = 1.0  # seconds between looks for commits made by another process
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class DeliveryWorker:
         # One signature per message that is not personalised, shared by its batches.
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._wake = asyncio.Event()
+        self._relay = Outage(log, "relay")
 
     def wake(self) -> None:
         """Tell a running `run_forever` that new deliveries were queued."""
@@ -148,23 +151,45 @@ class DeliveryWorker:
             self._signatures.clear()
         return report
 
-    async def run_forever(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
-        """Deliver until `stop` is set, sleeping until the next retry or a `wake()`."""
+    async def run_forever(self, stop: asyncio.Event, idle_poll: float = 30.0,
+                          change_poll: float = CHANGE_POLL) -> None:
+        """Deliver until `stop` is set, sleeping until the next retry, a `wake()`, or a
+        change another process commits (`ccrlist retry`, `ccrlist held approve`)."""
         while not stop.is_set():
             self._wake.clear()
+            seen = await self._changes()  # before the pass: what commits during it counts
             try:
                 report = await self.run_until_idle(stop=stop)
                 if report.sent or report.deferred or report.failed:
                     log.info("delivery pass: %d sent, %d deferred, %d failed",
                              report.sent, report.deferred, report.failed)
-            except Exception:
-                log.exception("delivery pass failed; retrying later")
+            except Exception as exc:
+                log_trouble(log, exc, "delivery pass failed; trying again later")
             next_at = await self._queue.next_due_at()
             delay = idle_poll if next_at is None else max(0.0, next_at - self._clock())
-            waiters = [asyncio.ensure_future(self._wake.wait()),
-                       asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=min(delay, idle_poll),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await self._sleep(min(delay, idle_poll), seen, change_poll, stop)
+
+    async def _changes(self) -> int | None:
+        try:
+            return await self._queue.data_version()
+        except Exception:  # the pass will say what is wrong with the database
+            return None
+
+    async def _sleep(self, seconds: float, seen: int | None, change_poll: float,
+                     stop: asyncio.Event) -> None:
+        """Wait `seconds`, or less: until `wake()`, `stop`, or a commit by another
+        connection (SQLite's data_version, read every `change_poll` seconds: cheap, and the
+        only signal that crosses from a command's process to this one)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            while (left := deadline - loop.time()) > 0:
+                done, _ = await asyncio.wait(waiters, timeout=min(left, change_poll),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done or (seen is not None and await self._changes() != seen):
+                    return
+        finally:
             for w in waiters:
                 w.cancel()
 
@@ -204,12 +229,13 @@ class DeliveryWorker:
             if self._signer is not None:
                 body = await self._signature(self._signer, message, body) + body
             replies = await session.send(sender, recipients, body)
+            self._relay.answered()
         except SigningFailed as exc:
             # Never sent unsigned: retried like a relay outage until the message expires.
             log.error("message %d not sent: %s", message.id, exc)
             replies = {r: Reply(0, str(exc)) for r in recipients}
         except TransportUnavailable as exc:
-            log.warning("relay unavailable for message %d: %s", message.id, exc)
+            self._relay.failed(str(exc))  # one line per outage, not one per batch
             replies = {r: Reply(0, f"relay unavailable: {exc}") for r in recipients}
         now = self._clock()
         outcomes = []

@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ccrlist.auth.authenticator import Authenticator, AuthOutcome
+from ccrlist.conditions import log_trouble
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
-from ccrlist.intake.post import Post, has_bare_line_ending, parse_post
+from ccrlist.intake.post import Post, has_bare_line_ending, has_nul, parse_post
 from ccrlist.intake.rules import (
     Facts,
     Verdict,
@@ -26,6 +27,7 @@ from ccrlist.intake.rules import (
     needs_authentication,
     with_authentication,
 )
+from ccrlist.intake.xforward import Forwarded, client_of
 from ccrlist.names import AdminAddress, admin_target, list_for_recipient, role_address
 from subscribers.groupcommit import GroupCommit
 from subscribers.models import NewPost, PostingLookup, PostStatus
@@ -67,7 +69,8 @@ class ListHandler:
 
     def __init__(self, settings: Settings, posts: FactsSource, writer: PostWriter,
                  on_accepted: Callable[[], None], clock: Callable[[], float] = time.monotonic,
-                 admin: AdminMail | None = None, auth: Authenticator | None = None) -> None:
+                 admin: AdminMail | None = None, auth: Authenticator | None = None,
+                 on_held: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._auth = auth
         self._admin = admin
@@ -77,6 +80,7 @@ class ListHandler:
         self._lists_at = float("-inf")
         self._writer = writer
         self._on_accepted = on_accepted
+        self._on_held = on_held  # the owners' notice
         self.busy = 0
         self.closing = False
 
@@ -88,10 +92,11 @@ class ListHandler:
             target = admin_target(address, self._settings.domain) if self._admin else None
             list_name = (target.list_name if target is not None
                          else list_for_recipient(address, self._settings.domain))
-            if list_name is None or not await self._is_list(list_name):
+            site = target is not None and target.site  # postmaster@, abuse@: of no list
+            if not site and (list_name is None or not await self._is_list(list_name)):
                 return replies.NO_SUCH_LIST
-        except Exception:
-            log.exception("RCPT %s: internal error", address)
+        except Exception as exc:
+            log_trouble(log, exc, "RCPT %s: answered 451", address)
             return replies.INTERNAL_ERROR
         if envelope.rcpt_tos:
             # The recipient cap is one: one DATA reply must speak for one list (and, over
@@ -107,21 +112,27 @@ class ListHandler:
         self.busy += 1
         try:
             peer = session.peer[0] if isinstance(session.peer, tuple) else ""
+            forwarded = getattr(envelope, "forwarded", None)  # XFORWARD from our relay
+            client, helo = client_of(forwarded if isinstance(forwarded, Forwarded) else None,
+                                     str(peer), session.host_name or "")
             return await self._receive(envelope.mail_from or "", envelope.rcpt_tos[0],
-                                       bytes(envelope.original_content), str(peer),
-                                       session.host_name or "",
+                                       bytes(envelope.original_content), client, helo,
                                        getattr(envelope, "admin_target", None))
-        except Exception:
-            log.exception("DATA from %s: internal error; answered 451", envelope.mail_from)
+        except Exception as exc:
+            log_trouble(log, exc, "DATA from <%s>: answered 451, nothing stored",
+                        envelope.mail_from)
             return replies.INTERNAL_ERROR
         finally:
             self.busy -= 1
 
-    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, peer: str,
+    async def _receive(self, mail_from: str, rcpt: str, raw: bytes, client: str,
                        helo: str, admin: AdminAddress | None) -> str:
+        """`client` and `helo` are the real client's: behind Postfix, what XFORWARD said."""
         if self._admin is not None and admin is not None:
             if has_bare_line_ending(raw):
                 return replies.BARE_EOL
+            if has_nul(raw):
+                return replies.NUL_BYTE
             reply = await self._admin(admin, mail_from, raw)
             log.info("admin mail to %s from <%s> (%d bytes): %s", rcpt, mail_from, len(raw),
                      reply)
@@ -129,11 +140,11 @@ class ListHandler:
         list_name = list_for_recipient(rcpt, self._settings.domain)
         assert list_name is not None  # checked at RCPT
         if self._auth is not None:
-            raw = self._auth.inbound(raw, peer)  # forged Authentication-Results go first
+            raw = self._auth.inbound(raw, client)  # forged Authentication-Results go first
         post = parse_post(list_name, mail_from, raw)
         facts = await self._facts(post)
         verdict = moderate(post, facts, self._settings)
-        auth = await self._authenticate(post, verdict, peer, helo)
+        auth = await self._authenticate(post, verdict, client, helo)
         if auth is not None:
             verdict = with_authentication(
                 post, verdict, dataclasses.replace(facts, auth=auth.dmarc), self._settings)
@@ -147,13 +158,16 @@ class ListHandler:
                 verdict = Verdict("duplicate", "", "duplicate")
             elif status == "accepted":
                 self._on_accepted()
-        log.info("post %s to %s from %s (%d bytes): %s%s", post.message_id, list_name,
-                 post.author or f"<{mail_from}>", len(raw), verdict.action,
+            elif status == "held" and self._on_held is not None:
+                self._on_held()
+        log.info("post %s to %s from %s (%d bytes, client %s): %s%s", post.message_id,
+                 list_name, post.author or f"<{mail_from}>", len(raw), client or "?",
+                 verdict.action,
                  f" ({verdict.rule}: {verdict.reason})" if verdict.reason else "")
         return replies.reply_for(
             verdict, role_address(list_name, self._settings.domain, "request"))
 
-    async def _authenticate(self, post: Post, unchecked: Verdict, peer: str,
+    async def _authenticate(self, post: Post, unchecked: Verdict, client: str,
                             helo: str) -> AuthOutcome | None:
         """DKIM, SPF and DMARC results, unless the list does not check or they cannot matter.
 
@@ -163,7 +177,7 @@ class ListHandler:
         """
         if self._auth is None or not needs_authentication(post, unchecked, self._settings):
             return None
-        return await self._auth.check(post.raw, post.author, post.envelope_from, peer, helo)
+        return await self._auth.check(post.raw, post.author, post.envelope_from, client, helo)
 
     async def _is_list(self, name: str) -> bool:
         """Whether `name` is a list; names are re-read on a miss or after LIST_CACHE_SECONDS."""

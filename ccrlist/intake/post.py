@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
+from ccrlist.copies.long_lines import unfit_reason
 from ccrlist.header_block import field_name, field_value, readable, split_fields
 from subscribers.addresses import AddressError, normalise_address
 
@@ -48,6 +49,12 @@ def bad_header_line(fields: list[bytes]) -> str:
     return ""
 
 
+def has_nul(raw: bytes) -> bool:
+    """A NUL byte anywhere: RFC 5322 2.3 and RFC 6152 (8BITMIME) allow none in a message,
+    and mail software reads one as the end of a string, each at another place."""
+    return b"\0" in raw
+
+
 def has_bare_line_ending(raw: bytes) -> bool:
     """A CR not followed by LF, or an LF not preceded by CR (counting is fast in C)."""
     pairs = raw.count(b"\r\n")
@@ -71,6 +78,9 @@ class Post:
     precedence: str
     bare_line_ending: bool
     bad_header_line: str = ""  # see `bad_header_line`
+    nul: bool = False  # see `has_nul`
+    # Why a line past 998 characters cannot be re-encoded for the list copy ("" if none).
+    unfit_long_line: str = ""
 
 
 # The fields the rules read; a real post's other 20 or so (Received, DKIM-Signature,
@@ -164,4 +174,6 @@ def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
         precedence=" ".join(headers.get("precedence", [])).strip().lower(),
         bare_line_ending=has_bare_line_ending(raw),
         bad_header_line=bad_header_line(fields),
+        nul=has_nul(raw),
+        unfit_long_line=unfit_reason(raw),
     )

@@ -24,8 +24,9 @@ from subscribers.models import PostingPolicy
 # "defer": not stored, answered 4xx so that the sender tries again later.
 ModerationAction = Literal["accept", "hold", "reject", "discard", "duplicate", "defer"]
 # Why a post was refused or set aside; the handler maps each to a reply text.
-Reason = Literal["", "bare_eol", "bad_header", "null_sender", "loop", "auto_reply", "bulk",
-                 "author", "nonmember", "not_editor", "dmarc", "dns_temp"]
+Reason = Literal["", "bare_eol", "nul", "bad_header", "long_line", "null_sender", "loop",
+                 "auto_reply", "bulk", "foreign_loop", "author", "nonmember", "not_editor",
+                 "dmarc", "dns_temp"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,16 @@ class BareLineEndings:
 
 
 @dataclass(frozen=True)
+class NulByte:
+    """Mail may not carry NUL (RFC 5322 2.3); programs cut the text at it, each differently."""
+
+    name: str = "nul-byte"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        return Verdict("reject", "nul", self.name) if post.nul else None
+
+
+@dataclass(frozen=True)
 class MalformedHeader:
     """A header line that is not a field: readers would see another message than we
     judged, and DKIM signers refuse it, so the copy could never be signed."""
@@ -71,6 +82,18 @@ class MalformedHeader:
 
     def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
         return Verdict("reject", "bad_header", self.name) if post.bad_header_line else None
+
+
+@dataclass(frozen=True)
+class UnfitLongLine:
+    """Lines past 998 characters are re-encoded in the list copy; where one cannot be
+    (a header line with no space to fold at, an unknown encoding), the post is refused
+    here rather than stored and never sent."""
+
+    name: str = "long-line"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        return Verdict("reject", "long_line", self.name) if post.unfit_long_line else None
 
 
 @dataclass(frozen=True)
@@ -107,16 +130,6 @@ class AutoReply:
     def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
         if post.auto_submitted and post.auto_submitted.split(";")[0].strip() != "no":
             return Verdict("discard", "auto_reply", self.name)
-        return None
-
-
-@dataclass(frozen=True)
-class BulkPrecedence:
-    name: str = "bulk-precedence"
-
-    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
-        if post.precedence in ("bulk", "junk", "list"):
-            return Verdict("discard", "bulk", self.name)
         return None
 
 
@@ -182,18 +195,44 @@ class MayPost:
         return Verdict("reject", reason, self.name)
 
 
+@dataclass(frozen=True)
+class ListTraffic:
+    """`Precedence: bulk|junk|list` or another list's `X-Loop`, from someone who may post.
+
+    Such a post came through another list or robot (a member's reply to a thread on
+    another list), or it is an old-style auto-reply (the sample reply in BSD vacation(1)'s
+    manual says `Precedence: bulk`, and nothing of `Auto-Submitted`). Neither sign is a
+    standard (RFC 3834 names `Auto-Submitted`, read by `AutoReply`); a moderator tells
+    them apart at a glance and a rule cannot, so the post is held with the reason, never
+    dropped unseen.
+    It comes last: whoever may not post is refused (or held) as such first.
+    """
+
+    name: str = "list-traffic"
+
+    def check(self, post: Post, facts: Facts, settings: Settings) -> Verdict | None:
+        if post.precedence in ("bulk", "junk", "list"):
+            return Verdict("hold", "bulk", self.name)
+        if post.x_loops:  # our own X-Loop was discarded by `OwnLoop`
+            return Verdict("hold", "foreign_loop", self.name)
+        return None
+
+
 AUTHENTICATED = Authenticated()
+# First verdict wins. What happens with each (README, "What happens to a message"):
 RULES: tuple[Rule, ...] = (
-    BareLineEndings(),
-    MalformedHeader(),
-    NullSender(),
-    OwnLoop(),
-    AutoReply(),
-    BulkPrecedence(),
-    SingleAuthor(),
-    Duplicate(),
-    AUTHENTICATED,
-    MayPost(),
+    BareLineEndings(),  # reject 554: possible SMTP smuggling
+    NulByte(),          # reject 554
+    MalformedHeader(),  # reject 554
+    UnfitLongLine(),    # reject 554: a line past 998 characters the copy cannot re-encode
+    NullSender(),       # discard: a bounce or notification
+    OwnLoop(),          # discard: our own List-Id or X-Loop
+    AutoReply(),        # discard: Auto-Submitted other than "no" (RFC 3834)
+    SingleAuthor(),     # reject 550
+    Duplicate(),        # 250, not distributed again
+    AUTHENTICATED,      # reject 550, hold or defer 451 (DMARC)
+    MayPost(),          # reject 550 or hold: not a member, not an editor
+    ListTraffic(),      # hold: Precedence bulk|junk|list, another list's X-Loop
 )
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
+from ccrlist.admission.flood import FloodLog
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
 from ccrlist.web.background import Background
 from ccrlist.web.handlers import Handlers
+from ccrlist.web.listener import WebListener, listen
 from ccrlist.web.pages import Pages, make_environment
 from ccrlist.web.security import SECURITY_HEADERS
 from subscribers.db import Connection, open_database
+from subscribers.models import LIST_NAME_PATTERN, TOKEN_PATTERN
 
-TOKEN = r"{token:[A-Za-z0-9_-]{16,64}}"
-LIST = r"{list:[a-z0-9][a-z0-9._-]{0,63}}"
+TOKEN = f"{{token:{TOKEN_PATTERN}}}"  # aiohttp matches a route's pattern as a whole
+LIST = f"{{list:{LIST_NAME_PATTERN}}}"
 MAX_FORM_BYTES = 16 * 1024
 BACKGROUND = web.AppKey("background", Background)
 
@@ -32,15 +36,18 @@ async def _finish_background(app: web.Application) -> None:
 
 
 def make_app(conn: Connection, settings: Settings, secret: bytes,
-             clock: Clock = time.time, background: Background | None = None) -> web.Application:
+             clock: Clock = time.time, background: Background | None = None,
+             on_queued: Callable[[], None] | None = None) -> web.Application:
     """The web app over an open, migrated connection.
 
     Work left for after a page is answered runs on `background` (a new one by default,
-    kept as `app[BACKGROUND]`) and is finished when the app is cleaned up.
+    kept as `app[BACKGROUND]`) and is finished when the app is cleaned up. `on_queued`
+    is called when a page has queued mail (a confirmation): `serve` wakes its worker.
     """
     app = web.Application(client_max_size=MAX_FORM_BYTES)
     app[BACKGROUND] = background or Background()
-    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND])
+    h = Handlers(conn, settings, secret, Pages(make_environment()), clock, app[BACKGROUND],
+                 on_queued)
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
     # For anyone, e.g. a reader of the newsletter's public web copy: no token needed.
@@ -55,23 +62,19 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     return app
 
 
-async def start_web(settings: Settings, conn: Connection,
-                    clock: Clock = time.time) -> web.AppRunner:
-    """Listen on `[web] host:port`; the caller cleans the runner up. Bind errors raise."""
+async def start_web(settings: Settings, conn: Connection, clock: Clock = time.time,
+                    on_queued: Callable[[], None] | None = None,
+                    flood: FloodLog | None = None,
+                    max_connections: int | None = None) -> WebListener:
+    """Listen on `[web] host:port`; the caller closes the listener. Bind errors raise.
+
+    `max_connections` overrides `[web] max_connections` (serve lowers it to fit the
+    open-files limit); refusals are counted in `flood`.
+    """
     secret = load_or_create_secret(settings.data_dir)
-    runner = web.AppRunner(make_app(conn, settings, secret, clock))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
-
-
-def web_urls(runner: web.AppRunner) -> str:
-    """Where a started runner listens, for the log."""
-    return ", ".join(f"http://{addr[0]}:{addr[1]}/" for addr in runner.addresses)
+    app = make_app(conn, settings, secret, clock, on_queued=on_queued)
+    return await listen(app, settings.web, flood or FloodLog(),
+                        max_connections or settings.web.max_connections)
 
 
 async def run_web(settings: Settings, stop_event: asyncio.Event,
@@ -79,10 +82,10 @@ async def run_web(settings: Settings, stop_event: asyncio.Event,
     """Serve on `[web] host:port` until `stop_event` is set, with a connection of its own."""
     conn = await open_database(settings.database_path)
     try:
-        runner = await start_web(settings, conn, clock)
+        listener = await start_web(settings, conn, clock)
         try:
             await stop_event.wait()
         finally:
-            await runner.cleanup()
+            await listener.close()
     finally:
         await conn.close()

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from ccrlist.conditions import log_trouble
+
 log = logging.getLogger(__name__)
 
 Job = Coroutine[Any, Any, None]
@@ -30,8 +32,8 @@ class Background:
     async def _run(self, job: Job, what: str) -> None:
         try:
             await job
-        except Exception:
-            log.exception("web: %s failed after the page was answered", what)
+        except Exception as exc:
+            log_trouble(log, exc, "web: %s failed after the page was answered", what)
 
     async def drain(self) -> None:
         """Wait for every job spawned so far (at shutdown, before the database closes)."""

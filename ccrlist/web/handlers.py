@@ -4,7 +4,7 @@ one-click unsubscribe."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -42,11 +42,13 @@ ONE_CLICK = "One-Click"
 Form = Mapping[str, object]
 
 
-async def read_form(request: web.Request) -> Form | None:
-    """The POSTed form, or None when the body cannot be read (its errors are the client's)."""
+async def read_form(request: web.Request, timeout: float) -> Form | None:
+    """The POSTed form, or None when the body cannot be read (its errors are the client's)
+    or has not arrived within `timeout` seconds (a slow client holds a connection)."""
     try:
-        return await request.post()
-    except (ValueError, LookupError, HttpProcessingError):
+        async with asyncio.timeout(timeout):
+            return await request.post()
+    except (ValueError, LookupError, HttpProcessingError, TimeoutError):
         # Broken multipart, a missing boundary, an unknown charset: bad input, not our fault.
         return None
 
@@ -55,8 +57,10 @@ class Handlers:
     """Route handlers sharing one connection, the settings, the secret and a clock."""
 
     def __init__(self, conn: Connection, settings: Settings, secret: bytes, pages: Pages,
-                 clock: Clock, background: Background) -> None:
+                 clock: Clock, background: Background,
+                 on_queued: Callable[[], None] | None = None) -> None:
         self._conn = conn
+        self._on_queued = on_queued  # wakes the delivery worker: mail is waiting
         self._background = background
         # The connection is shared: one write transaction at a time, or a BEGIN from one
         # request would land inside another's (and background jobs overlap requests).
@@ -130,7 +134,7 @@ class Handlers:
 
     async def _request_post(self, request: web.Request, action: ConfirmAction) -> web.Response:
         list_name = request.match_info["list"]
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None:
             return self._bad_form(request, list_name)
         raw_lang = form.get("lang")
@@ -172,11 +176,15 @@ class Handlers:
                               name: str, lang: Lang | None) -> None:
         # Over the per-address limit (shared by both kinds of request), send nothing: no mail
         # bombing. A request to leave is confirmed in the member's own language.
+        outcome = "limited"
         async with self._writing:
             if await RateStore(self._conn).allow(
                     f"subscribe-address:{address_key(address)}",
                     self._settings.web.requests_per_address, DAY, self._clock()):
-                await self._optin.request(list_name, address, action, name=name, lang=lang)
+                outcome = await self._optin.request(list_name, address, action, name=name,
+                                                    lang=lang)
+        if outcome == "sent" and self._on_queued is not None:
+            self._on_queued()
 
     async def confirm_page(self, request: web.Request) -> web.Response:
         state, found = await self._optin.lookup(request.match_info["token"])
@@ -199,7 +207,7 @@ class Handlers:
         if state != "valid" or found is None:
             return self._token_problem(state, found.lang if found else None, request)
         t = messages(found.lang)
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None:
             return self._bad_form(request)
         if not await self._csrf_passes(request, form):
@@ -235,7 +243,7 @@ class Handlers:
 
     async def unsubscribe_post(self, request: web.Request) -> web.Response:
         """RFC 8058: the URL's token is the capability; no cookie, login, CSRF token or redirect."""
-        form = await read_form(request)
+        form = await read_form(request, self._settings.web.idle_timeout)
         if form is None or form.get("List-Unsubscribe") != ONE_CLICK:
             return web.Response(text="expected List-Unsubscribe=One-Click\n", status=400)
         async with self._writing:
