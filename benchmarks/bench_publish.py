@@ -111,6 +111,8 @@ def main() -> None:
                              "main's: git archive main | tar -x -C /tmp/main")
     options = parser.parse_args()
     rounds = options.rounds
+    if options.compare and not (options.compare / "cli.py").is_file():
+        parser.error(f"--compare {options.compare}: no checkout of ccr-mail there (no cli.py)")
     codes = {"": ROOT, **({"other: ": options.compare.resolve()} if options.compare else {})}
     anchor = [sys.executable, "-c", "pass"]
     with tempfile.TemporaryDirectory() as tmp:
