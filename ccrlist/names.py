@@ -49,8 +49,7 @@ def one_click_url(web_base_url: str, token: str) -> str:
 
 def leave_page_url(web_base_url: str, list_name: str, lang: str) -> str:
     """The web app's page where anyone asks to leave a list (confirmed by email), in `lang`."""
-    base = web_base_url if web_base_url.endswith("/") else web_base_url + "/"
-    return f"{base}unsubscribe/{list_name}?lang={lang}"
+    return web_page(web_base_url, f"unsubscribe/{list_name}?lang={lang}")
 
 
 def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:
