@@ -41,6 +41,8 @@ class Messages:
     unsubscribe_prompt: str
     button_unsubscribe: str
     unsubscribed: str
+    leave_intro: str
+    leave_sent: str
     not_found_title: str
     # Emails
     mail_confirm_subscribe_subject: str
@@ -159,6 +161,12 @@ EN = Messages(
     unsubscribe_prompt="Unsubscribe {address} from {list}?",
     button_unsubscribe="Unsubscribe",
     unsubscribed="{address} is unsubscribed from {list}. You will receive no more messages.",
+    leave_intro="Enter the email address you are subscribed with. We will send it a message "
+                "with a link; you are unsubscribed only after you click it.",
+    leave_sent="Thank you. If {address} is subscribed to {list}, a message is on its way to "
+               "it. Please click the link in that message within {days} days. If none comes, "
+               "a confirmation message sent in the last {days} days works too: after a few "
+               "requests a day we send no more.",
     not_found_title="Link not valid",
     mail_confirm_subscribe_subject="Confirm your subscription to {list}",
     mail_confirm_subscribe_body=(
@@ -331,6 +339,12 @@ FR = Messages(
     unsubscribe_prompt="Désabonner {address} de {list}?",
     button_unsubscribe="Me désabonner",
     unsubscribed="{address} est désabonnée de {list}. Vous ne recevrez plus de messages.",
+    leave_intro="Indiquez l'adresse courriel abonnée. Nous lui enverrons un message avec un "
+                "lien; le désabonnement ne prend effet qu'une fois ce lien suivi.",
+    leave_sent="Merci. Si {address} est abonnée à {list}, un message lui a été envoyé. "
+               "Veuillez suivre le lien qu'il contient d'ici {days} jours. Si rien n'arrive, "
+               "un message de confirmation reçu ces {days} derniers jours fonctionne aussi : "
+               "après quelques demandes par jour, nous n'envoyons plus rien.",
     not_found_title="Lien non valide",
     mail_confirm_subscribe_subject="Confirmez votre abonnement à {list}",
     mail_confirm_subscribe_body=(

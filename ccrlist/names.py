@@ -47,6 +47,11 @@ def one_click_url(web_base_url: str, token: str) -> str:
     return web_page(web_base_url, f"u/{token}")
 
 
+def leave_page_url(web_base_url: str, list_name: str, lang: str) -> str:
+    """The web app's page where anyone asks to leave a list (confirmed by email), in `lang`."""
+    return web_page(web_base_url, f"unsubscribe/{list_name}?lang={lang}")
+
+
 def owner_addresses(list_name: str, settings: Settings) -> tuple[str, ...]:
     """Owners for a list with none in `list_owners`: `[posting] owners`, else `<list>-owner@`."""
     return settings.posting.owners or (role_address(list_name, settings.domain, "owner"),)

@@ -45,9 +45,14 @@ def _editor_errors() -> Iterator[None]:
         raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
 
-def _stamp() -> str:
-    """A tag for resends and test copies; the clock is read here, at the edge, only."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _now() -> datetime:
+    """The clock, read here at the edge only: the Date of messages queued now, and the tag
+    of resends and test copies."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 @click.group()
@@ -85,8 +90,9 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
     if resend and not yes and not no_send:
         click.confirm(f"Send {issue_id} again to every subscriber, including those who "
                       "already received it?", abort=True)
-    request = PublishRequest(issue_id, send=not no_send, test_to=to_address, test_lang=lang,
-                             resend=resend, force=force, tag=_stamp())
+    now = _now()
+    request = PublishRequest(issue_id, now, send=not no_send, test_to=to_address,
+                             test_lang=lang, resend=resend, force=force, tag=_stamp(now))
     signer = None if no_send else _signer(settings)
     with contextlib.ExitStack() as stack, _editor_errors():
         if signer is not None:
@@ -149,21 +155,33 @@ def _report(problems: list[Any]) -> list[Any]:
               help="Also check that every http(s) link answers (needs the network).")
 @click.pass_context
 def check(ctx: click.Context, issue_id: str, links: bool) -> None:
-    """Check issue ID before sending: size, alt text, links, placeholders, colours, feeds."""
+    """Check issue ID before sending: every mistake in its files, with its line, then size,
+    alt text, links, placeholders, colours and feeds of what would be sent."""
     from echronicle.checks.preflight import check_edition, links_of
-    from echronicle.reading.library import load_edition
-    from echronicle.rendering.email import RenderedEmail, render_email
+    from echronicle.checks.source import file_problems, in_file_order, placeholders
+    from echronicle.reading.edition import parse_edition
+    from echronicle.reading.library import read_edition
+    from echronicle.rendering.email import RenderedEmail, render_email, render_web_copy
 
     settings = _settings(ctx)
+    now = _now()
     with _editor_errors():
-        edition = load_edition(settings.issues_dir, issue_id)
-        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
+        files = read_edition(settings.issues_dir, issue_id, settings.limits.max_issue_bytes)
+    try:
+        edition = parse_edition(issue_id, files)
+        emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings, now)
                                             for issue in edition.versions}
-    count = len(_report(check_edition(edition, settings, emails)))
+    except IssueError as exc:
+        # What cannot be read cannot be rendered: list every mistake found in the files.
+        found = [*file_problems(exc), *(p for file in files for p in placeholders(file))]
+        _report(in_file_order(found))
+        raise click.ClickException(f"{issue_id}: {len(found)} problem(s) found") from None
+    count = len(_report(check_edition(edition, settings, emails, files)))
     if links:
         from echronicle.checks.links import check_links
 
-        report = asyncio.run(check_links(links_of(emails.values())))
+        pages = [render_web_copy(issue, settings) for issue in edition.versions]
+        report = asyncio.run(check_links(links_of(pages)))
         if report.skipped_reason:
             click.echo(f"links not checked: {report.skipped_reason}", err=True)
         else:
@@ -189,14 +207,21 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 @chronicle.command()
 @click.pass_context
 def build(ctx: click.Context) -> None:
-    """Rebuild the whole archive and both feeds from every issue file."""
+    """Rebuild the whole archive and both feeds from every issue file (broken ones left out)."""
     from echronicle.build import build_all
+    from echronicle.listing.folder import left_out_note
 
     settings = _settings(ctx)
     with _editor_errors():
-        editions, report = build_all(settings)
-    click.echo(f"Built {len(editions)} issue(s) into {settings.site.output_dir}: "
-               f"{len(report.written)} file(s) written, {len(report.unchanged)} unchanged.")
+        report = build_all(settings)
+    for broken in report.left_out:
+        click.echo(f"problem: {left_out_note(broken)}", err=True)
+    click.echo(f"Built {len(report.editions)} issue(s) into {settings.site.output_dir}: "
+               f"{len(report.pages.written)} file(s) written, "
+               f"{len(report.pages.unchanged)} unchanged.")
+    if report.left_out:
+        raise click.ClickException(f"{len(report.left_out)} issue(s) left out: fix them, "
+                                   "then build again")
 
 
 @chronicle.command()
@@ -210,7 +235,7 @@ def preview(ctx: click.Context, issue_id: str, serve: bool, port: int) -> None:
 
     settings = _settings(ctx)
     with _editor_errors():
-        paths = write_preview(settings, issue_id)
+        paths = write_preview(settings, issue_id, _now())
     for path in paths:
         click.echo(str(path))
     if serve:

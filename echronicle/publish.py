@@ -1,36 +1,29 @@
-"""Publish an issue: check it, write its pages, the indexes and the feeds, then queue it for
-every receiver of the newsletter list (or one test copy) and deliver it.
-
-Each language version is one outgoing message, rendered once with a token slot and
-sent one copy per subscriber from a signed VERP sender (`echronicle-bounces+jo=...`);
-`(source="issue", source_ref="<id>:<lang>")` makes a rerun add nobody twice.
+"""Publish an issue: check it, write its pages, the indexes and the feeds, then (in
+`sending.py`) queue it for every receiver of the newsletter list, or one test copy, and
+deliver it; and the pure planning of who gets which language version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
-from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.signing import CopySigner
-from ccrlist.delivery.transport import make_transport
-from ccrlist.delivery.verp import verp_key
-from ccrlist.delivery.worker import DeliveryWorker
-from ccrlist.names import bounce_address
 from echronicle.build import publish_files
 from echronicle.checks.preflight import check_edition
-from echronicle.reading.library import load_edition
+from echronicle.listing.folder import left_out_note
+from echronicle.reading.edition import parse_edition
+from echronicle.reading.library import read_edition
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import RenderedEmail, render_email
 from echronicle.writer import WriteReport
-from subscribers.db import Connection, open_database
-from subscribers.members import MemberStore
 from subscribers.models import Member, Recipient
-from subscribers.queue import QueueStore
 
-SOURCE = "issue"
+if TYPE_CHECKING:
+    from ccrlist.delivery.signing import CopySigner
+
 TEST_TOKEN = "test-copy"
 
 
@@ -39,6 +32,7 @@ class PublishRequest:
     """What the editor asked for (`chronicle publish` and its options)."""
 
     issue_id: str
+    queued_at: datetime  # the clock at the edge: the Date of the messages queued now
     send: bool = True  # False: --no-send, pages only
     test_to: str | None = None  # one test copy to this (normalised) address
     test_lang: str | None = None  # the test copy's language (default: the issue's own)
@@ -141,81 +135,26 @@ async def publish_issue(settings: Settings, request: PublishRequest, signer: Cop
     failed checks refuse sending: either stops before anything is written or queued.
     Every copy is DKIM-signed with `signer` (loaded at start-up); None sends unsigned.
     """
-    edition = load_edition(settings.issues_dir, request.issue_id)
-    emails: dict[str, RenderedEmail] = {issue.lang: render_email(issue, settings)
-                                        for issue in edition.versions}
-    problems = check_edition(edition, settings, emails)
+    files = read_edition(settings.issues_dir, request.issue_id,
+                         settings.limits.max_issue_bytes)
+    edition = parse_edition(request.issue_id, files)
+    emails: dict[str, RenderedEmail] = {
+        issue.lang: render_email(issue, settings, request.queued_at)
+        for issue in edition.versions}
+    problems = check_edition(edition, settings, emails, files)
     for problem in problems:
         reporter.problem(str(problem))
     if problems and request.send and not request.force:
         raise ChecksFailed(request.issue_id, len(problems))
-    pages = publish_files(settings, edition, emails)
+    pages, left_out = publish_files(settings, edition, files)
+    for broken in left_out:
+        reporter.note(left_out_note(broken))
     reporter.note(f"Pages: {settings.site.output_dir} ({len(pages.written)} written, "
                   f"{len(pages.unchanged)} unchanged)")
     if not request.send:
         return PublishReport(pages)
-    if signer is None:
-        reporter.note("DKIM signing is off ([dkim] key_file is empty): the issue goes out "
-                      "unsigned")
-    conn = await open_database(settings.database_path)
-    try:
-        deliveries, variant = await _plan(conn, settings, edition, request, reporter)
-        if not deliveries:
-            return PublishReport(pages, nobody=True)
-        if variant:
-            emails = {d.lang: render_email(edition.version(d.lang), settings, variant)
-                      for d in deliveries}
-        return PublishReport(pages, await _send(conn, settings, deliveries, emails, signer,
-                                                reporter))
-    finally:
-        await conn.close()
+    # The store and the delivery worker are loaded only to send: `--no-send` stays quick.
+    from echronicle.sending import send_edition
 
-
-async def _plan(conn: Connection, settings: Settings, edition: Edition,
-                request: PublishRequest, reporter: Reporter) -> tuple[list[Delivery], str]:
-    """The deliveries to queue, and the variant their message is rendered as."""
-    if request.test_to:
-        wanted = request.test_lang or edition.primary.lang
-        if not edition.has(wanted):
-            reporter.note(f"{edition.id} has no {wanted} version; the test copy is in "
-                          f"{edition.version(wanted).lang}")
-        return (plan_test_copy(edition, request.test_to, wanted, request.tag),
-                f"test-{request.tag}")
-    receivers = await MemberStore(conn).receivers(settings.newsletter.list)
-    for fallback in fallbacks(edition, receivers):
-        reporter.note(fallback.describe(edition.id))
-    variant = f"resend-{request.tag}" if request.resend else ""
-    return plan_deliveries(edition, receivers, variant), variant
-
-
-async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Delivery],
-                emails: Mapping[str, RenderedEmail], signer: CopySigner | None,
-                reporter: Reporter) -> SendSummary:
-    """Queue `deliveries` durably, then run the delivery worker until nothing is due."""
-    queue = QueueStore(conn)
-    outgoing_ids: list[int] = []
-    queued = 0
-    for delivery in deliveries:
-        result = await queue.enqueue(
-            list_name=settings.newsletter.list, source=SOURCE, source_ref=delivery.source_ref,
-            sender=bounce_address(settings.newsletter.list, settings.domain),
-            body=emails[delivery.lang].message, recipients=delivery.recipients,
-            personalised=True, verp=True,  # one copy each, so VERP costs nothing
-        )
-        outgoing_ids.append(result.outgoing_id)
-        queued += result.recipients_added
-    before = [await queue.counts(i) for i in outgoing_ids]
-    waiting = sum(c.pending + c.deferred for c in before)
-    transport = make_transport(settings)
-    worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
-                            verp_key=verp_key(load_or_create_secret(settings.data_dir)))
-    await worker.run_until_idle(reporter.sending(waiting) if waiting else None)
-    after = [await queue.counts(i) for i in outgoing_ids]
-    return SendSummary(
-        queued=queued,
-        sent=sum(c.sent for c in after) - sum(c.sent for c in before),
-        deferred=sum(c.deferred for c in after),
-        failed=sum(c.failed for c in after) - sum(c.failed for c in before),
-        pending=sum(c.pending for c in after),
-        transport=transport.describe(),
-    )
+    sent = await send_edition(settings, edition, emails, request, signer, reporter)
+    return PublishReport(pages, sent, nobody=sent is None)

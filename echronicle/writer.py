@@ -30,8 +30,12 @@ def target(root: Path, relative: str) -> Path:
     return path
 
 
-def write_file(path: Path, data: bytes) -> bool:
-    """Replace `path` with `data` in one step; False (and no write) when it already holds it."""
+def write_file(path: Path, data: bytes, durable: bool = True) -> bool:
+    """Replace `path` with `data` in one step; False (and no write) when it already holds it.
+
+    `durable=False` skips the fsync, for a cache: after a crash the file may be empty or
+    missing, which its reader must take for a miss.
+    """
     try:
         if path.read_bytes() == data:
             return False
@@ -43,7 +47,8 @@ def write_file(path: Path, data: bytes) -> bool:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

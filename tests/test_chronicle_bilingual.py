@@ -8,7 +8,7 @@ import email.policy
 import re
 import shutil
 from dataclasses import fields
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from subscribers.models import Member, NewMember
 from subscribers.queue import QueueStore
 
 ROOT = Path(__file__).resolve().parent.parent
+QUEUED = datetime(2026, 11, 24, 12, tzinfo=UTC)
 ISSUES = ROOT / "issues"
 
 
@@ -77,7 +78,7 @@ def _urls(issue: Issue) -> set[str]:
 
 
 def test_french_email_uses_the_catalogue(real: Edition) -> None:
-    rendered = render_email(real.version("fr"), Settings())
+    rendered = render_email(real.version("fr"), Settings(), QUEUED)
     for text in ("DANS CE NUMÉRO", "RÉUNIONS À VENIR", "3 octobre 2017",
                  "30 novembre \u2013 2 décembre 2017", "Voir ce numéro dans votre navigateur :",
                  "Se désabonner : ", "Montréal (Québec)"):
@@ -294,7 +295,7 @@ def test_publish_refuses_versions_that_disagree(settings: Settings, old: str, ne
 def test_french_list_id_keeps_the_list_id_outside_the_encoded_phrase() -> None:
     issues = Path(__file__).resolve().parent.parent / "issues"
     french = load_edition(issues, "vol12-2").version("fr")
-    raw = render_email(french, Settings()).message
+    raw = render_email(french, Settings(), QUEUED).message
     header = next(line for line in raw.split(b"\r\n") if line.startswith(b"List-Id:"))
     assert header.endswith(b" <echronicle.lists.example.org>")
     msg = email.message_from_bytes(raw, policy=email.policy.default)

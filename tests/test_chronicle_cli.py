@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import email.utils
+import re
 import shutil
 import threading
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import RecordingRelay, subscribe_newsletter
@@ -108,11 +112,40 @@ def test_publish_without_relay_lands_in_the_outbox_maildir(chron: Settings) -> N
     assert len(list((chron.outbox_dir / "new").iterdir())) == 3
 
 
+def test_the_date_is_when_it_is_queued_and_the_same_bytes_go_to_everyone(
+        chron: Settings) -> None:
+    tokens = subscribe_newsletter(chron, [("ana@example.org", "en"), ("cy@example.com", "en"),
+                                          ("dee@example.com", "en")])
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = run(chron, "publish", "vol12-2")
+    after = datetime.now(UTC)
+    assert result.exit_code == 0, result.output
+    bodies = set()
+    for path in (chron.outbox_dir / "new").iterdir():
+        raw = path.read_bytes()
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        recipient = str(msg["Delivered-To"])
+        sent = email.utils.parsedate_to_datetime(str(msg["Date"]))
+        assert before <= sent <= after, msg["Date"]  # not 3 October 2017, the issue's date
+        text = msg.get_body(("plain",))
+        assert text is not None and "Vol. 12 no. 2, 3 October 2017" in text.get_content()
+        # Everything but the envelope lines and the token is the same for every subscriber.
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        fields = b"\r\n".join(line for line in head.split(b"\r\n")
+                               if not line.startswith((b"Return-Path:", b"Delivered-To:")))
+        bodies.add((fields + rest).replace(tokens[recipient].encode(), b"TOKEN"))
+    assert len(bodies) == 1
+
+
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["publish", "vol99-9"], 2, "there is no issue 'vol99-9' (issues: vol12-2)"),
     (["publish", "../../etc/passwd"], 2, "not a valid issue id"),
     (["preview", "vol99-9"], 2, "there is no issue"),
     (["new", "../x"], 2, "not a valid issue id"),
+    (["new", "vol13-1\n"], 2, "not a valid issue id"),
+    (["preview", "vol12-2\n"], 2, "not a valid issue id"),
+    (["publish", "vol12-2\n", "--no-send"], 2, "not a valid issue id"),
+    (["check", "vol12-2\n"], 2, "not a valid issue id"),
     (["new", "vol12-2"], 1, "already has a version in 'en'"),
     (["publish", "vol12-2", "--to", "not an address"], 2, "--to"),
     (["publish", "vol12-2", "--resend", "--to", "a@b.org"], 2, "not both"),
@@ -123,6 +156,8 @@ def test_usage_errors_are_readable(chron: Settings, args: list[str], code: int,
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+    assert sorted(p.name for p in chron.issues_dir.iterdir()) == ["vol12-2.md"]
+    assert not chron.site.output_dir.exists()
 
 
 def test_broken_issue_file_names_file_and_line(chron: Settings) -> None:
@@ -194,3 +229,53 @@ def test_preview_writes_files_and_serves_them(chron: Settings) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _index_links(settings: Settings, name: str = "index.html") -> list[str]:
+    html = (settings.site.output_dir / name).read_text("utf-8")
+    return re.findall(r'<h2><a href="https://lists.example.org/chronicle/([^"]+)">', html)
+
+
+def test_a_broken_draft_never_blocks_publishing_another_issue(chron: Settings) -> None:
+    good = (chron.issues_dir / "vol12-2.md").read_text("utf-8")
+    (chron.issues_dir / "vol12-1.md").write_text(
+        good.replace("number: 2", "number: 1").replace("2017-10-03", "2017-04-04"), "utf-8")
+    (chron.issues_dir / "vol99-2.md").write_text(  # a draft without its title
+        good.replace("title: ", "subtitle: ", 1).replace("volume: 12", "volume: 99"), "utf-8")
+    (chron.issues_dir / "vol99-3.md").write_text(good + "\n![](https://x.org/a.png)\n", "utf-8")
+    with (chron.issues_dir / "vol99-4.md").open("wb") as huge:
+        huge.truncate(24 * 1024 * 1024)  # as in the issue: never read
+    subscribe(chron)
+    for extra in (["--no-send"], []):
+        result = run(chron, "publish", "vol12-2", *extra)
+        assert result.exit_code == 0, result.output
+        for line in ("vol99-2.md: the front matter has no 'title'",
+                     "vol99-3.md:", "has no alt text",
+                     "vol99-4.md: the file is 25,165,824 bytes, more than the 1,048,576"):
+            assert line in result.output, line
+        assert result.output.count("Left out of the index and feeds until it is fixed") == 3
+    assert "Sent 3" in result.output
+    assert _index_links(chron) == ["vol12-2/", "vol12-1/"]
+    feed = feedparser.parse((chron.site.output_dir / "fr" / "atom.xml").read_bytes())
+    assert [e.link.rsplit("/", 2)[-2] for e in feed.entries] == ["vol12-2", "vol12-1"]
+    # The broken one itself is still refused, with its problems.
+    refused = run(chron, "publish", "vol99-2", "--no-send")
+    assert refused.exit_code == 1
+    assert "vol99-2.md: the front matter has no 'title'" in refused.output
+    assert not (chron.site.output_dir / "vol99-2").exists()
+    # Once fixed, the next publish of any issue lists it.
+    (chron.issues_dir / "vol99-2.md").write_text(
+        good.replace("volume: 12", "volume: 99").replace("2017-10-03", "2018-01-01"), "utf-8")
+    again = run(chron, "publish", "vol12-1", "--no-send")
+    assert again.exit_code == 0 and again.output.count("Left out") == 2, again.output
+    assert _index_links(chron) == ["vol99-2/", "vol12-2/", "vol12-1/"]
+
+
+def test_build_leaves_broken_issues_out_and_says_so(chron: Settings) -> None:
+    (chron.issues_dir / "vol99-2.md").write_text("---\ntitle: x\n---\n", "utf-8")
+    result = run(chron, "build")
+    assert result.exit_code == 1
+    assert "problem: Left out of the index and feeds until it is fixed: vol99-2.md: the " \
+           "front matter has no 'volume' (and 3 more problem(s)" in result.output
+    assert "Built 1 issue(s)" in result.output and "1 issue(s) left out" in result.output
+    assert _index_links(chron) == ["vol12-2/"]

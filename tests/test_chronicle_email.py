@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,12 +15,13 @@ from ccrlist.config.settings import Settings
 from ccrlist.delivery.tokens import TOKEN_SLOT, personalise
 from echronicle.reading.library import load_edition
 from echronicle.reading.model import Issue
-from echronicle.rendering.email import RenderedEmail, render_email
+from echronicle.rendering.email import RenderedEmail, render_email, render_web_copy
 from echronicle.rendering.htmlfold import SMTP_LINE_LIMIT, fold_html, longest_line
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data" / "chronicle" / "issues"
 LIMIT = 90 * 1024
+QUEUED = datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def issue() -> Issue:
 
 @pytest.fixture(scope="module")
 def rendered(issue: Issue) -> RenderedEmail:
-    return render_email(issue, Settings())
+    return render_email(issue, Settings(), QUEUED)
 
 
 def _parse(message: bytes) -> EmailMessage:
@@ -113,7 +115,9 @@ def test_message_structure_and_headers(rendered: RenderedEmail) -> None:
         "<mailto:echronicle-leave@lists.example.org>")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == "<vol12-2.en.echronicle@lists.example.org>"
-    assert msg["Date"] == "Tue, 03 Oct 2017 12:00:00 +0000"
+    # Dated when queued, not on the issue's date (3 October 2017), which stays in the content.
+    assert msg["Date"] == "Tue, 24 Nov 2026 15:04:05 +0000"
+    assert "3 October 2017" in rendered.text
     assert "Vol. 12 no. 2" in str(msg["Subject"])
     html_part = parts[1]
     assert isinstance(html_part, EmailMessage)
@@ -122,8 +126,8 @@ def test_message_structure_and_headers(rendered: RenderedEmail) -> None:
 
 
 def test_rendering_is_stable(issue: Issue, rendered: RenderedEmail) -> None:
-    assert render_email(issue, Settings()).message == rendered.message
-    resend = render_email(issue, Settings(), "resend-1")
+    assert render_email(issue, Settings(), QUEUED).message == rendered.message
+    resend = render_email(issue, Settings(), QUEUED, "resend-1")
     assert _parse(resend.message)["Message-ID"] == (
         "<vol12-2.en.resend-1.echronicle@lists.example.org>")
 
@@ -141,10 +145,11 @@ def test_token_substitution_survives_every_part(rendered: RenderedEmail) -> None
     assert TOKEN_SLOT not in personalise(rendered.message, token)
 
 
-def test_archive_copy_has_no_slot(rendered: RenderedEmail) -> None:
-    archived = rendered.archive_html()
-    assert TOKEN_SLOT not in archived
-    assert b"https://lists.example.org/u/archive-copy" in archived
+def test_web_copy_has_no_slot_and_no_personal_link(issue: Issue) -> None:
+    archived = render_web_copy(issue, Settings())
+    assert TOKEN_SLOT not in archived and b"/u/" not in archived
+    assert b'<a href="https://lists.example.org/unsubscribe/echronicle?lang=en">Unsubscribe</a>' \
+        in archived
 
 
 def test_text_part_reads_on_its_own(issue: Issue, rendered: RenderedEmail) -> None:
@@ -165,7 +170,7 @@ def test_text_part_reads_on_its_own(issue: Issue, rendered: RenderedEmail) -> No
 
 def test_french_version_uses_french_wording() -> None:
     edition = load_edition(FIXTURES, "vol12-2")
-    french = render_email(edition.version("fr"), Settings())
+    french = render_email(edition.version("fr"), Settings(), QUEUED)
     soup = BeautifulSoup(french.html, "html.parser")
     assert soup.html is not None and soup.html["lang"] == "fr"
     assert "Dans ce numéro" in soup.get_text() and "Se désabonner" in soup.get_text()
@@ -179,7 +184,7 @@ def test_editor_text_is_escaped(tmp_path: Path) -> None:
     (tmp_path / "vol1-1.md").write_text(
         "---\ntitle: <script>alert(1)</script>\nvolume: 1\nnumber: 1\ndate: 2020-01-01\n"
         "summary: a & b\n---\n\n## <b>bold?</b>\n\n<i>raw</i> html\n", "utf-8")
-    rendered = render_email(load_edition(tmp_path, "vol1-1").primary, Settings())
+    rendered = render_email(load_edition(tmp_path, "vol1-1").primary, Settings(), QUEUED)
     assert "<script>" not in rendered.html and "<i>raw</i>" not in rendered.html
     assert "&lt;script&gt;" in rendered.html
 

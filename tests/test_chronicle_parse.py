@@ -10,7 +10,7 @@ import pytest
 from echronicle.reading.errors import IssueError, UnknownIssue
 from echronicle.reading.library import check_id, issue_ids, load_edition
 from echronicle.reading.model import Link, ListBlock, Paragraph
-from echronicle.reading.parse import parse_issue
+from echronicle.reading.parse import parse_issue, split_file_name
 from echronicle.rendering.labels import format_date, format_range
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +86,27 @@ ERRORS = [
      "'/about' is not an absolute URL"),
     ("relative image", GOOD.replace("Text.", "![A cat](cat.png)"), 11,
      "'cat.png' is not an absolute URL"),
+    # Links markdown-it would quietly print as text are refused by name (issue 19).
+    ("javascript link", GOOD.replace("Text.", "Line one\n[a](javascript:alert)"), 12,
+     "'javascript:alert' will not be made: javascript: links"),
+    ("javascript in capitals", GOOD.replace("Text.", "[a](JavaScript:alert(1))"), 11,
+     "will not be made: javascript:"),
+    ("javascript from an entity", GOOD.replace("Text.", "[a](&#106;avascript:alert(1))"), 11,
+     "will not be made: javascript:"),
+    ("javascript autolink", GOOD.replace("Text.", "<javascript:alert(1)>"), 11,
+     "will not be made: javascript:"),
+    ("vbscript reference link", GOOD.replace("Text.", "[a][r]\n\n[r]: vbscript:msgbox"), 11,
+     "will not be made: vbscript:"),
+    ("data link", GOOD.replace("Text.", "[a](data:text/html;base64,PHNjcmlwdD4=)"), 11,
+     "will not be made: data:"),
+    ("data image", GOOD.replace("Text.", "![A dot](data:image/png;base64,iVBORw0KGgo=)"), 11,
+     "the image 'data:image/png;base64,iVBORw0KGgo=' will not be made: data:"),
+    ("data banner", GOOD.replace("summary:", "image: data:image/png;base64,AA\nimage_alt: x\n"
+                                 "summary:"), 6, "will not be made: data:"),
+    ("protocol-relative link", GOOD.replace("Text.", "[a](//evil.example/x)"), 11,
+     "'//evil.example/x' is protocol-relative"),
+    ("tab inside a scheme", GOOD.replace("Text.", "[a](<java\tscript:alert(1)>)"), 11,
+     "is not an absolute URL"),
     ("bad lang", GOOD.replace("summary:", "lang: de\nsummary:"), 6, "'lang' must be en or fr"),
     ("volume not a number", GOOD.replace("volume: 1", "volume: twelve"), 3, "whole number"),
     ("no front matter", "## Item\n", 1, "must start with a '---'"),
@@ -124,11 +145,22 @@ def test_editor_errors_name_file_and_line(case: str, text: str, line: int | None
     assert str(error).startswith("vol1-2.md")
 
 
-@pytest.mark.parametrize("bad", ["../etc", "vol12-2/../../x", "Vol12", "vol-2", "u", ".md",
-                                 "vol12-2.md", "vol12_2", ""])
+BAD_IDS = ["../etc", "vol12-2/../../x", "Vol12", "vol-2", "u", ".md", "vol12-2.md", "vol12_2", "",
+           # `$` matches before a final newline: every check is a full match.
+           "vol13-1\n", "\nvol13-1", "vol13-1\r", "vol13-1\x00", "vol13-1 ", "vol13-1/",
+           "vol13-1\n.fr", "vol1-1" + "-a" * 5000]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
 def test_ids_are_validated(bad: str) -> None:
     with pytest.raises(UnknownIssue):
         check_id(bad)
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_file_names_need_a_whole_id(bad: str) -> None:
+    with pytest.raises(IssueError, match="must be named"):
+        split_file_name(bad + ".md")
 
 
 @pytest.mark.parametrize("good", ["vol12-2", "vol1-1", "vol12-2b", "special2020-1"])

@@ -6,14 +6,18 @@ Regenerate the golden files after an intended change with:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 from pathlib import Path
 
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
+from click.testing import CliRunner
 
 from ccrlist.config.settings import Settings
+from echronicle.commands import chronicle
 from echronicle.reading.library import load_all
 from echronicle.rendering.site import render_site
 from echronicle.writer import UnsafePath, write_tree
@@ -206,6 +210,24 @@ def test_pages_link_the_feeds_of_their_language(files: dict[str, bytes], name: s
     assert {str(a["href"]) for a in footer.find_all("a")} == feeds | {ROOT + folder}
 
 
+def test_the_banner_is_on_top_of_the_archive_page_as_in_the_email(
+        files: dict[str, bytes]) -> None:
+    soup = BeautifulSoup(files["vol12-2/index.html"], "html.parser")
+    article = soup.find("article")
+    assert article is not None
+    first, second = article.find_all(True, recursive=False)[:2]
+    banner = first.find("img")
+    assert banner is not None and banner["alt"] == "CCR Chronicle"
+    assert second.name == "h1"  # above the title, "In this issue" and item 1
+    assert len(soup.find_all("img", alt="CCR Chronicle")) == 1
+    # The email shows it before the title too.
+    email_soup = BeautifulSoup(files["vol12-2/email.html"], "html.parser")
+    images = [str(img["src"]) for img in email_soup.find_all("img")]
+    title = email_soup.find("h1")
+    assert title is not None and images[0] == banner["src"]
+    assert title.find_previous("img") is not None
+
+
 def test_email_copy_is_the_email_html(files: dict[str, bytes]) -> None:
     assert files["vol12-2/email.html"].startswith(b"<!doctype html>")
     assert b"CCR-TOKEN-SLOT" not in files["vol12-2/email.html"]
@@ -216,3 +238,84 @@ def test_writer_refuses_paths_outside_the_root(tmp_path: Path, bad: str) -> None
     with pytest.raises(UnsafePath):
         write_tree(tmp_path / "site", {bad: b"x"})
     assert not (tmp_path / "x.html").exists()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _publish(settings: Settings, issue_id: str) -> str:
+    result = CliRunner().invoke(chronicle, ["publish", issue_id, "--no-send"], obj=settings)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_incremental_publish_writes_the_golden_files_byte_for_byte(settings: Settings) -> None:
+    """Publishing issue by issue, the others read back from the listing cache, gives exactly
+    the files of a full build (the golden files), and so does `chronicle build` after it."""
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    _publish(settings, "vol12-1")  # vol12-2 parsed and cached here
+    _publish(settings, "vol12-2")  # vol12-1 from the cache
+    assert _tree(settings.site.output_dir) == _tree(GOLDEN)
+    _publish(settings, "vol12-1")  # vol12-2 from the cache this time
+    assert _tree(settings.site.output_dir) == _tree(GOLDEN)
+    result = CliRunner().invoke(chronicle, ["build"], obj=settings)
+    assert result.exit_code == 0 and "0 file(s) written" in result.output, result.output
+
+
+def test_an_unchanged_issue_is_read_from_the_cache_and_a_changed_one_again(
+        settings: Settings) -> None:
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    _publish(settings, "vol12-2")
+    listings = list((settings.data_dir / "cache" / "listing").rglob("*.listing"))
+    assert len(listings) == 2  # vol12-1, and vol12-2 in both languages
+    # Mark vol12-1's listing: a publish that shows the mark did not parse vol12-1.md again.
+    marked = next(p for p in listings if b'"id": "vol12-1"' in p.read_bytes())
+    marked.write_bytes(marked.read_bytes().replace(b"Refugee Rights Day", b"MARKED-MARKED-MARK"))
+    _publish(settings, "vol12-2")
+    index = (settings.site.output_dir / "index.html").read_text("utf-8")
+    feed = (settings.site.output_dir / "fr" / "feed.xml").read_text("utf-8")
+    assert "MARKED-MARKED-MARK &amp; more" in index and "MARKED-MARKED-MARK" in feed
+    # Once the file changes, it is read again (and the mark, keyed by the old content, unused).
+    source = settings.issues_dir / "vol12-1.md"
+    source.write_text(source.read_text("utf-8").replace("Refugee Rights Day &",
+                                                        "Refugee Rights Day, 2018, &"), "utf-8")
+    _publish(settings, "vol12-2")
+    index = (settings.site.output_dir / "index.html").read_text("utf-8")
+    assert "MARKED" not in index and "Refugee Rights Day, 2018, &amp; more" in index
+    # A damaged listing is a miss, made again.
+    for path in (settings.data_dir / "cache" / "listing").rglob("*.listing"):
+        path.write_bytes(path.read_bytes()[:-10])
+    _publish(settings, "vol12-2")
+    assert (settings.site.output_dir / "index.html").read_text("utf-8") == index
+
+
+def test_listings_no_file_needs_any_more_are_dropped(settings: Settings) -> None:
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    stale = settings.data_dir / "cache" / "listing" / "0123456789abcdef" / "x.listing"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}", "utf-8")  # another version of the code
+    _publish(settings, "vol12-2")
+    folder = settings.data_dir / "cache" / "listing"
+    assert not stale.parent.exists()
+    assert len(list(folder.rglob("*.listing"))) == 2
+    source = settings.issues_dir / "vol12-1.md"
+    source.write_text(source.read_text("utf-8") + "\nOne more line.\n", "utf-8")
+    _publish(settings, "vol12-2")  # vol12-1's old listing is replaced by its new one
+    assert len(list(folder.rglob("*.listing"))) == 2
+    (settings.issues_dir / "vol12-1.md").unlink()
+    result = CliRunner().invoke(chronicle, ["build"], obj=settings)
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.rglob("*.listing"))) == 1
+
+
+def test_the_listing_depends_on_the_site_address(settings: Settings) -> None:
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    _publish(settings, "vol12-2")
+    moved = dataclasses.replace(settings, site=dataclasses.replace(
+        settings.site, base_url="https://ccrweb.ca/chronicle/"))
+    _publish(moved, "vol12-2")
+    index = (settings.site.output_dir / "index.html").read_text("utf-8")
+    assert "https://ccrweb.ca/chronicle/vol12-1/" in index
+    assert "lists.example.org" not in index

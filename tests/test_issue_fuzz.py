@@ -7,6 +7,7 @@ A longer run found the control-character cases pinned in test_chronicle_parse.py
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ccrlist_helpers import make_settings
@@ -16,6 +17,7 @@ from echronicle.reading.errors import IssueError
 from echronicle.reading.parse import parse_issue
 from echronicle.rendering.email import render_email
 
+QUEUED = datetime(2026, 11, 24, 12, tzinfo=UTC)
 ISSUE = Path(__file__).parent.parent / "issues" / "vol12-2.md"
 PIECES = ["---\n", "#", "## ", "* ", "1. ", "[", "]", "(", ")", "**", "_", "`", "<", ">", "&",
           "\"", ":", "date: ", "2026-13-45", "volume: x", "lang: xx", "meetings:\n", "  - ",
@@ -28,7 +30,7 @@ def test_mutated_issues_render_or_are_editor_errors(tmp_path: Path) -> None:
     rendered = refused = 0
     for text in mutants([ISSUE.read_text(encoding="utf-8")], PIECES, 150, 20261124, 20000):
         try:
-            render_email(parse_issue("vol12-2.md", text), settings)
+            render_email(parse_issue("vol12-2.md", text), settings, QUEUED)
             rendered += 1
         except IssueError as exc:
             assert str(exc).startswith("vol12-2.md")

@@ -128,6 +128,8 @@ def test_auth_settings_load_with_per_list_overrides() -> None:
      "'bounces.probe_every' must be a whole number from 0 to 1,000,000; 0 never probes"),
     ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be a whole number from 1 to"),
     ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be a whole number from 0"),
+    ("[limits]\nmax_issue_bytes = 0\n",
+     "'limits.max_issue_bytes' must be a whole number of bytes from 1 to"),
 ])
 def test_counts_that_cannot_be_negative_are_refused(tmp_path: Path, text: str,
                                                     message: str) -> None:

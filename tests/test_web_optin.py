@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from webkit import FakeClock, confirm_token, queued, status_of
+from webkit import FakeClock, confirm_token, queued, status_of, text_of
 
 from ccrlist.admin.optin import Optin
 from ccrlist.config.secret import load_or_create_secret
@@ -387,3 +387,71 @@ def test_secret_file_mode(tmp_path: Path) -> None:
     first = load_or_create_secret(tmp_path / "var")
     assert (tmp_path / "var" / "web-secret").stat().st_mode & 0o777 == 0o600
     assert load_or_create_secret(tmp_path / "var") == first
+
+
+async def leave(client: TestClient, address: str, list_name: str = "ccrlist",  # type: ignore[type-arg]
+                query: str = "") -> tuple[int, str]:
+    page = await client.get(f"/unsubscribe/{list_name}{query}")
+    assert page.status == 200
+    form = await page.text()
+    assert 'name="email"' in form and 'name="name"' not in form
+    lang = re.search(r'name="lang" value="(en|fr)"', form)
+    assert lang is not None
+    resp = await client.post(f"/unsubscribe/{list_name}",
+                             data={"email": address, "lang": lang.group(1),
+                                   "csrf": csrf_of(form)})
+    await settle(client)
+    return resp.status, await resp.text()
+
+
+async def test_anyone_may_ask_to_leave_and_only_the_mailbox_confirms(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await MemberStore(conn).add("ccrlist", [NewMember("ana@example.org", "Ana", "fr")])
+    status, html = await leave(client, "Ana@example.org")
+    assert status == 200 and "a message is on its way" in html
+    assert await status_of(conn, "ccrlist", "ana@example.org") == "active"  # not yet
+    [(msg, rcpts)] = await queued(conn)
+    assert rcpts == ["Ana@example.org"]  # as typed, like a subscription request
+    assert "désabonnement" in text_of(msg)  # in the member's own language
+    token = confirm_token(msg)
+    page = await client.get(f"/confirm/{token}")
+    done = await client.post(f"/confirm/{token}", data={"csrf": csrf_of(await page.text())})
+    assert done.status == 200
+    assert await status_of(conn, "ccrlist", "ana@example.org") == "unsubscribed"
+
+
+async def test_leave_page_answers_the_same_for_members_and_strangers(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await MemberStore(conn).add("ccrlist", [NewMember("known@example.org")])
+    _, known = await leave(client, "known@example.org")
+    _, unknown = await leave(client, "nobody@example.org")
+    strip = re.compile(r"(known|nobody)@example\.org")
+    assert strip.sub("A", known) == strip.sub("A", unknown)
+    assert [r for _, r in await queued(conn)] == [["known@example.org"]]  # the stranger: none
+
+
+async def test_leave_page_needs_the_form_token_a_list_and_an_address(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await MemberStore(conn).add("ccrlist", [NewMember("ana@example.org")])
+    await client.get("/unsubscribe/ccrlist")  # gets a cookie
+    forged = await client.post("/unsubscribe/ccrlist", data={"email": "ana@example.org"})
+    assert forged.status == 403
+    assert (await client.get("/unsubscribe/nolist")).status == 404
+    status, html = await leave(client, "not an address")
+    assert status == 400 and 'aria-invalid="true"' in html
+    french = await client.get("/unsubscribe/ccrlist?lang=fr")
+    assert "Désabonnement de ccrlist" in await french.text()
+    await settle(client)
+    assert await queued(conn) == []
+    assert await status_of(conn, "ccrlist", "ana@example.org") == "active"
+
+
+async def test_requests_to_join_and_to_leave_share_the_limits(
+        client: TestClient, conn: Connection) -> None:  # type: ignore[type-arg]
+    await MemberStore(conn).add("ccrlist", [NewMember("ana@example.org")])
+    for _ in range(2):  # requests_per_address = 2 in these settings
+        await leave(client, "ana@example.org")
+    await subscribe(client, "ana@example.org", list_name="echronicle")
+    assert len(await queued(conn)) == 2  # the third request of the day sends nothing
+    statuses = [(await leave(client, f"x{n}@example.org"))[0] for n in range(3)]
+    assert statuses == [200, 200, 429]  # requests_per_ip = 5, counted over both pages

@@ -47,6 +47,9 @@ class SiteSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     max_message_bytes: int = 10 * 1024 * 1024
+    # The largest newsletter issue file read; a larger one is an editor error (vol12-2 is
+    # 9 KB; a 24 MB file took 97 s and 1.6 GB to publish).
+    max_issue_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ def make_app(conn: Connection, settings: Settings, secret: bytes,
     own = SubscriptionPage(conn, settings, secret, pages, clock, writing)
     app.router.add_get(f"/subscribe/{LIST}", h.subscribe_form)
     app.router.add_post(f"/subscribe/{LIST}", h.subscribe_post)
+    # For anyone, e.g. a reader of the newsletter's public web copy: no token needed.
+    app.router.add_get(f"/unsubscribe/{LIST}", h.leave_form)
+    app.router.add_post(f"/unsubscribe/{LIST}", h.leave_post)
     app.router.add_get(f"/confirm/{TOKEN}", h.confirm_page)
     app.router.add_post(f"/confirm/{TOKEN}", h.confirm_post)
     app.router.add_get(f"/u/{TOKEN}", own.show)

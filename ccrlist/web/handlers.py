@@ -1,5 +1,5 @@
-"""The HTTP handlers: subscribe form and confirmation page (the member's own page is in
-`subscription.py`)."""
+"""The HTTP handlers: subscribe and unsubscribe request forms and the confirmation page (the
+member's own page, with RFC 8058 one-click unsubscribe, is in `subscription.py`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ccrlist.web.security import CSRF_FIELD, client_ip, proxy_networks, rate_buc
 from subscribers.addresses import AddressError, address_key, normalise_address, normalise_name
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Lang
+from subscribers.models import ConfirmAction, Lang
 from subscribers.ratelimits import RateStore
 
 HOUR = 3600.0
@@ -57,23 +57,41 @@ class Handlers:
         title = t.subscribe_title.format(list=list_name) if list_name else t.confirm_title
         return self._page(self._pages.message(t, title, t.bad_form, alert=True), 400)
 
-    def _form_page(self, request: web.Request, t: Messages, list_name: str, status: int = 200,
-                   email: str = "", name: str = "", error: str = "") -> web.Response:
+    def _form_page(self, request: web.Request, t: Messages, list_name: str,
+                   action: ConfirmAction, status: int = 200, email: str = "", name: str = "",
+                   error: str = "") -> web.Response:
         token, fresh = self._csrf.field(request)
-        response = self._page(self._pages.subscribe(t, list_name, token, email, name, error),
-                              status)
+        if action == "unsubscribe":
+            body = self._pages.leave(t, list_name, token, email, error)
+        else:
+            body = self._pages.subscribe(t, list_name, token, email, name, error)
+        response = self._page(body, status)
         self._csrf.set_cookie(response, fresh)
         return response
 
     async def subscribe_form(self, request: web.Request) -> web.Response:
+        return await self._request_form(request, "subscribe")
+
+    async def subscribe_post(self, request: web.Request) -> web.Response:
+        return await self._request_post(request, "subscribe")
+
+    async def leave_form(self, request: web.Request) -> web.Response:
+        """Anyone may ask to leave (no token needed), e.g. from the newsletter's web copy."""
+        return await self._request_form(request, "unsubscribe")
+
+    async def leave_post(self, request: web.Request) -> web.Response:
+        """Only the confirmation from the mailbox unsubscribes, as for `<list>-leave@`."""
+        return await self._request_post(request, "unsubscribe")
+
+    async def _request_form(self, request: web.Request, action: ConfirmAction) -> web.Response:
         list_name = request.match_info["list"]
         t = messages(pick_lang(request.query.get("lang"),
                                request.headers.get("Accept-Language")))
         if await MemberStore(self._conn).get_list(list_name) is None:
             return self._page(self._pages.message(t, t.not_found_title, t.unknown_list), 404)
-        return self._form_page(request, t, list_name)
+        return self._form_page(request, t, list_name, action)
 
-    async def subscribe_post(self, request: web.Request) -> web.Response:
+    async def _request_post(self, request: web.Request, action: ConfirmAction) -> web.Response:
         list_name = request.match_info["list"]
         form = await read_form(request, self._settings.web.idle_timeout)
         if form is None:
@@ -85,13 +103,13 @@ class Handlers:
         if await MemberStore(self._conn).get_list(list_name) is None:
             return self._page(self._pages.message(t, t.not_found_title, t.unknown_list), 404)
         if not await self._csrf_passes(request, form):
-            return self._form_page(request, t, list_name, 403, error=t.form_expired)
+            return self._form_page(request, t, list_name, action, 403, error=t.form_expired)
         raw_email, raw_name = form.get("email"), form.get("name")
         try:
             address = normalise_address(raw_email if isinstance(raw_email, str) else "")
             name = normalise_name(raw_name if isinstance(raw_name, str) else "")
         except AddressError:
-            return self._form_page(request, t, list_name, 400,
+            return self._form_page(request, t, list_name, action, 400,
                                    email=raw_email if isinstance(raw_email, str) else "",
                                    error=t.bad_address)
         ip = client_ip(request.remote, request.headers.getall("X-Forwarded-For", []),
@@ -100,26 +118,29 @@ class Handlers:
             allowed = await RateStore(self._conn).allow(
                 f"subscribe-ip:{rate_bucket(ip)}", self._settings.web.requests_per_ip, HOUR,
                 self._clock())
+        leaving = action == "unsubscribe"
+        title = (t.unsubscribe_title if leaving else t.subscribe_title).format(list=list_name)
         if not allowed:
-            return self._page(self._pages.message(t, t.subscribe_title.format(list=list_name),
-                                                  t.too_many, alert=True), 429)
+            return self._page(self._pages.message(t, title, t.too_many, alert=True), 429)
         # Whether a confirmation goes out depends on the address (a member, over its limit),
         # and so does the work; answer first so the page's timing tells nothing.
-        self._background.spawn(self._request_subscription(list_name, address, name, lang),
-                               f"subscribe request for {list_name}")
-        sent = t.subscribe_sent.format(address=address, list=list_name,
-                                       days=f"{self._settings.web.token_days:g}")
-        return self._page(self._pages.message(t, t.subscribe_title.format(list=list_name), sent))
+        self._background.spawn(
+            self._request_change(list_name, address, action, name, None if leaving else lang),
+            f"{action} request for {list_name}")
+        sent = (t.leave_sent if leaving else t.subscribe_sent).format(
+            address=address, list=list_name, days=f"{self._settings.web.token_days:g}")
+        return self._page(self._pages.message(t, title, sent))
 
-    async def _request_subscription(self, list_name: str, address: str, name: str,
-                                    lang: Lang) -> None:
-        # Over the per-address limit, send nothing: no mail bombing.
+    async def _request_change(self, list_name: str, address: str, action: ConfirmAction,
+                              name: str, lang: Lang | None) -> None:
+        # Over the per-address limit (shared by both kinds of request), send nothing: no mail
+        # bombing. A request to leave is confirmed in the member's own language.
         outcome = "limited"
         async with self._writing:
             if await RateStore(self._conn).allow(
                     f"subscribe-address:{address_key(address)}",
                     self._settings.web.requests_per_address, DAY, self._clock()):
-                outcome = await self._optin.request(list_name, address, "subscribe", name=name,
+                outcome = await self._optin.request(list_name, address, action, name=name,
                                                     lang=lang)
         if outcome == "sent" and self._on_queued is not None:
             self._on_queued()

@@ -90,3 +90,9 @@ class Pages:
             unsubscribe_prompt=t.unsubscribe_prompt.format(address=view.address,
                                                            list=view.list_name),
             languages=[(code, m.language_name) for code, m in CATALOGUE.items()])
+
+    def leave(self, t: Messages, list_name: str, csrf: str, email: str = "",
+              error: str = "") -> str:
+        return self._env.get_template("leave.html.j2").render(
+            lang=t.lang, t=t, title=t.unsubscribe_title.format(list=list_name), csrf=csrf,
+            email=email, error=error)

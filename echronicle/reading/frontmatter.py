@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from echronicle.reading.errors import IssueError
+from echronicle.reading.errors import Findings
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -19,21 +19,28 @@ class FrontMatter:
     lines: dict[str, int]
     body: str
     body_line: int  # the file line on which the body starts (1-based)
+    read: bool = True  # False: the block is missing or not YAML; its fields cannot be checked
 
     def line(self, key: str) -> int:
         return self.lines.get(key, 1)
 
 
-def split_front_matter(source: str, text: str) -> FrontMatter:
-    """Read the `---` delimited YAML block at the top of `text`."""
+def split_front_matter(text: str, found: Findings) -> FrontMatter:
+    """Read the `---` delimited YAML block at the top of `text`; mistakes go to `found`.
+
+    A missing block leaves the whole text as the body, and bad YAML leaves no values, so the
+    body is still read and its mistakes reported with the rest.
+    """
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        raise IssueError(source, 1,
-                         "the file must start with a '---' line opening the front matter")
+        found.add(1, "the file must start with a '---' line opening the front matter")
+        return FrontMatter({}, {}, text, 1, read=False)
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
-        raise IssueError(source, 1, "the front matter is not closed by a '---' line")
+        found.add(1, "the front matter is not closed by a '---' line")
+        return FrontMatter({}, {}, "", len(lines) + 1, read=False)
     yaml_text = "".join(lines[1:end])
+    body, body_line = "".join(lines[end + 1:]), end + 2
     try:
         loader = _Loader(yaml_text)
         try:
@@ -44,15 +51,17 @@ def split_front_matter(source: str, text: str) -> FrontMatter:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else 1
-        problem = exc.problem
-        raise IssueError(source, line, f"the front matter is not valid YAML: {problem}") from None
+        found.add(line, f"the front matter is not valid YAML: {exc.problem}")
+        return FrontMatter({}, {}, body, body_line, read=False)
     except yaml.YAMLError as exc:  # unmarked: the reader's own complaints
-        raise IssueError(source, 2, f"the front matter is not valid YAML: {exc}") from None
+        found.add(2, f"the front matter is not valid YAML: {exc}")
+        return FrontMatter({}, {}, body, body_line, read=False)
     except ValueError as exc:  # e.g. a date like 2017-13-45, which YAML rejects itself
-        line = _line_of_value_error(yaml_text)
-        raise IssueError(source, line, f"bad date in the front matter: {exc}") from None
+        found.add(_line_of_value_error(yaml_text), f"bad date in the front matter: {exc}")
+        return FrontMatter({}, {}, body, body_line, read=False)
     if not isinstance(values, dict):
-        raise IssueError(source, 2, "the front matter must be a set of 'field: value' lines")
+        found.add(2, "the front matter must be a set of 'field: value' lines")
+        return FrontMatter({}, {}, body, body_line, read=False)
     key_lines: dict[str, int] = {}
     if node is not None:
         for key_node, value_node in node.value:
@@ -60,8 +69,7 @@ def split_front_matter(source: str, text: str) -> FrontMatter:
             if isinstance(value_node, yaml.SequenceNode):  # so list entries get their own line
                 for index, entry in enumerate(value_node.value, start=1):
                     key_lines[f"{key_node.value}[{index}]"] = entry.start_mark.line + 2
-    return FrontMatter({str(k): v for k, v in values.items()}, key_lines,
-                       "".join(lines[end + 1:]), end + 2)
+    return FrontMatter({str(k): v for k, v in values.items()}, key_lines, body, body_line)
 
 
 def _line_of_value_error(yaml_text: str) -> int:

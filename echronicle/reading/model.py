@@ -16,7 +16,13 @@ ROOT_LANG: Lang = "en"
 # A letter run, then digits, then optional "-part"s: vol12-2, vol12-2b, special2020-1.
 # No dots, slashes or leading dashes, so an id can never name a path outside its folder,
 # and requiring a digit keeps ids apart from the site's own names ("u", "feed", ...).
-ISSUE_ID = re.compile(r"^[a-z]{1,20}[0-9]{1,6}(?:-[a-z0-9]{1,12}){0,4}$")
+# Always a full match (`is_issue_id`): `$` would also match before a final newline.
+ISSUE_ID = re.compile(r"[a-z]{1,20}[0-9]{1,6}(?:-[a-z0-9]{1,12}){0,4}")
+
+
+def is_issue_id(text: str) -> bool:
+    """True when all of `text` is an issue id: nothing before, nothing after."""
+    return ISSUE_ID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Parse one issue file's text into an `Issue`, or raise an `IssueError` naming file and line
-(pure)."""
+"""Parse one issue file's text into an `Issue`, or raise an `IssueProblems` naming the file and
+the line of every mistake in it (pure)."""
 
 from __future__ import annotations
 
@@ -7,142 +7,183 @@ import itertools
 from datetime import date, datetime
 from typing import Any
 
-from echronicle.reading.errors import IssueError
+from echronicle.reading.errors import Findings, IssueError
 from echronicle.reading.frontmatter import FrontMatter, split_front_matter
-from echronicle.reading.markdown import CONTROL, IMAGE_SCHEMES, parse_body
-from echronicle.reading.model import ISSUE_ID, LANGS, Issue, Item, Lang, Meeting, Section
+from echronicle.reading.markdown import CONTROL, IMAGE_SCHEMES, parse_body, url_problem
+from echronicle.reading.model import LANGS, Issue, Item, Lang, Meeting, Section, is_issue_id
 
 FIELDS = ("title", "volume", "number", "date", "lang", "summary", "meetings", "image",
           "image_alt")
 REQUIRED = ("title", "volume", "number", "date", "summary")
 MEETING_FIELDS = ("name", "start", "end", "place")
+# What a field with a mistake reads as while the rest of the file is checked; never published.
+_NO_DATE = date(1970, 1, 1)
+_REPLACEMENT = "\ufffd"
 
 
-def _no_control(name: str, line: int | None, text: str, what: str = "") -> None:
-    """Refuse a control character in a line of the file, or (`what`) in a front-matter
-    value, where only a YAML escape in quotes (like \\e) can have put it."""
-    found = CONTROL.search(text)
-    if found is None:
-        return
-    char = f"the invisible control character U+{ord(found.group()):04X}"
-    if what:
-        message = f"{what} contains {char}, made by an escape in quotes (like \\e); remove it"
-    else:
-        message = f"this line contains {char}; delete it (most editors do not show it)"
-    raise IssueError(name, line, message + ": email, web pages and feeds cannot carry it")
+def _control(char: str) -> str:
+    return f"the invisible control character U+{ord(char):04X}"
 
 
 def split_file_name(name: str) -> tuple[str, Lang | None]:
     """`vol12-2.md` -> ("vol12-2", None); `vol12-2.fr.md` -> ("vol12-2", "fr")."""
     stem = name.removesuffix(".md")
     issue_id, dot, lang = stem.partition(".")
-    if name == stem or not ISSUE_ID.match(issue_id) or (dot and lang not in LANGS):
+    if name == stem or not is_issue_id(issue_id) or (dot and lang not in LANGS):
         raise IssueError(name, None, "an issue file must be named <id>.md or <id>.<lang>.md, "
                          "with an id like vol12-2 and lang en or fr")
     return issue_id, lang if dot else None  # type: ignore[return-value]
 
 
+def _without_control(text: str, found: Findings) -> str:
+    """Note every line of the file holding a control character, and read on with each one
+    replaced, so that it is reported once, by its line, and not again by YAML or Markdown."""
+    line, seen = 1, 0
+    for match in CONTROL.finditer(text):
+        line += text.count("\n", seen, match.start())
+        seen = match.start()
+        found.add(line, f"this line contains {_control(match.group())}; delete it (most "
+                  "editors do not show it): email, web pages and feeds cannot carry it")
+    return CONTROL.sub(_REPLACEMENT, text)
+
+
 def parse_issue(name: str, text: str) -> Issue:
-    """Parse the issue file called `name` (e.g. "vol12-2.md") whose content is `text`."""
+    """Parse the issue file called `name` (e.g. "vol12-2.md") whose content is `text`.
+
+    Every mistake is collected, front matter and body alike, and raised together.
+    """
     issue_id, file_lang = split_file_name(name)
-    found = CONTROL.search(text)
-    if found is not None:
-        _no_control(name, text.count("\n", 0, found.start()) + 1, found.group())
-    fm = split_front_matter(name, text)
-    for key in fm.values:
-        if key not in FIELDS:
-            raise IssueError(name, fm.line(key), f"unknown field '{key}' "
-                             f"(the fields are: {', '.join(FIELDS)})")
-    for key in REQUIRED:
-        if fm.values.get(key) in (None, ""):
-            raise IssueError(name, None if key not in fm.lines else fm.line(key),
-                             f"the front matter has no '{key}'")
-    lang = _lang(name, fm, file_lang)
-    image = _text(name, fm, "image")
-    image_alt = _text(name, fm, "image_alt")
+    found = Findings(name)
+    fm = split_front_matter(_without_control(text, found), found)
+    fields = _Fields(fm, found)
+    if fm.read:
+        for key in fm.values:
+            if key not in FIELDS:
+                found.add(fm.line(key), f"unknown field '{key}' "
+                          f"(the fields are: {', '.join(FIELDS)})")
+        for key in REQUIRED:
+            if fm.values.get(key) in (None, ""):
+                found.add(None if key not in fm.lines else fm.line(key),
+                          f"the front matter has no '{key}'")
+    lang = fields.lang(file_lang)
+    image = fields.text("image")
+    image_alt = fields.text("image_alt")
     if image and not image_alt:
-        raise IssueError(name, fm.line("image"), "'image' needs an 'image_alt' describing it")
-    if image and not image.lower().startswith(IMAGE_SCHEMES):
-        raise IssueError(name, fm.line("image"), f"the image '{image}' is not an absolute URL: "
-                         "it must start with https:// or http://")
-    sections = parse_body(name, fm.body, fm.body_line)
+        found.add(fm.line("image"), "'image' needs an 'image_alt' describing it")
+    if image and url_problem(image, IMAGE_SCHEMES, "image"):
+        found.add(fm.line("image"), url_problem(image, IMAGE_SCHEMES, "image"))
+    sections = parse_body(fm.body, fm.body_line, found)
     intro = sections[0].blocks
     items = tuple(Item(n, s.title, s.blocks)
                   for n, s in enumerate((s for s in sections if s.level == 2), start=1))
     closing = tuple(Section(s.title, s.blocks) for s in sections if s.level == 1)
     for earlier, later in itertools.pairwise(sections):
         if earlier.level == 1 and later.level == 2:
-            raise IssueError(name, later.line, "numbered items ('## ') must come before the "
-                             "closing sections ('# ')")
-    return Issue(
+            found.add(later.line, "numbered items ('## ') must come before the closing "
+                      "sections ('# ')")
+    issue = Issue(
         id=issue_id, lang=lang, primary=file_lang is None,
-        title=_text(name, fm, "title"), volume=_int(name, fm, "volume"),
-        number=_int(name, fm, "number"), date=_date(name, fm.line("date"), fm.values["date"]),
-        summary=_text(name, fm, "summary"), source=name, intro=intro, items=items,
-        sections=closing, meetings=_meetings(name, fm), image=image, image_alt=image_alt,
+        title=fields.text("title"), volume=fields.number("volume"),
+        number=fields.number("number"), date=fields.day("date"),
+        summary=fields.text("summary"), source=name, intro=intro, items=items,
+        sections=closing, meetings=fields.meetings(), image=image, image_alt=image_alt,
     )
+    found.check()
+    return issue
 
 
-def _text(name: str, fm: FrontMatter, key: str) -> str:
-    value = fm.values.get(key, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise IssueError(name, fm.line(key), f"'{key}' must be text")
-    text = " ".join(str(value).split())
-    _no_control(name, fm.line(key), text, f"'{key}'")
-    return text
+class _Fields:
+    """The front matter's values, each checked once as it is read; a value with a mistake is
+    noted and read as a harmless default, so the rest of the file is still checked."""
 
+    def __init__(self, fm: FrontMatter, found: Findings) -> None:
+        self.fm = fm
+        self.found = found
 
-def _int(name: str, fm: FrontMatter, key: str) -> int:
-    value = fm.values[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise IssueError(name, fm.line(key), f"'{key}' must be a whole number, like 12")
-    return value
+    def _no_control(self, line: int, text: str, what: str) -> None:
+        """Only a YAML escape in quotes (like \\e) can put one in a value: the file's own
+        control characters were reported and replaced before."""
+        control = CONTROL.search(text)
+        if control is not None:
+            self.found.add(line, f"{what} contains {_control(control.group())}, made by an "
+                           "escape in quotes (like \\e); remove it: email, web pages and "
+                           "feeds cannot carry it")
 
+    def text(self, key: str) -> str:
+        value = self.fm.values.get(key, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.found.add(self.fm.line(key), f"'{key}' must be text")
+            return ""
+        text = " ".join(str(value).split())
+        self._no_control(self.fm.line(key), text, f"'{key}'")
+        return text
 
-def _lang(name: str, fm: FrontMatter, file_lang: Lang | None) -> Lang:
-    value = fm.values.get("lang", file_lang or "en")
-    if value not in LANGS:
-        raise IssueError(name, fm.line("lang"), f"'lang' must be en or fr, not {value!r}")
-    if file_lang is not None and value != file_lang:
-        raise IssueError(name, fm.line("lang"), f"this file is named for '{file_lang}' "
-                         f"but says lang: {value}")
-    lang: Lang = value
-    return lang
-
-
-def _date(name: str, line: int, value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
+    def number(self, key: str) -> int:
+        value = self.fm.values.get(key)
+        if value is None:
+            return 1  # reported as missing
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.found.add(self.fm.line(key), f"'{key}' must be a whole number, like 12")
+            return 1
         return value
-    raise IssueError(name, line, f"bad date {value!r}: write it as YYYY-MM-DD, like 2017-10-03")
 
+    def lang(self, file_lang: Lang | None) -> Lang:
+        value = self.fm.values.get("lang", file_lang or "en")
+        if value not in LANGS:
+            self.found.add(self.fm.line("lang"), f"'lang' must be en or fr, not {value!r}")
+            return file_lang or "en"
+        if file_lang is not None and value != file_lang:
+            self.found.add(self.fm.line("lang"), f"this file is named for '{file_lang}' but "
+                           f"says lang: {value}")
+            return file_lang
+        lang: Lang = value
+        return lang
 
-def _meetings(name: str, fm: FrontMatter) -> tuple[Meeting, ...]:
-    raw = fm.values.get("meetings") or []
-    line = fm.line("meetings")
-    if not isinstance(raw, list):
-        raise IssueError(name, line, "'meetings' must be a list of '- name: ...' entries")
-    meetings: list[Meeting] = []
-    for index, entry in enumerate(raw, start=1):
+    def day(self, key: str) -> date:
+        value = self.fm.values.get(key)
+        return _NO_DATE if value is None else self.date_of(self.fm.line(key), value)
+
+    def date_of(self, line: int, value: Any) -> date:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        self.found.add(line, f"bad date {value!r}: write it as YYYY-MM-DD, like 2017-10-03")
+        return _NO_DATE
+
+    def meetings(self) -> tuple[Meeting, ...]:
+        raw = self.fm.values.get("meetings") or []
+        if not isinstance(raw, list):
+            self.found.add(self.fm.line("meetings"),
+                           "'meetings' must be a list of '- name: ...' entries")
+            return ()
+        meetings: list[Meeting] = []
+        for index, entry in enumerate(raw, start=1):
+            meeting = self.meeting(index, entry)
+            if meeting is not None:
+                meetings.append(meeting)
+        return tuple(meetings)
+
+    def meeting(self, index: int, entry: Any) -> Meeting | None:
         where = f"meeting {index}"
-        line = fm.lines.get(f"meetings[{index}]", fm.line("meetings"))
+        line = self.fm.lines.get(f"meetings[{index}]", self.fm.line("meetings"))
         if not isinstance(entry, dict):
-            raise IssueError(name, line, f"{where} must have name, start, end and place fields")
+            self.found.add(line, f"{where} must have name, start, end and place fields")
+            return None
         for key in entry:
             if key not in MEETING_FIELDS:
-                raise IssueError(name, line, f"{where}: unknown field '{key}' "
-                                 f"(the fields are: {', '.join(MEETING_FIELDS)})")
+                self.found.add(line, f"{where}: unknown field '{key}' "
+                               f"(the fields are: {', '.join(MEETING_FIELDS)})")
         if not entry.get("name") or not entry.get("start"):
-            raise IssueError(name, line, f"{where} needs a name and a start date")
-        start = _date(name, line, entry["start"])
-        end = None if entry.get("end") is None else _date(name, line, entry["end"])
+            self.found.add(line, f"{where} needs a name and a start date")
+            return None
+        start = self.date_of(line, entry["start"])
+        end = None if entry.get("end") is None else self.date_of(line, entry["end"])
         if end is not None and end < start:
-            raise IssueError(name, line, f"{where} ends before it starts")
-        meeting_name = " ".join(str(entry["name"]).split())
+            self.found.add(line, f"{where} ends before it starts")
+        name = " ".join(str(entry["name"]).split())
         place = " ".join(str(entry.get("place") or "").split())
-        _no_control(name, line, meeting_name + place, where)
-        meetings.append(Meeting(meeting_name, start, end, place))
-    return tuple(meetings)
+        self._no_control(line, name + place, where)
+        return Meeting(name, start, end, place)

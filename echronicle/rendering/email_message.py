@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
@@ -19,10 +19,6 @@ from ccrlist.names import list_address
 from echronicle.reading.errors import IssueError
 from echronicle.reading.model import Issue
 from echronicle.rendering.htmlfold import SMTP_LINE_LIMIT, longest_line
-
-# The Date header and feed dates use noon UTC of the issue date: the same calendar day
-# everywhere in Canada, and never the clock of the machine that builds.
-PUBLISH_TIME = time(12, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -33,10 +29,9 @@ class MessageHeaders:
     from_address: str
     message_id: str  # without angle brackets
     list: ListFields  # the list's own fields; To is the list address
-
-
-def published_at(issue: Issue) -> datetime:
-    return datetime.combine(issue.date, PUBLISH_TIME)
+    # When the message is queued (read from the clock by `chronicle publish`): mail clients
+    # sort by Date and spam filters distrust old ones. The issue's own date is in the content.
+    date: datetime
 
 
 def _header(name: str, value: str) -> str:
@@ -67,7 +62,7 @@ def build_message(issue: Issue, subject: str, text: str, html: str,
         _header("From", formataddr((env.from_name, env.from_address), charset="utf-8")),
         f"To: <{list_address(env.list.list_name, env.list.domain)}>",
         _header("Subject", subject),
-        f"Date: {format_datetime(published_at(issue))}",
+        f"Date: {format_datetime(env.date)}",
         f"Message-ID: <{env.message_id}>",
         f"Content-Language: {issue.lang}",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
 from echronicle.reading.model import LANGS, Edition, Issue, lang_prefix
 from echronicle.rendering.labels import issue_label, words
 from echronicle.rendering.templates import environment
@@ -39,18 +41,32 @@ def render_issue_page(edition: Edition, issue: Issue, root: str) -> str:
     )
 
 
-def render_index(editions: Sequence[Edition], root: str, lang: str) -> str:
-    """Every issue, newest first (the caller orders them), each in `lang` where it exists."""
+def render_index_entry(edition: Edition, root: str, lang: str) -> str:
+    """One issue's entry in the index of `lang`: in that language where it exists, with links
+    to its other versions. Entries are made apart, so that the listing cache can keep them."""
+    issue = edition.version(lang)
+    return environment().get_template("index_entry.html.j2").render(
+        issue=issue, others=[v for v in edition.versions if v is not issue], root=root,
+        lang=lang)
+
+
+# Where the entries go in the index page: a character no page can hold (pages are made from
+# issue files, which may not contain control characters).
+_ENTRIES = "\x00"
+
+
+def render_index(entries: Sequence[bytes], root: str, lang: str) -> bytes:
+    """The index page of `lang`, listing `entries` (from `render_index_entry`, UTF-8) newest
+    first (the caller orders them); they are put in as they are."""
     alternates = [Alternate(other, root + lang_prefix(other)) for other in LANGS]
-    entries = [(edition.version(lang), [v for v in edition.versions
-                                        if v is not edition.version(lang)])
-               for edition in editions]
-    return environment().get_template("index.html.j2").render(
-        entries=entries, page_title=words(lang).archive, description="",
+    page = environment().get_template("index.html.j2").render(
+        entries=Markup(_ENTRIES), page_title=words(lang).archive, description="",
         **_chrome(lang, root, root + lang_prefix(lang), alternates),
-    )
+    ).encode()
+    head, tail = page.split(_ENTRIES.encode())
+    return b"".join((head, *entries, tail))
 
 
 def render_issue_content(issue: Issue) -> str:
-    """The issue's body alone, for feed entries."""
-    return environment().get_template("issue_body.html.j2").render(issue=issue)
+    """The issue's banner and body, for feed entries."""
+    return environment().get_template("feed_entry.html.j2").render(issue=issue)
