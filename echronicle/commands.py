@@ -147,7 +147,8 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
 
 def _signer(settings: Settings) -> CopySigner | None:
     """Load the DKIM key before anything is written, so a bad key stops publish cleanly."""
-    from ccrlist.delivery.signing import DkimKeyError, copy_signer
+    from ccrlist.delivery.dkim_errors import DkimKeyError
+    from ccrlist.delivery.signing import copy_signer
 
     try:
         return copy_signer(settings)

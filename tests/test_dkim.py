@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from dkim_helpers import SELECTOR, TestKey, keygen, signed_fields, with_key
 
 from ccrlist.config.settings import DkimSettings, Settings, load_settings, parse_settings
+from ccrlist.delivery.dkim_errors import DkimKeyError
 from ccrlist.delivery.dkim_keys import txt_record
-from ccrlist.delivery.signing import DkimKeyError, copy_signer
+from ccrlist.delivery.signing import copy_signer
 from cli import ccrlist
 from echronicle.commands import chronicle
 

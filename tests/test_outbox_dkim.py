@@ -16,8 +16,9 @@ from ccrlist_helpers import VERP_KEY, RecordingRelay, make_settings
 from dkim_helpers import TestKey, keygen, signature_tags, signed_fields, with_key
 
 from ccrlist.config.settings import Settings
+from ccrlist.delivery.dkim_errors import SigningFailed
 from ccrlist.delivery.dkim_sign import DkimSigner, load_signer
-from ccrlist.delivery.signing import CopySigner, SigningFailed, copy_signer
+from ccrlist.delivery.signing import CopySigner, copy_signer
 from ccrlist.delivery.tokens import TOKEN_SLOT
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.worker import DeliveryWorker

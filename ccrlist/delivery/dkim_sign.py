@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ccrlist.config.settings import Settings
+from ccrlist.delivery.dkim_errors import DkimKeyError, SigningFailed
 from ccrlist.delivery.dkim_keys import valid_selector
-from ccrlist.delivery.signing import DkimKeyError, SigningFailed
 
 # Signed whether present or not: a field signed but absent cannot be added later
 # without breaking the signature, which RFC 8058 asks for the List-Unsubscribe pair.

@@ -18,17 +18,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ccrlist.config.settings import Settings
+from ccrlist.delivery.dkim_errors import SigningFailed
 
 if TYPE_CHECKING:
     from ccrlist.delivery.dkim_sign import DkimSigner
-
-
-class DkimKeyError(Exception):
-    """The DKIM key file or settings cannot be used: a start-up error."""
-
-
-class SigningFailed(Exception):
-    """dkimpy could not sign one message (e.g. a malformed header block)."""
 
 
 class CopySigner:

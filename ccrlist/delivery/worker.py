@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ccrlist.config.settings import DeliverySettings
+from ccrlist.delivery.dkim_errors import SigningFailed
 from ccrlist.delivery.retry import RetryPolicy, decide
-from ccrlist.delivery.signing import CopySigner, SigningFailed
+from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.tokens import personalise
 from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
 from ccrlist.delivery.verp import verp_sender
