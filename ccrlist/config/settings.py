@@ -198,20 +198,17 @@ def nameserver_address(server: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class DkimSettings:
-    """The key every outgoing copy is signed with; no key file means mail goes out unsigned."""
+    """The keys every outgoing copy is signed with; no key file means mail goes out unsigned."""
 
     selector: str = "ccrlist"
-    # PEM private key (`ccrlist dkim keygen` writes one); empty: no signing.
+    # PEM RSA private key (`ccrlist dkim keygen` writes one); empty: no signing.
     key_file: Path | None = None
     # The d= domain; empty means the list domain.
     domain: str = ""
-    # Processes that sign personalised copies (one signature each, about 7 ms of CPU);
-    # 0 signs in the delivery loop itself, which then serves nothing else meanwhile.
-    sign_processes: int = 2
-
-    def __post_init__(self) -> None:
-        if self.sign_processes < 0:
-            raise ValueError("'dkim.sign_processes' must be 0 (sign in the loop) or more")
+    # A second signature, ed25519-sha256 (RFC 8463), under a selector of its own; empty:
+    # RSA only (`ccrlist dkim keygen --type ed25519` writes one).
+    ed25519_key_file: Path | None = None
+    ed25519_selector: str = "ccrlist-ed25519"
 
 
 @dataclass(frozen=True)
@@ -287,8 +284,11 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         data_dir=resolve(settings.data_dir),
         issues_dir=resolve(settings.issues_dir),
         site=dataclasses.replace(settings.site, output_dir=resolve(settings.site.output_dir)),
-        dkim=dataclasses.replace(settings.dkim, key_file=None if settings.dkim.key_file is None
-                                 else resolve(settings.dkim.key_file)),
+        dkim=dataclasses.replace(
+            settings.dkim,
+            key_file=None if settings.dkim.key_file is None else resolve(settings.dkim.key_file),
+            ed25519_key_file=(None if settings.dkim.ed25519_key_file is None
+                              else resolve(settings.dkim.ed25519_key_file))),
     )
 
 
@@ -371,6 +371,8 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 rows.append((key, f"(none: mail goes to the Maildir {settings.outbox_dir})"))
             elif value is None and f.name == "key_file":
                 rows.append((key, "(none: outgoing mail is not DKIM-signed)"))
+            elif value is None and f.name == "ed25519_key_file":
+                rows.append((key, "(none: no ed25519-sha256 signature)"))
             elif key == "dkim.domain" and not value:
                 rows.append((key, f"(the list domain, {settings.domain})"))
             elif f.name == "password":

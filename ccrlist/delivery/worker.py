@@ -5,10 +5,11 @@ batch, so a crash re-sends at most the batches that were in flight. Outcomes
 that arrive from parallel sessions while a commit runs share the next commit
 (group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
 
-With a signer, every copy is DKIM-signed just before it is sent, after
-personalisation (the token is in List-Unsubscribe, which the signature covers).
-A message that is not personalised has the same bytes for every batch, so it is
-signed once per pass and the signature reused.
+With a signer, every copy is DKIM-signed just before it is sent. A message is
+canonicalised once per pass; a personalised copy's signature is computed from that with
+its token in place (the token is in List-Unsubscribe, which the signature covers, and
+in the newsletter's body). A message that is not personalised has the same bytes for
+every batch, so it is signed once per pass and the signature reused.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from ccrlist.config.settings import DeliverySettings
 from ccrlist.delivery.dkim_errors import SigningFailed
+from ccrlist.delivery.dkim_sign import PreparedMessage
 from ccrlist.delivery.retry import RetryPolicy, decide
 from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.tokens import personalise
@@ -120,7 +122,9 @@ class DeliveryWorker:
         self._signer = signer
         self._verp_key = verp_key  # signs VERP senders, so bounces to them can be trusted
         self._messages: dict[int, Outgoing] = {}
-        # One signature per message that is not personalised, shared by its batches.
+        # Per pass: each message canonicalised once, and one signature per message that
+        # is not personalised, shared by its batches.
+        self._prepared: dict[int, PreparedMessage] = {}
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._wake = asyncio.Event()
 
@@ -150,6 +154,7 @@ class DeliveryWorker:
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
             self._messages.clear()
+            self._prepared.clear()
             self._signatures.clear()
         return report
 
@@ -207,7 +212,8 @@ class DeliveryWorker:
             body = personalise(body, batch.deliveries[0].token, message.token_slot)
         try:
             if self._signer is not None:
-                body = await self._signature(self._signer, message, body) + body
+                token = batch.deliveries[0].token if message.personalised else None
+                body = await self._signature(self._signer, message, token) + body
             replies = await session.send(sender, recipients, body)
         except SigningFailed as exc:
             # Never sent unsigned: retried like a relay outage until the message expires.
@@ -225,12 +231,18 @@ class DeliveryWorker:
                                     verdict.next_try_at, verdict.bounce))
         return outcomes
 
-    async def _signature(self, signer: CopySigner, message: Outgoing, body: bytes) -> bytes:
-        if message.personalised:
-            return await signer.signature(body)
+    async def _signature(self, signer: CopySigner, message: Outgoing,
+                         token: str | None) -> bytes:
+        prepared = self._prepared.get(message.id)
+        if prepared is None:
+            prepared = signer.prepare(message.body,
+                                      message.token_slot if message.personalised else None)
+            self._prepared[message.id] = prepared
+        if token is not None:
+            return await signer.fields(prepared, token)
         shared = self._signatures.get(message.id)
         if shared is None:
-            shared = asyncio.ensure_future(signer.signature(body))
+            shared = asyncio.ensure_future(signer.fields(prepared, None))
             self._signatures[message.id] = shared
         return await asyncio.shield(shared)
 
