@@ -1,9 +1,12 @@
 """Deliver what the outbox holds: batch recipients, send over parallel sessions, record results.
 
-Each recipient's state is committed right after the relay answers for its
-batch, so a crash re-sends at most the batches that were in flight. Outcomes
-that arrive from parallel sessions while a commit runs share the next commit
-(group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
+Each recipient's state is committed after the relay answers for its batch, and a copy
+counts as sent only once that commit is done. A session does not wait for that commit
+before it sends its next batch: it waits for it only when the next batch's answer is in.
+So each session has at most one batch whose outcome is not yet committed and one batch
+at the relay, and a crash re-sends at most those two batches per session. Outcomes
+that arrive from parallel sessions while a commit runs share the next commit (group
+commit), so one-recipient (VERP) sending does not pay one fsync per copy.
 
 With a signer, every copy is DKIM-signed just before it is sent. A message is
 canonicalised once per pass; a personalised copy's signature is computed from that with
@@ -80,19 +83,25 @@ def plan_batches(due: Sequence[Due], messages: dict[int, Outgoing],
 
 
 class OutcomeRecorder:
-    """Commit outcomes from concurrent sessions together; each caller waits for its commit."""
+    """Commit outcomes from concurrent sessions together; each batch's commit is a future."""
 
     def __init__(self, queue: QueueStore, clock: Clock) -> None:
         self._queue = queue
         self._clock = clock
         self._group: GroupCommit[Sequence[Outcome], None] = GroupCommit(self._commit)
 
-    async def record(self, outcomes: Sequence[Outcome]) -> None:
-        await self._group.submit(outcomes)
+    def record(self, outcomes: Sequence[Outcome]) -> asyncio.Future[None]:
+        """Queue `outcomes` for the next commit; the future is done once it has committed."""
+        return self._group.enqueue(outcomes)
 
     async def _commit(self, batches: list[Sequence[Outcome]]) -> list[None]:
         await self._queue.record([o for outcomes in batches for o in outcomes], self._clock())
         return [None] * len(batches)
+
+
+def _retrieve(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _summary(outcomes: Sequence[Outcome]) -> str:
@@ -186,18 +195,34 @@ class DeliveryWorker:
             pending.put_nowait(batch)
         recorder = OutcomeRecorder(self._queue, self._clock)
 
+        def counted(batch: Batch, outcomes: list[Outcome]) -> None:
+            self._notify(batch.outgoing, outcomes)
+            report.add(outcomes)
+            if log.isEnabledFor(logging.INFO):
+                log.info("batch of message %d (%s): %s", batch.outgoing.id,
+                         batch.outgoing.list_name, _summary(outcomes))
+            if progress is not None:
+                progress(len(outcomes))
+
         async def drain(session: Session) -> None:
-            while not pending.empty() and not stop.is_set():
-                batch = pending.get_nowait()
-                outcomes = await self._attempt(session, batch)
-                await recorder.record(outcomes)
-                self._notify(batch.outgoing, outcomes)
-                report.add(outcomes)
-                if log.isEnabledFor(logging.INFO):
-                    log.info("batch of message %d (%s): %s", batch.outgoing.id,
-                             batch.outgoing.list_name, _summary(outcomes))
-                if progress is not None:
-                    progress(len(outcomes))
+            # The previous batch, its outcomes and their commit: awaited only once the next
+            # batch has been answered, so the session sends while the commit runs.
+            last: tuple[Batch, list[Outcome], asyncio.Future[None]] | None = None
+            try:
+                while not pending.empty() and not stop.is_set():
+                    batch = pending.get_nowait()
+                    outcomes = await self._attempt(session, batch)
+                    if last is not None:
+                        await last[2]
+                        counted(last[0], last[1])
+                    last = (batch, outcomes, recorder.record(outcomes))
+                if last is not None:
+                    await last[2]
+                    counted(last[0], last[1])
+                    last = None
+            finally:
+                if last is not None:  # cancelled or failed: no "exception never retrieved"
+                    last[2].add_done_callback(_retrieve)
 
         await asyncio.gather(*(drain(s) for s in sessions))
 
