@@ -74,7 +74,8 @@ async def _subscribe(folder: Path, count: int) -> None:
     conn = await open_database(settings.database_path)
     try:
         store = MemberStore(conn)
-        await store.create_list(settings.newsletter.list, "announce")
+        if await store.get_list(settings.newsletter.list) is None:
+            await store.create_list(settings.newsletter.list, "announce")
         await store.add(settings.newsletter.list, [NewMember(f"reader{i:05d}@example.net")
                                                    for i in range(count)])
     finally:
