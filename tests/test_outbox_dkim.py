@@ -54,9 +54,9 @@ class CountingSigner(CopySigner):
         self.prepared.append(message)
         return super().prepare(message, slot)
 
-    async def fields(self, prepared: PreparedMessage, token: str | None) -> bytes:
+    def request(self, prepared: PreparedMessage, token: str | None) -> asyncio.Future[bytes]:
         self.calls.append(token)
-        return await super().fields(prepared, token)
+        return super().request(prepared, token)
 
 
 @pytest.fixture(scope="module")

@@ -101,11 +101,20 @@ class CopySigner:
 
     async def fields(self, prepared: PreparedMessage, token: str | None) -> bytes:
         """The DKIM-Signature fields for the copy with `token`; raises `SigningFailed`."""
-        if not self.threaded:
-            return prepared.fields(token)
-        if self._thread is None:
-            self._thread = SigningThread()
-        return await self._thread.submit(prepared, token)
+        return await self.request(prepared, token)
+
+    def request(self, prepared: PreparedMessage, token: str | None) -> asyncio.Future[bytes]:
+        """`fields`, started now: the future gets them (or `SigningFailed`) when ready."""
+        if self.threaded:
+            if self._thread is None:
+                self._thread = SigningThread()
+            return self._thread.submit(prepared, token)
+        done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        try:
+            done.set_result(prepared.fields(token))
+        except SigningFailed as exc:
+            done.set_exception(exc)
+        return done
 
     def close(self) -> None:
         thread, self._thread = self._thread, None

@@ -8,11 +8,13 @@ at the relay, and a crash re-sends at most those two batches per session. Outcom
 that arrive from parallel sessions while a commit runs share the next commit (group
 commit), so one-recipient (VERP) sending does not pay one fsync per copy.
 
-With a signer, every copy is DKIM-signed just before it is sent. A message is
-canonicalised once per pass; a personalised copy's signature is computed from that with
-its token in place (the token is in List-Unsubscribe, which the signature covers, and
-in the newsletter's body). A message that is not personalised has the same bytes for
-every batch, so it is signed once per pass and the signature reused.
+With a signer, every copy is DKIM-signed before it is sent. A message is canonicalised
+once per pass; a personalised copy's signature is computed from that with its token in
+place (the token is in List-Unsubscribe, which the signature covers, and in the
+newsletter's body). A session asks for its next batch's signature before it sends the
+current one, so the signing thread works while the session waits for the relay. A
+message that is not personalised has the same bytes for every batch, so it is signed
+once per pass and the signature reused.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ccrlist.config.settings import DeliverySettings
 from ccrlist.delivery.dkim_errors import SigningFailed
@@ -99,7 +102,7 @@ class OutcomeRecorder:
         return [None] * len(batches)
 
 
-def _retrieve(done: asyncio.Future[None]) -> None:
+def _retrieve(done: asyncio.Future[Any]) -> None:
     if not done.cancelled():
         done.exception()
 
@@ -204,14 +207,22 @@ class DeliveryWorker:
             if progress is not None:
                 progress(len(outcomes))
 
+        def take() -> tuple[Batch, asyncio.Future[bytes] | None] | None:
+            if pending.empty() or stop.is_set():
+                return None
+            batch = pending.get_nowait()
+            return batch, self._start_signature(batch)
+
         async def drain(session: Session) -> None:
             # The previous batch, its outcomes and their commit: awaited only once the next
             # batch has been answered, so the session sends while the commit runs.
             last: tuple[Batch, list[Outcome], asyncio.Future[None]] | None = None
+            upcoming = take()
             try:
-                while not pending.empty() and not stop.is_set():
-                    batch = pending.get_nowait()
-                    outcomes = await self._attempt(session, batch)
+                while upcoming is not None and not stop.is_set():
+                    batch, fields = upcoming
+                    upcoming = take()  # its signature is computed while this batch goes out
+                    outcomes = await self._attempt(session, batch, fields)
                     if last is not None:
                         await last[2]
                         counted(last[0], last[1])
@@ -223,10 +234,13 @@ class DeliveryWorker:
             finally:
                 if last is not None:  # cancelled or failed: no "exception never retrieved"
                     last[2].add_done_callback(_retrieve)
+                if upcoming is not None and upcoming[1] is not None:  # taken, never sent
+                    upcoming[1].add_done_callback(_retrieve)
 
         await asyncio.gather(*(drain(s) for s in sessions))
 
-    async def _attempt(self, session: Session, batch: Batch) -> list[Outcome]:
+    async def _attempt(self, session: Session, batch: Batch,
+                       fields: asyncio.Future[bytes] | None) -> list[Outcome]:
         message = batch.outgoing
         recipients = [d.recipient for d in batch.deliveries]
         sender = message.sender
@@ -236,9 +250,8 @@ class DeliveryWorker:
         if message.personalised:
             body = personalise(body, batch.deliveries[0].token, message.token_slot)
         try:
-            if self._signer is not None:
-                token = batch.deliveries[0].token if message.personalised else None
-                body = await self._signature(self._signer, message, token) + body
+            if fields is not None:
+                body = await fields + body
             replies = await session.send(sender, recipients, body)
         except SigningFailed as exc:
             # Never sent unsigned: retried like a relay outage until the message expires.
@@ -256,20 +269,29 @@ class DeliveryWorker:
                                     verdict.next_try_at, verdict.bounce))
         return outcomes
 
-    async def _signature(self, signer: CopySigner, message: Outgoing,
-                         token: str | None) -> bytes:
+    def _start_signature(self, batch: Batch) -> asyncio.Future[bytes] | None:
+        """The batch's DKIM fields, being computed (None without a signer)."""
+        signer, message = self._signer, batch.outgoing
+        if signer is None:
+            return None
         prepared = self._prepared.get(message.id)
         if prepared is None:
-            prepared = signer.prepare(message.body,
-                                      message.token_slot if message.personalised else None)
+            try:
+                prepared = signer.prepare(message.body,
+                                          message.token_slot if message.personalised else None)
+            except SigningFailed as exc:
+                failed: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                return failed
             self._prepared[message.id] = prepared
-        if token is not None:
-            return await signer.fields(prepared, token)
+        if message.personalised:
+            return signer.request(prepared, batch.deliveries[0].token)
         shared = self._signatures.get(message.id)
         if shared is None:
-            shared = asyncio.ensure_future(signer.fields(prepared, None))
+            shared = signer.request(prepared, None)
             self._signatures[message.id] = shared
-        return await asyncio.shield(shared)
+        # Shared by every batch of the message: one waiter's cancellation must not cancel it.
+        return asyncio.shield(shared)
 
     def _notify(self, message: Outgoing, outcomes: Sequence[Outcome]) -> None:
         for o in outcomes:
