@@ -134,7 +134,8 @@ class _Reporter:
 
 def _signer(settings: Settings) -> CopySigner | None:
     """Load the DKIM key before anything is written, so a bad key stops publish cleanly."""
-    from ccrlist.delivery.signing import DkimKeyError, copy_signer
+    from ccrlist.delivery.dkim_errors import DkimKeyError
+    from ccrlist.delivery.signing import copy_signer
 
     try:
         return copy_signer(settings)

@@ -24,11 +24,16 @@ class GroupCommit(Generic[In, Out]):
 
     async def submit(self, item: In) -> Out:
         """Queue `item`; return its result once the transaction holding it has committed."""
+        return await self.enqueue(item)
+
+    def enqueue(self, item: In) -> asyncio.Future[Out]:
+        """Queue `item`; the future gets its result once the transaction holding it has
+        committed (for a caller with more to do meanwhile)."""
         done: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
-        return await done
+        return done
 
     async def _flush(self) -> None:
         while self._waiting:

@@ -4,6 +4,7 @@ enqueue, claim due deliveries, record outcomes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 
@@ -17,6 +18,19 @@ from subscribers.models import (
     Recipient,
     Timestamp,
 )
+
+# Six values a row: within SQLite's oldest limit of 999 variables a statement.
+_ONE_STATEMENT_ROWS = 999 // 6
+
+
+@functools.lru_cache(maxsize=64)
+def _record_in_one(count: int) -> str:
+    """`_record`'s UPDATE for `count` outcomes as one statement (UPDATE ... FROM VALUES)."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * count)
+    return ("UPDATE deliveries SET status = v.column1, last_reply = v.column2, "
+            "next_try_at = v.column3, attempts = attempts + 1, updated_at = v.column4 "
+            f"FROM (VALUES {values}) AS v "
+            "WHERE deliveries.outgoing_id = v.column5 AND deliveries.recipient = v.column6")
 
 
 class QueueStore:
@@ -154,6 +168,12 @@ class QueueStore:
         if not rows:
             return
         async with self._writing:
+            if len(rows) <= _ONE_STATEMENT_ROWS and not any(o.bounce for o in outcomes):
+                # The common case, one copy per member going out: one statement is its own
+                # transaction, so the database thread is asked once instead of four times.
+                await self._conn.execute(_record_in_one(len(rows)),
+                                         [value for row in rows for value in row])
+                return
             await self._record(outcomes, rows, now)
 
     async def _record(self, outcomes: Sequence[Outcome],

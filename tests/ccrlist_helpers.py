@@ -47,6 +47,7 @@ class Delivered:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    smtp_utf8: bool = False  # MAIL FROM asked for SMTPUTF8
 
 
 @dataclass
@@ -84,7 +85,8 @@ class RecordingRelay:
             return self.data_reply
         with self.lock:
             self.messages.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos),
-                                           bytes(envelope.original_content)))
+                                           bytes(envelope.original_content),
+                                           bool(envelope.smtp_utf8)))
         return "250 2.0.0 queued"
 
     def recipients(self) -> list[str]:
@@ -92,9 +94,11 @@ class RecordingRelay:
             return [r for m in self.messages for r in m.rcpt_tos]
 
 
-def start_relay(relay: RecordingRelay, port: int | None = None) -> Controller:
+def start_relay(relay: RecordingRelay, port: int | None = None,
+                size_limit: int | None = None) -> Controller:
+    """`relay` on loopback; with `size_limit` it offers SIZE and refuses larger mail."""
     controller = Controller(relay, hostname="127.0.0.1", port=port or free_port(),
-                            enable_SMTPUTF8=True, data_size_limit=None)
+                            enable_SMTPUTF8=True, data_size_limit=size_limit)
     controller.start()
     return controller
 

@@ -98,8 +98,10 @@ async def test_a_post_is_in_its_thread_within_a_second_and_archived_at_resolves(
             await wait_until(in_thread, timeout=1.0, what="the post on its thread page")
             assert time.monotonic() - accepted_at < 1.0
             await wait_for(lambda: len(relay.messages) >= 2 * len(MEMBERS), what="copies")
-            first = next(email.message_from_bytes(m.content) for m in relay.messages
-                         if b"<m1@example.org>" in m.content)
+            # By its Message-ID: the reply's copy names <m1@example.org> too (In-Reply-To).
+            first = next(msg for msg in (email.message_from_bytes(m.content)
+                                         for m in relay.messages)
+                         if msg["Message-ID"] == "<m1@example.org>")
             archived_at = first["Archived-At"]
             permalink = permalink_for("ccrlist", "<m1@example.org>")
             assert archived_at == f"<{url(settings, f'archive/{permalink}/')}>"

@@ -16,7 +16,15 @@ from ccrlist.copies.expander import Expander
 from ccrlist.moderation.notifier import OwnerNotifier
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
-from subscribers.models import ListCopy, NewMember, NewPost, Outcome, StoredPost, permalink_for
+from subscribers.models import (
+    ListCopy,
+    NewMember,
+    NewPost,
+    Outcome,
+    Recipient,
+    StoredPost,
+    permalink_for,
+)
 from subscribers.owners import OwnerStore
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
@@ -230,3 +238,28 @@ async def test_summary_goes_to_the_lists_owners_in_their_language(conn: Connecti
     by_owner = dict(found)
     assert "not delivered" in by_owner["coordinator@ccrweb.ca"]
     assert "non remises" in by_owner["coordonnatrice@ccrweb.ca"]
+
+
+@pytest.mark.parametrize("bounce", [False, True], ids=["one-statement", "transaction"])
+async def test_recorded_outcomes_are_stored_row_by_row(conn: Connection, bounce: bool) -> None:
+    """Outcomes without a bounce go in one statement, with one in a transaction: the
+    rows come out the same either way."""
+    queue = QueueStore(conn)
+    people = ["a@example.org", "b@example.org", "c@example.org"]
+    done = await queue.enqueue(list_name="ccrlist", source="post", source_ref="r1",
+                               sender="s@example.org", body=b"x", now=10.0,
+                               recipients=[Recipient(p) for p in people])
+    i = done.outgoing_id
+    await queue.record([Outcome(i, people[0], "sent", "250 ok"),
+                        Outcome(i, people[1], "deferred", "451 later", next_try_at=99.0),
+                        Outcome(i, people[2], "failed", "550 gone", bounce=bounce)], 20.0)
+    await queue.record([Outcome(i, people[1], "sent", "250 ok")], 30.0)
+    rows = await conn.execute_fetchall(
+        "SELECT recipient, status, last_reply, next_try_at, attempts, updated_at "
+        "FROM deliveries ORDER BY recipient")
+    assert [tuple(r) for r in rows] == [
+        ("a@example.org", "sent", "250 ok", 0.0, 1, 20.0),
+        ("b@example.org", "sent", "250 ok", 0.0, 2, 30.0),
+        ("c@example.org", "failed", "550 gone", 0.0, 1, 20.0)]
+    bounces = await conn.execute_fetchall("SELECT address_key, kind FROM bounces")
+    assert [tuple(r) for r in bounces] == ([("c@example.org", "hard")] if bounce else [])

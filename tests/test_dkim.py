@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import shutil
@@ -13,14 +14,15 @@ import pytest
 from ccrlist_helpers import free_port
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from dkim_helpers import SELECTOR, TestKey, keygen, signed_fields, with_key
 
 from ccrlist.config.loader import load_settings
 from ccrlist.config.parse import parse_settings
 from ccrlist.config.settings import DkimSettings, Settings
+from ccrlist.delivery.dkim_errors import DkimKeyError
 from ccrlist.delivery.dkim_keys import txt_record
-from ccrlist.delivery.signing import DkimKeyError, copy_signer
+from ccrlist.delivery.signing import copy_signer
 from cli import ccrlist
 from echronicle.commands import chronicle
 
@@ -142,6 +144,44 @@ def test_keygen_bad_options_are_usage_errors(tmp_path: Path, args: list[str],
     assert not (tmp_path / "var" / "dkim").exists()
 
 
+def test_keygen_ed25519_prints_a_k_ed25519_record(tmp_path: Path) -> None:
+    config = _config(tmp_path, '[dkim]\nkey_file = "keys/rsa.pem"\n'
+                               'ed25519_key_file = "keys/ed.pem"\ned25519_selector = "ed2026"\n')
+    result = CliRunner().invoke(ccrlist, ["--config", str(config), "dkim", "keygen",
+                                          "--type", "ed25519"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "keys" / "ed.pem"  # the configured ed25519_key_file, its selector
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(private, ed25519.Ed25519PrivateKey)
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)
+    # RFC 8463: p= is the 32-byte public key itself, not a SubjectPublicKeyInfo.
+    assert result.stdout == (f'ed2026._domainkey.{DOMAIN} IN TXT "v=DKIM1; k=ed25519; '
+                             f'p={base64.b64encode(raw).decode()}"\n')
+    assert "Ed25519 private key" in result.stderr
+    assert "ed25519_key_file" not in result.stderr  # already the configured file
+
+
+def test_keygen_ed25519_without_settings_says_what_to_set(tmp_path: Path) -> None:
+    result = CliRunner().invoke(ccrlist, ["--config", str(_config(tmp_path)), "dkim",
+                                          "keygen", "--type", "ed25519"])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "var" / "dkim" / "ccrlist-ed25519.pem"
+    assert written.is_file()
+    assert f'Set [dkim] ed25519_key_file = "{written}"' in result.stderr
+    assert "set [dkim] key_file too" in result.stderr  # Ed25519 only beside RSA
+    assert result.stdout.startswith(f"ccrlist-ed25519._domainkey.{DOMAIN} IN TXT ")
+
+
+def test_keygen_ed25519_refuses_bits(tmp_path: Path) -> None:
+    result = CliRunner().invoke(ccrlist, ["--config", str(_config(tmp_path)), "dkim",
+                                          "keygen", "--type", "ed25519", "--bits", "2048"])
+    assert result.exit_code == 2
+    assert "--bits is for RSA keys" in result.output
+    assert not (tmp_path / "var" / "dkim").exists()
+
+
 # --- signing ------------------------------------------------------------------------------
 
 def test_signed_copy_verifies_against_the_published_record(key: TestKey) -> None:
@@ -191,7 +231,7 @@ def test_header_folding_and_bare_newlines_still_verify(key: TestKey) -> None:
 # --- settings and bad keys ----------------------------------------------------------------
 
 def test_dkim_settings_defaults_and_empty_key_file() -> None:
-    assert Settings().dkim == DkimSettings("ccrlist", None, "", 2)
+    assert Settings().dkim == DkimSettings("ccrlist", None, "", None, "ccrlist-ed25519")
     assert copy_signer(Settings()) is None
     s = parse_settings(tomllib.loads('[dkim]\nkey_file = ""\nselector = "s1"\n'), "ccr.toml")
     assert s.dkim.key_file is None and s.dkim.selector == "s1"
@@ -250,6 +290,7 @@ def test_bad_key_file_is_a_clean_start_up_error(tmp_path: Path, key: TestKey,
 @pytest.mark.parametrize(("dkim", "expected"), [
     (DkimSettings(selector="a b"), "selector 'a b' is not a DNS label"),
     (DkimSettings(domain="bad..domain"), "is not a domain name"),
+    (DkimSettings(ed25519_selector="a_b"), "ed25519_selector 'a_b' is not a DNS label"),
 ])
 def test_bad_dkim_settings_are_start_up_errors(key: TestKey, dkim: DkimSettings,
                                                expected: str) -> None:
@@ -257,6 +298,25 @@ def test_bad_dkim_settings_are_start_up_errors(key: TestKey, dkim: DkimSettings,
                                                                         key_file=key.path))
     with pytest.raises(DkimKeyError, match=re.escape(expected)):
         copy_signer(settings)
+
+
+@pytest.mark.parametrize(("ed", "expected"), [
+    ("rsa", "the key must be Ed25519 (ed25519-sha256)"),
+    ("missing", "no such file (create one with 'ccrlist dkim keygen --type ed25519')"),
+    ("same-selector", "ed25519_selector must differ from [dkim] selector"),
+    ("without-rsa", "ed25519_key_file needs [dkim] key_file too"),
+])
+def test_bad_ed25519_settings_are_start_up_errors(tmp_path: Path, key: TestKey, ed: str,
+                                                  expected: str) -> None:
+    dkim = DkimSettings(key_file=key.path, ed25519_key_file=key.path)
+    if ed == "missing":
+        dkim = dataclasses.replace(dkim, ed25519_key_file=tmp_path / "nope.pem")
+    elif ed == "same-selector":
+        dkim = dataclasses.replace(dkim, ed25519_selector=dkim.selector)
+    elif ed == "without-rsa":
+        dkim = dataclasses.replace(dkim, key_file=None)
+    with pytest.raises(DkimKeyError, match=re.escape(expected)):
+        copy_signer(dataclasses.replace(Settings(), dkim=dkim))
 
 
 def test_serve_with_a_bad_key_exits_1_before_listening(tmp_path: Path) -> None:
@@ -282,3 +342,22 @@ def test_publish_with_a_bad_key_exits_1_before_writing(tmp_path: Path) -> None:
     # --no-send sends nothing, so it needs no key.
     built = CliRunner().invoke(chronicle, ["publish", "vol12-2", "--no-send"], obj=settings)
     assert built.exit_code == 0, built.output
+
+
+def test_serve_and_publish_with_a_bad_ed25519_key_exit_1(tmp_path: Path, key: TestKey) -> None:
+    config = _config(tmp_path, f'[dkim]\nkey_file = "{key.path}"\n'
+                               f'ed25519_key_file = "{key.path}"\n')  # an RSA key
+    served = CliRunner().invoke(ccrlist, ["--config", str(config), "serve"])
+    assert served.exit_code == 1
+    assert (f"Error: [dkim] ed25519_key_file {key.path}: the key must be Ed25519"
+            in served.output)
+    assert "Traceback" not in served.output
+    assert not (tmp_path / "var").exists()
+    settings = load_settings(config)
+    settings.issues_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "issues" / "vol12-2.md", settings.issues_dir / "vol12-2.md")
+    published = CliRunner().invoke(chronicle, ["publish", "vol12-2"], obj=settings)
+    assert published.exit_code == 1
+    assert "the key must be Ed25519" in published.output
+    assert "Traceback" not in published.output
+    assert not settings.site.output_dir.exists()

@@ -47,3 +47,21 @@ async def test_result_count_must_match() -> None:
     group: GroupCommit[int, int] = GroupCommit(commit)
     with pytest.raises(ValueError):
         await group.submit(1)
+
+
+async def test_enqueue_gives_a_future_that_is_done_after_the_commit() -> None:
+    committed: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def commit(items: list[str]) -> list[str]:
+        await release.wait()
+        committed.append(items)
+        return [i.upper() for i in items]
+
+    group: GroupCommit[str, str] = GroupCommit(commit)
+    first, second = group.enqueue("a"), group.enqueue("b")
+    await asyncio.sleep(0)  # the flusher has started the commit and waits in it
+    assert not first.done() and not second.done() and committed == []
+    release.set()
+    assert await first == "A" and await second == "B"
+    assert committed == [["a", "b"]]

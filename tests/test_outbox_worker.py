@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import sqlite3
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,6 +95,84 @@ async def test_stop_lets_batches_in_flight_finish_and_starts_no_more(
     assert report.sent == 20 and len(relay.recipients()) == 20
     counts = await queue.counts()
     assert (counts.sent, counts.pending) == (20, 80)
+
+
+async def test_sessions_send_at_most_two_batches_ahead_of_their_commits(
+        tmp_path: Path, conn: Connection, relay: RecordingRelay,
+        controller: Controller) -> None:
+    """A session sends its next batch while the last one's outcome commits, but no third:
+    with every commit held up, what a crash would re-send is two batches a session."""
+    settings = make_settings(tmp_path, controller.port, max_rcpt_per_message=5, connections=2)
+    queue, clock = QueueStore(conn), Clock()
+    await enqueue(queue, people(100), clock)
+    await conn.execute("PRAGMA busy_timeout = 500")  # the worker's commits give up sooner
+    blocker = sqlite3.connect(tmp_path / "q.sqlite3",
+                              isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        worker = DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                                verp_key=VERP_KEY)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await asyncio.wait_for(worker.run_until_idle(), 30)
+        # The first commit failed after waiting: by then each session had sent two batches.
+        assert sorted(len(m.rcpt_tos) for m in relay.messages) == [5, 5, 5, 5]
+        assert (await queue.counts()).pending == 100  # none of them counts as sent
+    finally:
+        blocker.rollback()
+        blocker.close()
+    report = await DeliveryWorker(queue, make_transport(settings), settings.delivery, clock,
+                                  verp_key=VERP_KEY).run_until_idle()
+    assert report.sent == 100
+    counts = Counter(relay.recipients())
+    assert set(counts) == set(people(100))
+    assert sum(n - 1 for n in counts.values()) == 2 * 2 * 5  # two batches a session, again
+
+
+@pytest.mark.parametrize(("recipient", "utf8"), [
+    ("jo@example.org", False),
+    ("josé@exemple.ca", True),  # SMTPUTF8
+    ('"jo smith"@example.org', False),  # not a plain path: aiosmtplib's parser quotes it
+])
+async def test_the_envelope_the_relay_sees(tmp_path: Path, conn: Connection,
+                                          relay: RecordingRelay, controller: Controller,
+                                          recipient: str, utf8: bool) -> None:
+    settings = make_settings(tmp_path, controller.port)
+    queue, clock = QueueStore(conn), Clock()
+    body = BODY.replace(b"\r\n", b"\n") if utf8 else BODY  # LF line ends go out as CRLF
+    await queue.enqueue(list_name="ccrlist", source="post", source_ref="p1", sender=SENDER,
+                        body=body, now=clock.now, recipients=[Recipient(recipient)])
+    report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                  clock, verp_key=VERP_KEY).run_until_idle()
+    assert report.sent == 1
+    [delivered] = relay.messages
+    assert (delivered.mail_from, delivered.rcpt_tos) == (SENDER, [recipient])
+    assert delivered.content == BODY
+    assert delivered.smtp_utf8 == utf8
+
+
+@pytest.mark.parametrize("room", [0, -1])
+async def test_size_declared_at_mail_is_what_data_carries(tmp_path: Path, conn: Connection,
+                                                          relay: RecordingRelay,
+                                                          room: int) -> None:
+    """RFC 1870: SIZE counts the octets DATA sends, so LF line ends count as CRLF. A relay
+    whose limit is one octet short refuses at MAIL, before the message is sent."""
+    controller = start_relay(relay, size_limit=len(BODY) + room)
+    try:
+        settings = make_settings(tmp_path, controller.port)
+        queue, clock = QueueStore(conn), Clock()
+        await queue.enqueue(list_name="ccrlist", source="post", source_ref="p1",
+                            sender=SENDER, body=BODY.replace(b"\r\n", b"\n"), now=clock.now,
+                            recipients=[Recipient("jo@example.org")])
+        report = await DeliveryWorker(queue, make_transport(settings), settings.delivery,
+                                      clock, verp_key=VERP_KEY).run_until_idle()
+    finally:
+        controller.stop()
+    if room == 0:
+        assert report.sent == 1 and [m.content for m in relay.messages] == [BODY]
+    else:
+        assert report.failed == 1 and relay.messages == []
+        rows = await conn.execute_fetchall("SELECT last_reply FROM deliveries")
+        assert "552" in rows[0][0] and "exceeds fixed maximum message size" in rows[0][0]
 
 
 async def test_verp_sends_one_message_per_recipient(tmp_path: Path, conn: Connection,

@@ -127,7 +127,6 @@ def test_auth_settings_load_with_per_list_overrides() -> None:
     ("[bounces]\nprobe_every = -5\n",
      "'bounces.probe_every' must be a whole number from 0 to 1,000,000; 0 never probes"),
     ("[bounces]\nthreshold = 0\n", "'bounces.threshold' must be a whole number from 1 to"),
-    ("[dkim]\nsign_processes = -1\n", "'dkim.sign_processes' must be a whole number from 0"),
     ("[limits]\nmax_issue_bytes = 0\n",
      "'limits.max_issue_bytes' must be a whole number of bytes from 1 to"),
 ])
@@ -136,4 +135,12 @@ def test_counts_that_cannot_be_negative_are_refused(tmp_path: Path, text: str,
     path = tmp_path / "ccr.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings(path)
+
+
+def test_the_removed_sign_processes_setting_is_named_as_unknown(tmp_path: Path) -> None:
+    """Signing moved to OpenSSL and the process pool went; an old file says what to delete."""
+    path = tmp_path / "ccr.toml"
+    path.write_text("[dkim]\nsign_processes = 2\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=re.escape("unknown setting 'dkim.sign_processes'")):
         load_settings(path)

@@ -34,7 +34,7 @@ def numeric_keys() -> list[tuple[str, type]]:
 
 NUMERIC = numeric_keys()
 # The settings where 0 means something ("never", "at once", "in the loop").
-ZERO_ALLOWED = {"bounces.probe_every", "bounces.soft_persist_days", "dkim.sign_processes",
+ZERO_ALLOWED = {"bounces.probe_every", "bounces.soft_persist_days",
                 "digest.hour", "digest.max_bytes"}
 BAD_VALUES: list[tuple[str, Any]] = [
     ("zero", 0), ("minus one", -1), ("nan", math.nan), ("inf", math.inf),

@@ -43,7 +43,7 @@ def serve(settings: Settings) -> None:
     """Receive posts over SMTP or LMTP and deliver them, until SIGINT or SIGTERM."""
     # Imported here so that every other command (and `chronicle`) starts without aiosmtpd.
     from ccrlist.auth.resolver import DnsConfigError
-    from ccrlist.delivery.signing import DkimKeyError
+    from ccrlist.delivery.dkim_errors import DkimKeyError
     from ccrlist.serve_checks import StartupError
     from ccrlist.server import run
 

@@ -100,7 +100,6 @@ RANGES: dict[str, Range] = {
     "digest.max_bytes": Range(0, 1_000_000_000, "a whole number of bytes",
                               note="0 never sends a digest early"),
     "auth.timeout": seconds(300),
-    "dkim.sign_processes": count(64, low=0, note="0 signs in the delivery loop"),
 }
 
 

@@ -73,8 +73,11 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         data_dir=resolve(settings.data_dir),
         issues_dir=resolve(settings.issues_dir),
         site=dataclasses.replace(settings.site, output_dir=resolve(settings.site.output_dir)),
-        dkim=dataclasses.replace(settings.dkim, key_file=None if settings.dkim.key_file is None
-                                 else resolve(settings.dkim.key_file)),
+        dkim=dataclasses.replace(
+            settings.dkim,
+            key_file=None if settings.dkim.key_file is None else resolve(settings.dkim.key_file),
+            ed25519_key_file=(None if settings.dkim.ed25519_key_file is None
+                              else resolve(settings.dkim.ed25519_key_file))),
     )
 
 

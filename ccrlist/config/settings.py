@@ -219,16 +219,17 @@ def nameserver_address(server: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class DkimSettings:
-    """The key every outgoing copy is signed with; no key file means mail goes out unsigned."""
+    """The keys every outgoing copy is signed with; no key file means mail goes out unsigned."""
 
     selector: str = "ccrlist"
-    # PEM private key (`ccrlist dkim keygen` writes one); empty: no signing.
+    # PEM RSA private key (`ccrlist dkim keygen` writes one); empty: no signing.
     key_file: Path | None = None
     # The d= domain; empty means the list domain.
     domain: str = ""
-    # Processes that sign personalised copies (one signature each, about 7 ms of CPU);
-    # 0 signs in the delivery loop itself, which then serves nothing else meanwhile.
-    sign_processes: int = 2
+    # A second signature, ed25519-sha256 (RFC 8463), under a selector of its own; empty:
+    # RSA only (`ccrlist dkim keygen --type ed25519` writes one).
+    ed25519_key_file: Path | None = None
+    ed25519_selector: str = "ccrlist-ed25519"
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",

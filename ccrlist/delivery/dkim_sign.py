@@ -1,22 +1,28 @@
-"""Sign an outgoing copy with the list domain's DKIM key: dkimpy, rsa-sha256, relaxed/relaxed.
+"""DKIM-Signature fields for outgoing copies (pure but for the clock): relaxed/relaxed,
+`rsa-sha256` and optionally `ed25519-sha256` (RFC 8463), computed by OpenSSL through
+`cryptography`.
 
-The key file is read and checked once, at start-up (`load_signer`); a bad key is
-a `DkimKeyError` there, never a message sent unsigned later. `DkimSigner` itself
-holds only bytes and strings, so it can be handed to another process.
+A message is canonicalised once (`DkimSigner.prepare`). Personalised copies differ only
+where the token slot was, so each copy's hashes come from the canonical form with the
+slot replaced: the body hash is computed once when the slot is not in the body (list
+copies), and once per copy when it is (the newsletter's unsubscribe link).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import base64
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from ccrlist.config.settings import Settings
-from ccrlist.delivery.dkim_keys import valid_selector
-from ccrlist.delivery.signing import DkimKeyError, SigningFailed
+from ccrlist.delivery.dkim_canon import canonicalise
+from ccrlist.delivery.dkim_errors import SigningFailed
+from ccrlist.delivery.tokens import personalise
 
 # Signed whether present or not: a field signed but absent cannot be added later
 # without breaking the signature, which RFC 8058 asks for the List-Unsubscribe pair.
@@ -29,70 +35,128 @@ SIGNED_HEADERS: tuple[str, ...] = (
 # absent second instance, so a forged From or List-Unsubscribe put on top of ours
 # breaks the signature instead of being shown to the reader.
 INCLUDE_HEADERS: tuple[bytes, ...] = tuple(h.encode("ascii") for h in SIGNED_HEADERS) * 2
-MIN_BITS = 1024  # RFC 8301: verifiers refuse smaller keys
-_PROBE = b"From: probe@example.org\r\nSubject: key check\r\n\r\nkey check\r\n"
+_H_TAG = b"h=" + b" : ".join(INCLUDE_HEADERS)
+_NAME = b"DKIM-Signature"
+_FIRST_LINE, _LINE = 72 - len(_NAME), 71  # folded as dkimpy folds, so copies look as before
+
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """One signing key, published at `<selector>._domainkey.<domain>`."""
+
+    selector: str
+    domain: str  # ASCII (IDNA)
+    private: PrivateKey
+
+    @property
+    def algorithm(self) -> bytes:
+        return b"rsa-sha256" if isinstance(self.private, rsa.RSAPrivateKey) else b"ed25519-sha256"
+
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self.private, rsa.RSAPrivateKey):
+            return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        # RFC 8463 section 3: Ed25519 signs the SHA-256 hash of the data, not the data.
+        return self.private.sign(hashlib.sha256(data).digest())
+
+    def tags(self) -> bytes:
+        """The tags before `t=`, which stay the same for every copy."""
+        domain = self.domain.encode("ascii")
+        return (b"v=1; a=" + self.algorithm + b"; c=relaxed/relaxed; d=" + domain
+                + b"; i=@" + domain + b"; q=dns/txt; s=" + self.selector.encode("ascii"))
+
+
+def fold(value: bytes, linesep: bytes) -> bytes:
+    """`value` in lines of at most 72 characters, broken at spaces (the b= value, which has
+    none, anywhere: RFC 6376 allows folding white space inside it)."""
+    lines: list[bytes] = []
+    limit = _FIRST_LINE
+    while len(value) + len(linesep) > limit:
+        cut = value.rfind(b" ", 0, limit)
+        if cut == -1:
+            cut = min(limit, len(value) - 1)  # never leave a line of white space alone
+            lines.append(value[:cut])
+            value = value[cut:]
+        else:
+            lines.append(value[:cut])
+            value = value[cut + 1:]
+        limit = _LINE
+    lines.append(value)
+    return (linesep + b" ").join(lines)
+
+
+def _body_hash(canonical_body: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha256(canonical_body).digest())
+
+
+# Printable ASCII without white space: replacing the slot with such a token commutes with
+# relaxed canonicalisation, which only touches white space and line ends.
+_HEADER_SAFE = re.compile(r"[!-~]+")
 
 
 @dataclass(frozen=True)
 class DkimSigner:
-    """Signs with one key as `d=domain`, `s=selector`."""
+    """Signs with each of `keys` in turn (RSA first); every copy gets one field per key."""
 
-    selector: str
-    domain: str
-    key_pem: bytes
+    keys: tuple[DkimKey, ...]
+    clock: Clock = field(default=time.time, compare=False)
+
+    def prepare(self, message: bytes, slot: bytes | None = None) -> PreparedMessage:
+        """`message` canonicalised once; raises `SigningFailed` when it cannot be signed."""
+        return PreparedMessage(self, message, slot)
 
     def signature(self, message: bytes) -> bytes:
-        """The DKIM-Signature field (with its line end) for `message`, to put in front of it."""
-        linesep = b"\r\n" if b"\r\n" in message[:4096] or b"\n" not in message[:4096] else b"\n"
-        try:
-            return bytes(dkim.sign(
-                message, self.selector.encode("ascii"), self.domain.encode("ascii"),
-                self.key_pem, canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=list(INCLUDE_HEADERS),
-                linesep=linesep))
-        except Exception as exc:  # dkimpy also raises IndexError and the like on odd input
-            raise SigningFailed(f"cannot DKIM-sign: {type(exc).__name__}: {exc}") from exc
+        """The DKIM-Signature fields (with their line ends) to put in front of `message`."""
+        return self.prepare(message).fields(None)
 
     def sign(self, message: bytes) -> bytes:
-        """`message` with its DKIM-Signature field in front."""
+        """`message` with its DKIM-Signature fields in front."""
         return self.signature(message) + message
 
-
-def signer_from_pem(pem: bytes, selector: str, domain: str, source: str) -> DkimSigner:
-    """Check that `pem` is an RSA private key dkimpy can sign with; name `source` if not."""
-    if not valid_selector(selector):
-        raise DkimKeyError(f"[dkim] selector {selector!r} is not a DNS label")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise DkimKeyError(f"[dkim] domain {domain!r} is not a domain name") from None
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        reason = "it is encrypted" if isinstance(exc, TypeError) else "not a PEM private key"
-        raise DkimKeyError(f"{source}: cannot use as a DKIM key: {reason}") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise DkimKeyError(f"{source}: the DKIM key must be RSA (rsa-sha256)")
-    if key.key_size < MIN_BITS:
-        raise DkimKeyError(f"{source}: a {key.key_size}-bit key is too small "
-                           f"(at least {MIN_BITS}; 2048 recommended)")
-    signer = DkimSigner(selector, ascii_domain, pem)
-    try:
-        signer.signature(_PROBE)  # dkimpy has its own PEM parser: make sure it agrees
-    except SigningFailed as exc:
-        raise DkimKeyError(f"{source}: {exc}") from None
-    return signer
+    def fields_for(self, headers: bytes, body_hash: bytes, linesep: bytes) -> bytes:
+        """One field per key over the canonical signed `headers` and the body's hash."""
+        stamp = b"; t=%d; " % int(self.clock())
+        out: list[bytes] = []
+        for key in self.keys:
+            unsigned = key.tags() + stamp + _H_TAG + b"; bh=" + body_hash + b"; b="
+            try:
+                signature = key.sign(headers + b"dkim-signature:" + unsigned)
+            except Exception as exc:  # OpenSSL errors are ValueError, but never send unsigned
+                raise SigningFailed(f"cannot DKIM-sign: {type(exc).__name__}: {exc}") from exc
+            value = fold(unsigned + base64.b64encode(signature), linesep)
+            out.append(_NAME + b": " + value + linesep)
+        return b"".join(out)
 
 
-def load_signer(settings: Settings, path: Path) -> DkimSigner:
-    """Read and check the key file `path` with the `[dkim]` selector and domain."""
-    try:
-        pem = path.read_bytes()
-    except FileNotFoundError:
-        raise DkimKeyError(f"[dkim] key_file {path}: no such file "
-                           "(create one with 'ccrlist dkim keygen')") from None
-    except OSError as exc:
-        raise DkimKeyError(f"[dkim] key_file {path}: cannot read: "
-                           f"{exc.strerror or exc}") from None
-    return signer_from_pem(pem, settings.dkim.selector, settings.dkim_domain,
-                           f"[dkim] key_file {path}")
+class PreparedMessage:
+    """One message's canonical form, giving the DKIM-Signature fields for any token."""
+
+    def __init__(self, signer: DkimSigner, message: bytes, slot: bytes | None) -> None:
+        self._signer = signer
+        self._message = message
+        self._slot = slot
+        head = message[:4096]
+        self._linesep = b"\r\n" if b"\r\n" in head or b"\n" not in head else b"\n"
+        self._canonical = canonicalise(message, INCLUDE_HEADERS)
+        canonical = self._canonical
+        # The slot inside a field name could change which fields h= picks: no short cut.
+        self._exact = slot is not None and not any(slot in n for n in canonical.names)
+        self._slot_in_body = slot is not None and slot in canonical.body
+        self._body_hash = b"" if self._slot_in_body else _body_hash(canonical.body)
+
+    def fields(self, token: str | None) -> bytes:
+        """The fields for the copy whose slot holds `token` (None: the message as it is)."""
+        canonical, slot = self._canonical, self._slot
+        if token is None or slot is None:
+            body_hash = self._body_hash or _body_hash(canonical.body)
+            return self._signer.fields_for(canonical.headers, body_hash, self._linesep)
+        if not (self._exact and _HEADER_SAFE.fullmatch(token)):
+            copy = personalise(self._message, token, slot)
+            return PreparedMessage(self._signer, copy, None).fields(None)
+        value = token.encode("ascii")
+        body_hash = (_body_hash(canonical.body.replace(slot, value)) if self._slot_in_body
+                     else self._body_hash)
+        return self._signer.fields_for(canonical.headers.replace(slot, value), body_hash,
+                                       self._linesep)

@@ -8,7 +8,9 @@ when the relay cannot be reached or drops the connection mid-transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mailbox
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
+from aiosmtplib import SMTPResponse, SMTPStatus
 
 from ccrlist.config.settings import RelaySettings, Settings
 
@@ -54,6 +57,47 @@ def _needs_utf8(*addresses: str) -> bool:
     return any(not a.isascii() for a in addresses)
 
 
+# What our stores let in: no white space, quoting, comments, routes or brackets, so the
+# path is `<address>` as it is. Anything else goes through aiosmtplib's own parser.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\\",;:@]+@[^\s<>()\[\]\\\",;:@]+")
+
+
+async def _transaction(smtp: aiosmtplib.SMTP, sender: str, recipients: Sequence[str],
+                       body: bytes, utf8: bool) -> tuple[dict[str, SMTPResponse], str]:
+    """MAIL, RCPT and DATA as `SMTP.sendmail` sends them (same errors, RSET after a refusal),
+    for plain addresses. sendmail parses each address twice with the email package and
+    normalises the message's line ends twice (once for SIZE): a quarter of the loop's
+    time when every member gets a copy of their own."""
+    encoding, options = "ascii", []
+    if utf8:
+        if not smtp.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        encoding, options = "utf-8", [b"SMTPUTF8"]
+    if smtp.supports_extension("size"):  # RFC 1870: the octets DATA sends, CRLF counted
+        options.insert(0, b"SIZE=%d" % (len(body) + body.count(b"\n") - body.count(b"\r\n")))
+    try:
+        reply = await smtp.execute_command(b"MAIL", b"FROM:<" + sender.encode(encoding) + b">",
+                                           *options)
+        if reply.code != SMTPStatus.completed:
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
+        refused: dict[str, SMTPResponse] = {}
+        for recipient in recipients:
+            reply = await smtp.execute_command(b"RCPT",
+                                               b"TO:<" + recipient.encode(encoding) + b">")
+            if reply.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                refused[recipient] = reply
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused([
+                aiosmtplib.SMTPRecipientRefused(r.code, r.message, address)
+                for address, r in refused.items()])
+        response = await smtp.data(body)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await smtp.rset()
+        raise
+    return refused, response.message
+
+
 class RelaySession:
     """One connection to the relay, opened lazily and reopened after a drop."""
 
@@ -71,17 +115,25 @@ class RelaySession:
             tls_context=ssl.create_default_context() if relay.starttls else None,
         )
         await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:  # which extensions (SIZE, SMTPUTF8) the relay has
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
         if relay.username:
             await smtp.login(relay.username, relay.password)
         self._smtp = smtp
         return smtp
 
     async def send(self, sender: str, recipients: Sequence[str], body: bytes) -> dict[str, Reply]:
-        options = ["SMTPUTF8"] if _needs_utf8(sender, *recipients) else []
+        utf8 = _needs_utf8(sender, *recipients)
         try:
             smtp = await self._connected()
-            refused, message = await smtp.sendmail(sender, list(recipients), body,
-                                                   mail_options=options)
+            if all(_PLAIN_ADDRESS.fullmatch(a) for a in (sender, *recipients)):
+                refused, message = await _transaction(smtp, sender, recipients, body, utf8)
+            else:
+                refused, message = await smtp.sendmail(sender, list(recipients), body,
+                                                       mail_options=["SMTPUTF8"] if utf8 else [])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return {e.recipient: Reply(e.code, e.message) for e in exc.recipients}
         except aiosmtplib.SMTPResponseException as exc:

@@ -1,14 +1,20 @@
 """Deliver what the queue holds: batch recipients, send over parallel sessions, record results.
 
-Each recipient's state is committed right after the relay answers for its
-batch, so a crash re-sends at most the batches that were in flight. Outcomes
-that arrive from parallel sessions while a commit runs share the next commit
-(group commit), which keeps one-recipient (VERP) sending from waiting on fsync.
+Each recipient's state is committed after the relay answers for its batch, and a copy
+counts as sent only once that commit is done. A session does not wait for that commit
+before it sends its next batch: it waits for it only when the next batch's answer is in.
+So each session has at most one batch whose outcome is not yet committed and one batch
+at the relay, and a crash re-sends at most those two batches per session. Outcomes
+that arrive from parallel sessions while a commit runs share the next commit (group
+commit), so one-recipient (VERP) sending does not pay one fsync per copy.
 
-With a signer, every copy is DKIM-signed just before it is sent, after
-personalisation (the token is in List-Unsubscribe, which the signature covers).
-A message that is not personalised has the same bytes for every batch, so it is
-signed once per pass and the signature reused.
+With a signer, every copy is DKIM-signed before it is sent. A message is canonicalised
+once per pass; a personalised copy's signature is computed from that with its token in
+place (the token is in List-Unsubscribe, which the signature covers, and in the
+newsletter's body). A session asks for its next batch's signature before it sends the
+current one, so the signing thread works while the session waits for the relay. A
+message that is not personalised has the same bytes for every batch, so it is signed
+once per pass and the signature reused.
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ccrlist.conditions import Outage, log_trouble
 from ccrlist.config.settings import DeliverySettings
+from ccrlist.delivery.dkim_errors import SigningFailed
+from ccrlist.delivery.dkim_sign import PreparedMessage
 from ccrlist.delivery.retry import RetryPolicy, decide
-from ccrlist.delivery.signing import CopySigner, SigningFailed
+from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.tokens import personalise
 from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
 from ccrlist.delivery.verp import verp_sender
@@ -80,19 +89,25 @@ def plan_batches(due: Sequence[Due], messages: dict[int, Outgoing],
 
 
 class OutcomeRecorder:
-    """Commit outcomes from concurrent sessions together; each caller waits for its commit."""
+    """Commit outcomes from concurrent sessions together; each batch's commit is a future."""
 
     def __init__(self, queue: QueueStore, clock: Clock) -> None:
         self._queue = queue
         self._clock = clock
         self._group: GroupCommit[Sequence[Outcome], None] = GroupCommit(self._commit)
 
-    async def record(self, outcomes: Sequence[Outcome]) -> None:
-        await self._group.submit(outcomes)
+    def record(self, outcomes: Sequence[Outcome]) -> asyncio.Future[None]:
+        """Queue `outcomes` for the next commit; the future is done once it has committed."""
+        return self._group.enqueue(outcomes)
 
     async def _commit(self, batches: list[Sequence[Outcome]]) -> list[None]:
         await self._queue.record([o for outcomes in batches for o in outcomes], self._clock())
         return [None] * len(batches)
+
+
+def _retrieve(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _summary(outcomes: Sequence[Outcome]) -> str:
@@ -117,7 +132,9 @@ class DeliveryWorker:
         self._signer = signer
         self._verp_key = verp_key  # signs VERP senders, so bounces to them can be trusted
         self._messages: dict[int, Outgoing] = {}
-        # One signature per message that is not personalised, shared by its batches.
+        # Per pass: each message canonicalised once, and one signature per message that
+        # is not personalised, shared by its batches.
+        self._prepared: dict[int, PreparedMessage] = {}
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._wake = asyncio.Event()
         self._relay = Outage(log, "relay")
@@ -148,6 +165,7 @@ class DeliveryWorker:
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
             self._messages.clear()
+            self._prepared.clear()
             self._signatures.clear()
         return report
 
@@ -201,22 +219,49 @@ class DeliveryWorker:
             pending.put_nowait(batch)
         recorder = OutcomeRecorder(self._queue, self._clock)
 
+        def counted(batch: Batch, outcomes: list[Outcome]) -> None:
+            self._notify(batch.outgoing, outcomes)
+            report.add(outcomes)
+            if log.isEnabledFor(logging.INFO):
+                log.info("batch of message %d (%s): %s", batch.outgoing.id,
+                         batch.outgoing.list_name, _summary(outcomes))
+            if progress is not None:
+                progress(len(outcomes))
+
+        def take() -> tuple[Batch, asyncio.Future[bytes] | None] | None:
+            if pending.empty() or stop.is_set():
+                return None
+            batch = pending.get_nowait()
+            return batch, self._start_signature(batch)
+
         async def drain(session: Session) -> None:
-            while not pending.empty() and not stop.is_set():
-                batch = pending.get_nowait()
-                outcomes = await self._attempt(session, batch)
-                await recorder.record(outcomes)
-                self._notify(batch.outgoing, outcomes)
-                report.add(outcomes)
-                if log.isEnabledFor(logging.INFO):
-                    log.info("batch of message %d (%s): %s", batch.outgoing.id,
-                             batch.outgoing.list_name, _summary(outcomes))
-                if progress is not None:
-                    progress(len(outcomes))
+            # The previous batch, its outcomes and their commit: awaited only once the next
+            # batch has been answered, so the session sends while the commit runs.
+            last: tuple[Batch, list[Outcome], asyncio.Future[None]] | None = None
+            upcoming = take()
+            try:
+                while upcoming is not None and not stop.is_set():
+                    batch, fields = upcoming
+                    upcoming = take()  # its signature is computed while this batch goes out
+                    outcomes = await self._attempt(session, batch, fields)
+                    if last is not None:
+                        await last[2]
+                        counted(last[0], last[1])
+                    last = (batch, outcomes, recorder.record(outcomes))
+                if last is not None:
+                    await last[2]
+                    counted(last[0], last[1])
+                    last = None
+            finally:
+                if last is not None:  # cancelled or failed: no "exception never retrieved"
+                    last[2].add_done_callback(_retrieve)
+                if upcoming is not None and upcoming[1] is not None:  # taken, never sent
+                    upcoming[1].add_done_callback(_retrieve)
 
         await asyncio.gather(*(drain(s) for s in sessions))
 
-    async def _attempt(self, session: Session, batch: Batch) -> list[Outcome]:
+    async def _attempt(self, session: Session, batch: Batch,
+                       fields: asyncio.Future[bytes] | None) -> list[Outcome]:
         message = batch.outgoing
         recipients = [d.recipient for d in batch.deliveries]
         sender = message.sender
@@ -226,8 +271,8 @@ class DeliveryWorker:
         if message.personalised:
             body = personalise(body, batch.deliveries[0].token, message.token_slot)
         try:
-            if self._signer is not None:
-                body = await self._signature(self._signer, message, body) + body
+            if fields is not None:
+                body = await fields + body
             replies = await session.send(sender, recipients, body)
             self._relay.answered()
         except SigningFailed as exc:
@@ -246,14 +291,29 @@ class DeliveryWorker:
                                     verdict.next_try_at, verdict.bounce))
         return outcomes
 
-    async def _signature(self, signer: CopySigner, message: Outgoing, body: bytes) -> bytes:
+    def _start_signature(self, batch: Batch) -> asyncio.Future[bytes] | None:
+        """The batch's DKIM fields, being computed (None without a signer)."""
+        signer, message = self._signer, batch.outgoing
+        if signer is None:
+            return None
+        prepared = self._prepared.get(message.id)
+        if prepared is None:
+            try:
+                prepared = signer.prepare(message.body,
+                                          message.token_slot if message.personalised else None)
+            except SigningFailed as exc:
+                failed: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                return failed
+            self._prepared[message.id] = prepared
         if message.personalised:
-            return await signer.signature(body)
+            return signer.request(prepared, batch.deliveries[0].token)
         shared = self._signatures.get(message.id)
         if shared is None:
-            shared = asyncio.ensure_future(signer.signature(body))
+            shared = signer.request(prepared, None)
             self._signatures[message.id] = shared
-        return await asyncio.shield(shared)
+        # Shared by every batch of the message: one waiter's cancellation must not cancel it.
+        return asyncio.shield(shared)
 
     def _notify(self, message: Outgoing, outcomes: Sequence[Outcome]) -> None:
         for o in outcomes:
