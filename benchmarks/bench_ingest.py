@@ -11,7 +11,7 @@ one in Python, or Postfix's `smtp-source` (Debian package `postfix`), the client
 servers more of the two cores. ccrlist commits every
 post durably (WAL, synchronous=FULL) before its 250; the sink stores nothing.
 The list member is on `nomail`, so the figure is ingest, not fan-out.
-Prints the median rate of each and the ratio (goal: >= 0.7).
+Prints the median rate of each and the ratio (goal: >= 0.8, issue 16).
 
 A second sink reads MAIL FROM and RCPT TO paths the way ccrlist does
 (`ccrlist.protocol` skips aiosmtpd's slow header parser for plain paths). The
@@ -225,7 +225,7 @@ def main() -> None:
     print(f"sink reading paths as we do:  {p:.0f} posts/s (median of {args.rounds})")
     print(f"ccrlist ingest:               {o:.0f} posts/s (median of {args.rounds}), "
           "each committed before its 250")
-    print(f"ratio: {o / b:.2f}x the bare sink (goal >= 0.70); "
+    print(f"ratio: {o / b:.2f}x the bare sink (goal >= 0.80); "
           f"{o / p:.2f}x the sink reading paths as we do")
 
 

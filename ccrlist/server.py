@@ -173,7 +173,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
             digests.wake()  # posts held for digest members: a digest may have grown enough
 
         expander = Expander(PostStore(fanout_db, writes), settings, on_queued)
-        indexer = Indexer(ArchiveStore(archive_db, writes))
+        indexer = Indexer(ArchiveStore(archive_db, writes),
+                          quiet=lambda seconds: handler.quiet_for(seconds))
 
         def on_accepted() -> None:
             expander.wake()

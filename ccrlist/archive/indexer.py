@@ -25,6 +25,12 @@ SETTLE_SECONDS = 0.2
 BUSY_POSTS = 50
 BUSY_SETTLE_SECONDS = 1.0
 BATCH = 200
+# Posts are filed in the archive when intake is quiet: filing (the search index above all)
+# holds the database's write turn, which SMTP sessions wait for before their 250. So under
+# a flood it waits, for QUIET_SECONDS without a new post, but never longer than
+# MAX_DEFER_SECONDS: the archive lags a flood by seconds rather than slow it down.
+QUIET_SECONDS = 0.25
+MAX_DEFER_SECONDS = 10.0
 
 
 async def file_entries(store: ArchiveStore, list_name: str,
@@ -45,10 +51,20 @@ class Indexer:
     (posts approved by `ccrlist held approve` in another process)."""
 
     def __init__(self, store: ArchiveStore,
-                 read: Callable[[StoredPost], ArchiveEntry] = read_for_archive) -> None:
+                 read: Callable[[StoredPost], ArchiveEntry] = read_for_archive,
+                 quiet: Callable[[float], bool] = lambda seconds: True) -> None:
         self._store = store
         self._read = read
+        self._quiet = quiet  # has intake been quiet for so many seconds?
         self._wake = asyncio.Event()
+
+    async def _until_quiet(self, stop: asyncio.Event) -> None:
+        """Wait until intake has been quiet for QUIET_SECONDS, or MAX_DEFER_SECONDS."""
+        waited = 0.0
+        while not stop.is_set() and not self._quiet(QUIET_SECONDS) and \
+                waited < MAX_DEFER_SECONDS:
+            await asyncio.sleep(QUIET_SECONDS / 2)
+            waited += QUIET_SECONDS / 2
 
     def wake(self) -> None:
         self._wake.set()
@@ -84,6 +100,7 @@ class Indexer:
             self._wake.clear()
             read = 0
             try:
+                await self._until_quiet(stop)
                 read = await self.index_pending()
             except Exception:
                 log.exception("archiving failed; trying again in %s s", poll)

@@ -82,7 +82,13 @@ class ListHandler:
         self._on_accepted = on_accepted
         self._on_held = on_held  # the owners' notice
         self.busy = 0
+        self.last_post_at = float("-inf")  # when the last DATA began, by `clock`
         self.closing = False
+
+    def quiet_for(self, seconds: float) -> bool:
+        """No post is being received, and none began in the last `seconds`: background
+        work that can wait (the archive) may take its turn at the database now."""
+        return self.busy == 0 and self._clock() - self.last_post_at >= seconds
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -110,6 +116,7 @@ class ListHandler:
         if self.closing:
             return replies.SHUTTING_DOWN
         self.busy += 1
+        self.last_post_at = self._clock()
         try:
             peer = session.peer[0] if isinstance(session.peer, tuple) else ""
             forwarded = getattr(envelope, "forwarded", None)  # XFORWARD from our relay
