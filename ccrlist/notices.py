@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from ccrlist.config.settings import Settings
 from ccrlist.names import bounce_address, owner_addresses
 from subscribers.db import Connection
-from subscribers.models import Recipient
 from subscribers.owners import OwnerStore
+from subscribers.post_models import Recipient
 from subscribers.queue import QueueStore
 
 Clock = Callable[[], float]

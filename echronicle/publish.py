@@ -19,7 +19,8 @@ from echronicle.reading.library import read_edition
 from echronicle.reading.model import Edition
 from echronicle.rendering.email import RenderedEmail, render_email
 from echronicle.writer import WriteReport
-from subscribers.models import Member, Recipient
+from subscribers.models import Member
+from subscribers.post_models import Recipient
 
 if TYPE_CHECKING:
     from ccrlist.delivery.signing import CopySigner

@@ -15,18 +15,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from subscribers.db import Connection, transaction
-from subscribers.models import (
+from subscribers.archive_models import (
     ARCHIVE_LEFT_OUT,
     ARCHIVE_REMOVED,
     ArchiveEntry,
     KnownMessage,
-    NewPost,
-    StoredPost,
     ThreadingFacts,
-    Timestamp,
-    permalink_for,
 )
+from subscribers.db import Connection, transaction
+from subscribers.models import Timestamp
+from subscribers.post_models import NewPost, StoredPost, permalink_for
 from subscribers.posts import POST_COLUMNS, post_from_row
 
 CHUNK = 500  # values per IN (...) list, well under SQLite's limit

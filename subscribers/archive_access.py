@@ -11,8 +11,9 @@ import secrets
 from typing import Literal
 
 from subscribers.addresses import address_key
+from subscribers.archive_models import Visitor
 from subscribers.db import Connection, transaction
-from subscribers.models import Visitor, hash_token
+from subscribers.models import hash_token
 
 SigninState = Literal["valid", "expired", "used", "unknown"]
 

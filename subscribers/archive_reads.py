@@ -6,8 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 
 from subscribers.archive import THREAD_COLUMNS, search_key
-from subscribers.db import Connection, Row
-from subscribers.models import (
+from subscribers.archive_models import (
     HIT_END,
     HIT_START,
     ArchivedPost,
@@ -15,8 +14,9 @@ from subscribers.models import (
     SearchHit,
     SearchQuery,
     ThreadSummary,
-    Timestamp,
 )
+from subscribers.db import Connection, Row
+from subscribers.models import Timestamp
 
 _POST_COLUMNS = """a.post_id, a.list_name, p.permalink, a.message_id, a.parent_id, a.thread_id,
                    a.date, a.subject, a.author_name, a.author, a.body_kind, a.body,

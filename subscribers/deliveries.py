@@ -4,13 +4,13 @@ and figures per list."""
 from __future__ import annotations
 
 from subscribers.db import Connection, Row, transaction
-from subscribers.models import (
+from subscribers.models import Timestamp
+from subscribers.operator_models import (
     DeliveryFilter,
     DeliveryRow,
     ListFigures,
     ReplyCount,
     Retried,
-    Timestamp,
 )
 
 _ROW = """o.list_name, o.source, o.source_ref, p.id, d.recipient, d.status, d.attempts,

@@ -16,12 +16,8 @@ from collections.abc import Sequence
 
 from subscribers.db import Connection, IntegrityError, transaction
 from subscribers.members import RECEIVERS
-from subscribers.models import (
-    DigestMember,
-    DigestRun,
-    StoredPost,
-    Timestamp,
-)
+from subscribers.models import Timestamp
+from subscribers.post_models import DigestMember, DigestRun, StoredPost
 from subscribers.posts import POST_COLUMNS, post_from_row
 from subscribers.queue import QueueStore
 

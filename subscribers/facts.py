@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from subscribers.models import PostingLookup
+from subscribers.post_models import PostingLookup
 from subscribers.posts import POSTING_FACTS, PostStore, posting_facts_args
 
 

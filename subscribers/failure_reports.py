@@ -13,8 +13,10 @@ import asyncio
 from collections.abc import Sequence
 
 from subscribers.db import Connection, transaction
-from subscribers.models import FailedDelivery, PostFailures, PostRef, Recipient, Timestamp
+from subscribers.models import Timestamp
 from subscribers.moderation import OwnerNotice
+from subscribers.operator_models import FailedDelivery, PostFailures, PostRef
+from subscribers.post_models import Recipient
 from subscribers.queue import QueueStore
 
 

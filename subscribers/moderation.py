@@ -8,12 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from subscribers.db import Connection, transaction
-from subscribers.models import (
-    ModerationOutcome,
-    Recipient,
-    StoredPost,
-    Timestamp,
-)
+from subscribers.models import Timestamp
+from subscribers.operator_models import ModerationOutcome
+from subscribers.post_models import Recipient, StoredPost
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

@@ -13,19 +13,17 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from subscribers.addresses import address_key
+from subscribers.archive_models import PostSummary
 from subscribers.db import Connection, Row, transaction
 from subscribers.members import RECEIVERS
-from subscribers.models import (
+from subscribers.models import Timestamp, is_permalink, post_number
+from subscribers.post_models import (
     ListCopy,
     NewPost,
     PostingLookup,
     PostStatus,
-    PostSummary,
     StoredPost,
-    Timestamp,
-    is_permalink,
     permalink_for,
-    post_number,
 )
 
 Clock = Callable[[], Timestamp]

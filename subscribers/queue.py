@@ -9,15 +9,8 @@ import time
 from collections.abc import Sequence
 
 from subscribers.db import Connection, transaction
-from subscribers.models import (
-    Due,
-    Enqueued,
-    Outcome,
-    Outgoing,
-    QueueCounts,
-    Recipient,
-    Timestamp,
-)
+from subscribers.models import Timestamp
+from subscribers.post_models import Due, Enqueued, Outcome, Outgoing, QueueCounts, Recipient
 
 # Six values a row: within SQLite's oldest limit of 999 variables a statement.
 _ONE_STATEMENT_ROWS = 999 // 6

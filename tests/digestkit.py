@@ -16,7 +16,8 @@ from ccrlist.config.settings import Settings
 from ccrlist.copies.expander import Expander
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import Delivery, NewMember, NewPost
+from subscribers.models import Delivery, NewMember
+from subscribers.post_models import NewPost
 from subscribers.posts import PostStore
 
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)\r?$", re.M | re.I)

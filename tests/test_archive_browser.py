@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_browser import AXE_JS, _axe, _require, browser  # noqa: F401 (the fixture)
 
-from subscribers.models import permalink_for
+from subscribers.post_models import permalink_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from ccrlist.config.parse import parse_settings
 from ccrlist.config.settings import SettingsError
 from cli import ccrlist
 from subscribers.db import open_database
-from subscribers.models import NewPost, permalink_for
+from subscribers.post_models import NewPost, permalink_for
 from subscribers.posts import PostStore
 
 

@@ -13,7 +13,7 @@ from ccrlist.archive import indexer as indexing
 from ccrlist.archive.indexer import Indexer
 from subscribers.archive import ArchiveStore
 from subscribers.db import open_database
-from subscribers.models import NewPost
+from subscribers.post_models import NewPost
 from subscribers.posts import PostStore
 
 

@@ -17,9 +17,9 @@ from ccrlist.archive.mbox import import_problem, mbox_entry, sane_date, split_ma
 from ccrlist.archive.reading import part_bytes, read_post
 from ccrlist.archive.sanitise import sanitise_html
 from ccrlist.archive.search import SearchForm, SearchFormError, match_expression, search_query
+from ccrlist.archive.texts import archive_texts
 from ccrlist.archive.threads import base_subject, place
-from ccrlist.catalogue import archive_texts
-from subscribers.models import (
+from subscribers.archive_models import (
     HIT_END,
     HIT_START,
     ArchivedPost,

@@ -36,7 +36,7 @@ from ccrlist_helpers import (
 from ccrlist.config.settings import PostingSettings
 from ccrlist.intake import replies
 from subscribers.db import open_database
-from subscribers.models import permalink_for
+from subscribers.post_models import permalink_for
 from subscribers.posts import PostStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from ccrlist.commands.status import describe_queue
 from ccrlist.config.loader import load_settings
 from cli import ccrlist
 from subscribers.db import open_database
-from subscribers.models import NewPost, QueueCounts, Recipient
+from subscribers.post_models import NewPost, QueueCounts, Recipient
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

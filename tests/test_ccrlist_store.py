@@ -16,16 +16,9 @@ from ccrlist.copies.expander import Expander
 from ccrlist.moderation.notifier import OwnerNotifier
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
-from subscribers.models import (
-    ListCopy,
-    NewMember,
-    NewPost,
-    Outcome,
-    Recipient,
-    StoredPost,
-    permalink_for,
-)
+from subscribers.models import NewMember
 from subscribers.owners import OwnerStore
+from subscribers.post_models import ListCopy, NewPost, Outcome, Recipient, StoredPost, permalink_for
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

@@ -41,7 +41,7 @@ from ccrlist.intake import replies
 from ccrlist.intake.handler import ListHandler, PostWriter
 from ccrlist.intake.protocol import ListSMTP
 from subscribers.db import Connection, open_database
-from subscribers.models import Recipient
+from subscribers.post_models import Recipient
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

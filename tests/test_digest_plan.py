@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ccrlist.digests.plan import Issue, Occasion, groups, next_issue, why_due
-from subscribers.models import DigestMember
+from subscribers.post_models import DigestMember
 
 TORONTO = ZoneInfo("America/Toronto")
 

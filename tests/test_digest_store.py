@@ -17,7 +17,8 @@ from ccrlist.config.settings import Settings
 from subscribers.db import Connection, migrations, open_database, schema_version
 from subscribers.digests import DigestConflict, DigestStore
 from subscribers.members import MemberStore
-from subscribers.models import Delivery, DigestMessage, DigestRun, Recipient
+from subscribers.models import Delivery
+from subscribers.post_models import DigestMessage, DigestRun, Recipient
 
 HOUR = 3600.0
 

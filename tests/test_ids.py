@@ -19,14 +19,8 @@ from echronicle.reading.library import check_id
 from subscribers.addresses import AddressError, normalise_address
 from subscribers.db import open_database
 from subscribers.members import MemberStore
-from subscribers.models import (
-    NewMember,
-    is_list_name,
-    is_permalink,
-    is_token,
-    permalink_for,
-    post_number,
-)
+from subscribers.models import NewMember, is_list_name, is_permalink, is_token, post_number
+from subscribers.post_models import permalink_for
 
 
 def _issue_id(text: str) -> bool:

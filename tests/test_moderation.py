@@ -35,17 +35,11 @@ from ccrlist.moderation.owner_mail import (
 from ccrlist.names import AdminAddress, parse_admin_local
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
-from subscribers.models import (
-    FailedDelivery,
-    NewMember,
-    NewPost,
-    PostFailures,
-    PostRef,
-    StoredPost,
-    hash_token,
-)
+from subscribers.models import NewMember, hash_token
 from subscribers.moderation import ModerationStore
+from subscribers.operator_models import FailedDelivery, PostFailures, PostRef
 from subscribers.owners import OwnerStore
+from subscribers.post_models import NewPost, StoredPost
 from subscribers.posts import PostStore
 
 DOMAIN = "lists.example.org"

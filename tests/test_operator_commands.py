@@ -21,8 +21,10 @@ from cli import ccrlist
 from subscribers.bounces import BounceStore
 from subscribers.db import open_database
 from subscribers.members import MemberStore
-from subscribers.models import ListFigures, NewMember, NewPost, Outcome, ReplyCount
+from subscribers.models import NewMember
+from subscribers.operator_models import ListFigures, ReplyCount
 from subscribers.owners import OwnerStore
+from subscribers.post_models import NewPost, Outcome
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

@@ -30,7 +30,7 @@ from ccrlist.delivery.tokens import TOKEN_SLOT, new_slot, personalise
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
-from subscribers.models import Recipient
+from subscribers.post_models import Recipient
 from subscribers.queue import QueueStore
 
 DOMAIN = "lists.example.org"

@@ -20,7 +20,7 @@ from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_sender
 from ccrlist.delivery.worker import DeliveryWorker
 from subscribers.db import Connection, open_database
-from subscribers.models import Recipient
+from subscribers.post_models import Recipient
 from subscribers.queue import QueueStore
 
 BODY = b"From: list@example.org\r\nSubject: t\r\n\r\nhello\r\n"

@@ -37,7 +37,8 @@ from ccrlist.notices import Clock, Notices
 from subscribers.addresses import AddressError, address_key, normalise_address
 from subscribers.db import Connection
 from subscribers.members import MemberStore
-from subscribers.models import DeliveryChoice, Recipient, is_token
+from subscribers.models import DeliveryChoice, is_token
+from subscribers.post_models import Recipient
 from subscribers.queue import QueueStore
 from subscribers.ratelimits import RateStore
 

@@ -7,8 +7,8 @@ import re
 
 from markupsafe import Markup, escape
 
-from ccrlist.catalogue import ArchiveTexts
-from subscribers.models import HIT_END, HIT_START
+from ccrlist.archive.texts import ArchiveTexts
+from subscribers.archive_models import HIT_END, HIT_START
 
 _ADDRESS = re.compile(r"([A-Za-z0-9._%+=-]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]")

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 from ccrlist.archive.body import mask_addresses
-from subscribers.models import ArchivedPost, ThreadSummary, Timestamp
+from subscribers.archive_models import ArchivedPost, ThreadSummary
+from subscribers.models import Timestamp
 
 ATOM = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 400

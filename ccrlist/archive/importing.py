@@ -18,7 +18,9 @@ from ccrlist.archive.indexer import file_entries
 from ccrlist.archive.mbox import MboxMessage, import_problem, sane_date
 from ccrlist.archive.reading import read_post
 from subscribers.archive import ArchiveStore
-from subscribers.models import ArchiveEntry, NewPost, Timestamp
+from subscribers.archive_models import ArchiveEntry
+from subscribers.models import Timestamp
+from subscribers.post_models import NewPost
 
 BATCH = 500
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from ccrlist.archive.reading import read_post
 from ccrlist.archive.threads import place
 from subscribers.archive import ArchiveStore
-from subscribers.models import ArchiveEntry, StoredPost
+from subscribers.archive_models import ArchiveEntry
+from subscribers.post_models import StoredPost
 
 log = logging.getLogger("ccrlist.archive")
 

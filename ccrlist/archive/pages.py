@@ -18,8 +18,9 @@ from markupsafe import Markup
 
 from ccrlist.archive.body import highlighted, html_body, person, text_body
 from ccrlist.archive.search import SearchForm
-from ccrlist.catalogue import ArchiveTexts
-from subscribers.models import ArchivedPost, SearchHit, ThreadSummary, Timestamp
+from ccrlist.archive.texts import ArchiveTexts
+from subscribers.archive_models import ArchivedPost, SearchHit, ThreadSummary
+from subscribers.models import Timestamp
 
 
 def make_environment() -> Environment:

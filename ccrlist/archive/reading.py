@@ -22,7 +22,8 @@ from ccrlist.archive.threads import base_subject, has_reply_prefix, strip_list_t
 from ccrlist.bounces.dsn import parse_message
 from ccrlist.header_block import field_name, field_value, readable, split_fields
 from ccrlist.intake.post import fallback_message_id
-from subscribers.models import ArchiveEntry, Attachment, BodyKind, Timestamp
+from subscribers.archive_models import ArchiveEntry, Attachment, BodyKind
+from subscribers.models import Timestamp
 
 MAX_TEXT = 1_000_000  # characters of a body kept for the pages and search
 MAX_PARTS = 500

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from subscribers.models import SearchQuery
+from subscribers.archive_models import SearchQuery
 
 PAGE_SIZE = 20
 MAX_TERMS = 12

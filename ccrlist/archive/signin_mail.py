@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ccrlist.archive.texts import archive_texts
 from ccrlist.automail import build_mail
-from ccrlist.catalogue import archive_texts
 
 
 def signin_mail(*, list_name: str, domain: str, address: str, link: str, minutes: float,

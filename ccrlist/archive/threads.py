@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from subscribers.models import ArchiveEntry, KnownMessage, Placement, ThreadingFacts
+from subscribers.archive_models import ArchiveEntry, KnownMessage, Placement, ThreadingFacts
 
 SUBJECT_WINDOW = 60 * 86400.0
 # Re:, RE:, Fwd:, FW:, AW: (German), TR: and RÉF : (French), SV: (Nordic), with Re[2]:.

@@ -14,17 +14,17 @@ from ccrlist.archive.mbox import mbox_entry, split_mailbox
 from ccrlist.commands.members import with_connection
 from ccrlist.config.settings import Settings
 from subscribers.archive import ArchiveStore, Removal
-from subscribers.archive_reads import ArchiveReader
-from subscribers.db import Connection
-from subscribers.members import MemberStore
-from subscribers.models import (
+from subscribers.archive_models import (
     ARCHIVE_IN,
     ARCHIVE_LEFT_OUT,
     ARCHIVE_PENDING,
     ARCHIVE_REMOVED,
     PostSummary,
-    iso_utc,
 )
+from subscribers.archive_reads import ArchiveReader
+from subscribers.db import Connection
+from subscribers.members import MemberStore
+from subscribers.models import iso_utc
 from subscribers.posts import PostStore
 
 STATUSES = ("accepted", "held", "discarded", "rejected")

@@ -13,7 +13,7 @@ from ccrlist.commands.members import EMAIL, with_connection
 from ccrlist.config.settings import Settings
 from subscribers.db import Connection
 from subscribers.deliveries import DeliveryLog
-from subscribers.models import DELIVERY_STATES, DeliveryFilter, DeliveryRow, Retried
+from subscribers.operator_models import DELIVERY_STATES, DeliveryFilter, DeliveryRow, Retried
 from subscribers.posts import PostStore
 
 POST_HELP = "Only the copies of this post (its number or permalink, as `held list` shows)."

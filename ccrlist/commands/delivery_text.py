@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from subscribers.csvfile import neutralise_cell
-from subscribers.models import DeliveryRow, Timestamp, iso_utc
+from subscribers.models import Timestamp, iso_utc
+from subscribers.operator_models import DeliveryRow
 
 _UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 _AGO = re.compile(r"(\d{1,6})\s*([mhdw])", re.ASCII)

@@ -16,7 +16,7 @@ from ccrlist.digests.schedule import following, local_time
 from subscribers.db import DatabaseError, open_database
 from subscribers.digests import DigestStore
 from subscribers.members import StoreError
-from subscribers.models import StoredPost
+from subscribers.post_models import StoredPost
 
 T = TypeVar("T")
 

@@ -17,7 +17,8 @@ from subscribers.bounces import BounceStore
 from subscribers.db import Connection
 from subscribers.deliveries import DeliveryLog
 from subscribers.members import MemberStore
-from subscribers.models import BounceEvent, DeliveryRow, Member, iso_utc
+from subscribers.models import BounceEvent, Member, iso_utc
+from subscribers.operator_models import DeliveryRow
 from subscribers.owners import OwnerStore
 
 LAST_REPORTS = 5

@@ -12,7 +12,8 @@ import click
 from ccrlist.commands.verbosity import serving
 from ccrlist.config.settings import Settings
 from subscribers.db import DatabaseError, open_database
-from subscribers.models import StoredPost, iso_utc
+from subscribers.models import iso_utc
+from subscribers.post_models import StoredPost
 from subscribers.posts import PostError, PostStore
 from subscribers.queue import QueueStore
 

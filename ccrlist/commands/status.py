@@ -14,7 +14,8 @@ from ccrlist.commands.members import with_connection
 from ccrlist.config.settings import Settings
 from subscribers.db import Connection
 from subscribers.deliveries import DeliveryLog
-from subscribers.models import DeliveryRow, ListFigures, QueueCounts, ReplyCount
+from subscribers.operator_models import DeliveryRow, ListFigures, ReplyCount
+from subscribers.post_models import QueueCounts
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
 

@@ -17,7 +17,7 @@ from ccrlist.copies.list_copy import list_headers, rewrite
 from ccrlist.copies.mode import copy_mode
 from ccrlist.delivery.tokens import new_slot
 from ccrlist.names import bounce_address
-from subscribers.models import ListCopy, StoredPost
+from subscribers.post_models import ListCopy, StoredPost
 from subscribers.posts import PostStore
 
 log = logging.getLogger("ccrlist.fanout")

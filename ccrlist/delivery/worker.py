@@ -36,7 +36,7 @@ from ccrlist.delivery.tokens import personalise
 from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
 from ccrlist.delivery.verp import verp_sender
 from subscribers.groupcommit import GroupCommit
-from subscribers.models import Due, Outcome, Outgoing
+from subscribers.post_models import Due, Outcome, Outgoing
 from subscribers.queue import QueueStore
 
 log = logging.getLogger("ccrlist.delivery")

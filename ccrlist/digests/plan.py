@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from subscribers.models import DeliveryMode, DigestFormat, DigestMember, Lang, Timestamp
+from subscribers.models import DeliveryMode, DigestFormat, Lang, Timestamp
+from subscribers.post_models import DigestMember
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from ccrlist.digests.schedule import PERIODS, following, latest
 from ccrlist.names import bounce_address, one_click_url
 from subscribers.db import Connection
 from subscribers.digests import DigestConflict, DigestStore
-from subscribers.models import DigestMember, DigestMessage, DigestRun, Recipient, Timestamp
+from subscribers.models import Timestamp
+from subscribers.post_models import DigestMember, DigestMessage, DigestRun, Recipient
 
 log = logging.getLogger("ccrlist.digests")
 

@@ -30,7 +30,7 @@ from ccrlist.intake.rules import (
 from ccrlist.intake.xforward import Forwarded, client_of
 from ccrlist.names import AdminAddress, admin_target, list_for_recipient, role_address
 from subscribers.groupcommit import GroupCommit
-from subscribers.models import NewPost, PostingLookup, PostStatus
+from subscribers.post_models import NewPost, PostingLookup, PostStatus
 from subscribers.posts import PostStore
 
 log = logging.getLogger("ccrlist.intake")

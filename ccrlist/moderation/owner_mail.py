@@ -11,7 +11,9 @@ from ccrlist.automail import build_mail
 from ccrlist.catalogue import Messages
 from ccrlist.config.settings import BounceSettings
 from ccrlist.moderation.decision import moderate_address
-from subscribers.models import PostFailures, StoredPost, iso_utc
+from subscribers.models import iso_utc
+from subscribers.operator_models import PostFailures
+from subscribers.post_models import StoredPost
 
 MAX_LISTED = 200  # failed recipients named in one summary; the rest are counted
 EXCERPT_CHARS = 2000

@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from ccrlist.archive.pages import ArchivePages, Frame, make_environment
-from ccrlist.catalogue import ArchiveTexts, archive_texts, messages
+from ccrlist.archive.texts import ArchiveTexts, archive_texts
+from ccrlist.catalogue import messages
 from ccrlist.config.settings import Settings
 from ccrlist.notices import Clock
 from ccrlist.web.background import Background
