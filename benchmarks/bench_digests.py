@@ -52,7 +52,8 @@ from ccrlist.digests.runner import DigestRunner  # noqa: E402
 from ccrlist.digests.schedule import following  # noqa: E402
 from subscribers.db import open_database  # noqa: E402
 from subscribers.members import MemberStore  # noqa: E402
-from subscribers.models import Delivery, NewMember, NewPost  # noqa: E402
+from subscribers.models import Delivery, NewMember  # noqa: E402
+from subscribers.post_models import NewPost  # noqa: E402
 from subscribers.posts import PostStore  # noqa: E402
 from subscribers.queue import QueueStore  # noqa: E402
 

@@ -63,7 +63,8 @@ from ccrlist.delivery.verp import verp_sender  # noqa: E402
 from ccrlist.delivery.worker import DeliveryWorker  # noqa: E402
 from subscribers.db import open_database  # noqa: E402
 from subscribers.members import MemberStore  # noqa: E402
-from subscribers.models import NewMember, NewPost  # noqa: E402
+from subscribers.models import NewMember  # noqa: E402
+from subscribers.post_models import NewPost  # noqa: E402
 from subscribers.posts import PostStore  # noqa: E402
 from subscribers.queue import QueueStore  # noqa: E402
 

@@ -86,7 +86,8 @@ def main() -> None:
         config = folder / "ccr.toml"
         config.write_text(f'domain = "{DOMAIN}"\ndata_dir = "var"\n'
                           f'[server]\nport = {port}\n[relay]\nhost = "127.0.0.1"\n'
-                          f'port = {relay_port}\n[web]\nport = 0\n[auth]\npolicy = "off"\n'
+                          f'port = {relay_port}\n[web]\nport = {free_port()}\n'
+                          '[auth]\npolicy = "off"\n'
                           '[dkim]\nkey_file = "dkim.pem"\n', encoding="utf-8")
         asyncio.run(add_members(config, args.members))
         database = load_settings(config).database_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,20 @@ def member_from_row(row: Row) -> Member:
 Existing = dict[str, tuple[str, str, str | None, Delivery | None]]
 
 
+TOKEN_BYTES = 18  # a membership's token: 24 characters of URL-safe base64
+
+
+def new_tokens(count: int) -> list[str]:
+    """`count` unguessable membership tokens, as `secrets.token_urlsafe(TOKEN_BYTES)` makes
+    them, from one read of the system's random source."""
+    pool = secrets.token_bytes(TOKEN_BYTES * count)
+    return [base64.urlsafe_b64encode(pool[i:i + TOKEN_BYTES]).decode("ascii")
+            for i in range(0, len(pool), TOKEN_BYTES)]
+
+
+NEW_DELIVERY = Delivery()  # a new membership's: each post, MIME digests if ever
+
+
 def classify(existing: Existing, rows: Sequence[NewMember]
              ) -> tuple[ImportReport, list[tuple[NewMember, Delivery]]]:
     """Sort rows into added, updated and unchanged; return the report and the rows to write,
@@ -62,7 +77,10 @@ def classify(existing: Existing, rows: Sequence[NewMember]
     for row in rows:
         key = address_key(row.address)
         before = seen.get(key)
-        delivery = chosen_delivery((before[3] if before else None) or Delivery(), row.delivery)
+        current = before[3] if before else None
+        # Most rows of an import are new members who choose nothing: the default, at once.
+        delivery = (NEW_DELIVERY if current is None and row.delivery.empty
+                    else chosen_delivery(current or NEW_DELIVERY, row.delivery))
         after = (row.name or (before[0] if before else ""),
                  row.lang or (before[1] if before else "en"), "active", delivery)
         if before == after:
@@ -194,10 +212,11 @@ class MemberStore:
             try:
                 await self._conn.executemany(
                     "INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(row.address, key, row.name, row.lang or "", secrets.token_urlsafe(18),
+                    [(row.address, key, row.name, row.lang or "", token,
                       int(key in existing), d.mode, d.paused_until, d.resume_mode,
                       d.digest_format)
-                     for row, d in changed for key in (address_key(row.address),)])
+                     for (row, d), token in zip(changed, new_tokens(len(changed)), strict=True)
+                     for key in (address_key(row.address),)])
                 await self._conn.execute(_NEW_PEOPLE, (now,))
                 await self._conn.execute(_KNOWN_PEOPLE, (now,))
                 await self._conn.execute(_MEMBERSHIPS, (list_name, now))

@@ -137,3 +137,13 @@ def test_tests_wait_for_state_not_for_time(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     bare = [n for n in _bare_sleeps(path) if "deliberate delay" not in lines[n - 1]]
     assert not bare, f"{path.name}: a bare sleep on line(s) {bare}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks").glob("bench_*.py")),
+                         ids=lambda p: p.name)
+def test_every_benchmark_still_starts(path: Path) -> None:
+    """A benchmark imports the code it measures; `--help` fails when that code moved."""
+    done = subprocess.run([sys.executable, str(path), "--help"], cwd=ROOT / "benchmarks",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout

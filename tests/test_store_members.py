@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from subscribers.db import migrations, open_database, schema_version
-from subscribers.members import Existing, MemberStore, StoreError, classify
-from subscribers.models import Delivery, DeliveryChoice, ImportReport, NewMember
+from subscribers.members import Existing, MemberStore, StoreError, classify, new_tokens
+from subscribers.models import Delivery, DeliveryChoice, ImportReport, NewMember, is_token
 
 
 async def test_open_sets_pragmas_and_migrates(tmp_path: Path) -> None:
@@ -216,3 +217,12 @@ ACTIVE = Delivery()
 )
 def test_classify(existing: Existing, rows: list[NewMember], expected: ImportReport) -> None:
     assert classify(existing, rows)[0] == expected
+
+
+def test_tokens_made_in_bulk_are_like_token_urlsafe() -> None:
+    """An import's tokens come from one read of the random source; each must still be a
+    token as `secrets.token_urlsafe(18)` makes it: 24 URL-safe characters, all distinct."""
+    tokens = new_tokens(1000)
+    assert len(tokens) == len(set(tokens)) == 1000
+    assert all(is_token(t) and len(t) == len(secrets.token_urlsafe(18)) for t in tokens)
+    assert new_tokens(0) == []
