@@ -1,10 +1,14 @@
 """An SMTP session's idle timeout (`[server] idle_timeout`): a silent client gets 421 4.4.2
-and is closed; a slow one that keeps sending is not cut off."""
+and is closed; a slow one that keeps sending is not cut off. And sessions that end without
+QUIT: a client that resets the connection leaves nothing behind to be logged as a traceback."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import socket
+import struct
 import time
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from ccrlist_helpers import DOMAIN, LIST, RecordingRelay, make_settings, message
 
 from ccrlist.config.settings import Settings
 from ccrlist.intake import replies
+from ccrlist.intake.protocol import ListSMTP
 
 
 def limited(tmp_path: Path, controller: Controller, **server: object) -> Settings:
@@ -66,3 +71,36 @@ async def test_a_post_arriving_slowly_is_not_cut_off(
         reply = await say(b".\r\n")
         assert reply.decode().rstrip() == replies.ACCEPTED
         writer.close()
+
+
+def unread_errors() -> list[asyncio.Future[object]]:
+    """Finished futures whose exception nobody read: asyncio logs each one as a traceback
+    ("Future exception was never retrieved") when it is collected, as late as at exit."""
+    return [thing for thing in gc.get_objects()
+            if isinstance(thing, asyncio.Future) and thing.done() and not thing.cancelled()
+            and getattr(thing, "_log_traceback", False)]
+
+
+def sessions_gone() -> int:
+    return sum(1 for thing in gc.get_objects()
+               if isinstance(thing, ListSMTP) and thing.transport is None)
+
+
+async def test_a_client_that_resets_the_connection_leaves_no_traceback_behind(
+        tmp_path: Path, relay: RecordingRelay, controller: Controller) -> None:
+    """Port probes and clients that give up reset the connection (RST) without QUIT; that
+    is an ordinary end of a session, not an error for the log (issue 19)."""
+    settings = limited(tmp_path, controller)
+    async with serving(settings, relay) as running:
+        gone_before = sessions_gone()
+        for _ in range(5):
+            _, writer, line = await greeting(running.port)
+            assert line.startswith(b"220 ")
+            writer.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()  # closed with linger 0: the server reads a reset
+        deadline = time.monotonic() + 10
+        while sessions_gone() < gone_before + 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert sessions_gone() >= gone_before + 5, "the server did not see the resets"
+        assert unread_errors() == []

@@ -100,6 +100,12 @@ class _ListSession(IdleTimeout):
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         return plain_path(arg, self.local_part_limit) or super()._getaddr(arg)
 
+    def connection_lost(self, error: Exception | None) -> None:
+        """A client that hangs up or resets without QUIT (a port probe, a client that gave
+        up) is an ordinary end of a session. Handed on as an error, it would sit unread in
+        asyncio's close waiter and be logged as a traceback when that is collected."""
+        super().connection_lost(None if isinstance(error, ConnectionError) else error)
+
     async def push(self, status: AnyStr) -> None:
         if status in _AIOSMTPD_TOO_BIG:
             await super().push(replies.TOO_BIG)
