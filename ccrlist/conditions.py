@@ -14,7 +14,6 @@ import socket
 
 import dns.exception
 
-from ccrlist.delivery.transport import TransportUnavailable
 from subscribers.db import DatabaseError
 
 # What SQLite says when the trouble is the disk or another process, not our SQL.
@@ -23,6 +22,10 @@ _DATABASE = ("database or disk is full", "disk i/o error", "database is locked",
              "attempt to write a readonly database")
 _DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EMFILE,
          errno.ENFILE}
+
+
+class TransportUnavailable(Exception):
+    """No answer from the relay: every recipient of the batch is retried later."""
 
 
 def known_condition(exc: BaseException) -> str | None:

@@ -1,5 +1,5 @@
-"""Read a message's header block (pure): its fields verbatim, their names and values, and
-values decoded for people.
+"""Read a message's header block (pure): its fields verbatim, their names and values,
+values decoded for people, and the id of a message that has no Message-ID.
 
 Intake, sender authentication and the list copy all read headers through here, on the
 raw bytes: nothing is re-folded or re-encoded, so what we judge is what we send on.
@@ -7,6 +7,7 @@ raw bytes: nothing is re-folded or re-encoded, so what we judge is what we send 
 
 from __future__ import annotations
 
+import hashlib
 from email.errors import MessageError
 from email.header import decode_header, make_header
 
@@ -60,3 +61,8 @@ def readable(value: str) -> str:
 
 def decoded_subject(value: bytes) -> str:
     return readable(value.decode("utf-8", "surrogateescape"))
+
+
+def fallback_message_id(raw: bytes) -> str:
+    """A stable id for a message that arrived without a Message-ID."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@ccrlist.invalid>"

@@ -33,9 +33,9 @@ from ccrlist_helpers import (
 from test_ccrlist_crash import write_config
 
 from ccrlist.commands.verbosity import level_for
-from ccrlist.conditions import Outage, known_condition, log_trouble
+from ccrlist.conditions import Outage, TransportUnavailable, known_condition, log_trouble
 from ccrlist.config.settings import Settings
-from ccrlist.delivery.transport import TransportUnavailable, make_transport
+from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.intake import replies
 from ccrlist.intake.handler import ListHandler, PostWriter

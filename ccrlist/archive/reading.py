@@ -20,8 +20,13 @@ from ccrlist.archive.links import asks_not_to_be_archived
 from ccrlist.archive.sanitise import html_to_text, sanitise_html
 from ccrlist.archive.threads import base_subject, has_reply_prefix, strip_list_tag
 from ccrlist.bounces.dsn import parse_message
-from ccrlist.header_block import field_name, field_value, readable, split_fields
-from ccrlist.intake.post import fallback_message_id
+from ccrlist.header_block import (
+    fallback_message_id,
+    field_name,
+    field_value,
+    readable,
+    split_fields,
+)
 from subscribers.archive_models import ArchiveEntry, Attachment, BodyKind
 from subscribers.models import Timestamp
 

@@ -21,6 +21,7 @@ from typing import Protocol
 import aiosmtplib
 from aiosmtplib import SMTPResponse, SMTPStatus
 
+from ccrlist.conditions import TransportUnavailable
 from ccrlist.config.settings import RelaySettings, Settings
 
 
@@ -31,10 +32,6 @@ class Reply:
 
     def __str__(self) -> str:
         return f"{self.code} {self.text}".strip()
-
-
-class TransportUnavailable(Exception):
-    """No answer from the relay: every recipient of the batch is retried later."""
 
 
 class Session(Protocol):

@@ -26,14 +26,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ccrlist.conditions import Outage, log_trouble
+from ccrlist.conditions import Outage, TransportUnavailable, log_trouble
 from ccrlist.config.settings import DeliverySettings
 from ccrlist.delivery.dkim_errors import SigningFailed
 from ccrlist.delivery.dkim_sign import PreparedMessage
 from ccrlist.delivery.retry import RetryPolicy, decide
 from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.tokens import personalise
-from ccrlist.delivery.transport import Reply, Session, Transport, TransportUnavailable
+from ccrlist.delivery.transport import Reply, Session, Transport
 from ccrlist.delivery.verp import verp_sender
 from subscribers.groupcommit import GroupCommit
 from subscribers.post_models import Due, Outcome, Outgoing

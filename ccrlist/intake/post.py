@@ -7,14 +7,19 @@ Parsing never raises: anything odd about the message is recorded on the `Post`
 from __future__ import annotations
 
 import email.policy
-import hashlib
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
 from ccrlist.copies.long_lines import unfit_reason
-from ccrlist.header_block import field_name, field_value, readable, split_fields
+from ccrlist.header_block import (
+    fallback_message_id,
+    field_name,
+    field_value,
+    readable,
+    split_fields,
+)
 from subscribers.addresses import AddressError, normalise_address
 
 # Characters that call for the full RFC 5322 parser when they appear in a From value.
@@ -145,11 +150,6 @@ def find_author(values: list[str]) -> tuple[str, str]:
         return normalise_address(address.addr_spec), ""
     except AddressError as exc:
         return "", f"the From address is not valid: {exc}"
-
-
-def fallback_message_id(raw: bytes) -> str:
-    """A stable id for a message that arrived without a Message-ID."""
-    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@ccrlist.invalid>"
 
 
 def parse_post(list_name: str, envelope_from: str, raw: bytes) -> Post:
