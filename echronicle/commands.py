@@ -73,7 +73,8 @@ def chronicle() -> None:
 def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | None,
             lang: str | None, resend: bool, yes: bool, force: bool) -> None:
     """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
-    from echronicle.publish import ChecksFailed, PublishRequest, publish_issue
+    from echronicle.plan import PublishRequest
+    from echronicle.publish import ChecksFailed, publish_issue
 
     settings = _settings(ctx)
     if resend and to_address:

@@ -18,7 +18,7 @@ from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
-from echronicle.publish import (
+from echronicle.plan import (
     Delivery,
     PublishRequest,
     Reporter,

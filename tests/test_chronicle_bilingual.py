@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from ccrlist.config.settings import Settings
 from echronicle.commands import chronicle
-from echronicle.publish import Fallback, fallbacks, plan_deliveries
+from echronicle.plan import Fallback, fallbacks, plan_deliveries
 from echronicle.reading.errors import IssueError
 from echronicle.reading.library import load_edition
 from echronicle.reading.model import LANGS, Block, Edition, Issue, ListBlock
