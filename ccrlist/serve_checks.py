@@ -1,5 +1,6 @@
 """What `ccrlist serve` checks before it says it serves: that it can write its database and,
-with no relay, its outbox Maildir. A real write each, then undone."""
+with no relay, its outbox Maildir (a real write each, then undone), and whether it may send
+from the queue now (the sender lock)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from pathlib import Path
 
 from ccrlist.config.settings import Settings
+from ccrlist.delivery.sender_lock import SenderLock
 from subscribers.db import Connection, DatabaseError, probe_write
 
 
@@ -41,3 +43,12 @@ def check_outbox(settings: Settings) -> None:
     except OSError as exc:
         raise StartupError(f"cannot write the outbox Maildir {folder} (where mail goes with "
                            f"no [relay]): {exc.strerror or exc}") from None
+
+
+def take_sender_lock(sender: SenderLock) -> bool:
+    """True when `serve` may send at once; False while another process sends."""
+    try:
+        return sender.acquire()
+    except OSError as exc:
+        raise StartupError(f"cannot open the sender lock {sender.path}: "
+                           f"{exc.strerror or exc} (it lives beside the database)") from None

@@ -31,6 +31,7 @@ from ccrlist.bounces.service import BounceAssessor, Bounces
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
 from ccrlist.copies.expander import Expander
+from ccrlist.delivery.sender_lock import SenderLock
 from ccrlist.delivery.signing import copy_signer
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key as derive_verp_key
@@ -42,7 +43,7 @@ from ccrlist.intake.protocol import ListLMTP, ListSMTP
 from ccrlist.moderation.notifier import OwnerNotifier
 from ccrlist.names import AdminAddress
 from ccrlist.notices import Notices
-from ccrlist.serve_checks import check_database, check_outbox
+from ccrlist.serve_checks import check_database, check_outbox, take_sender_lock
 from ccrlist.web.app import start_web
 from subscribers.archive import ArchiveStore
 from subscribers.db import Connection, open_database
@@ -99,6 +100,16 @@ def _admin_mail(ctx: AdminContext) -> AdminMail:
     return handle
 
 
+async def _deliver(worker: DeliveryWorker, sender: SenderLock, stop: asyncio.Event) -> None:
+    """Deliver while this process holds the sender lock, waiting for it first if another
+    process (a `chronicle publish` that started before us) is sending."""
+    if not sender.held:
+        if not await sender.wait(stop):
+            return
+        log.info("delivery starts: this server now sends from the queue")
+    await worker.run_forever(stop)
+
+
 async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP]) -> None:
     """Let posts being committed finish, then tell every remaining session 421."""
     handler.closing = True
@@ -140,6 +151,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
     facts: FactsReader | None = None
     authenticator: Authenticator | None = None
     flood = FloodLog()
+    sender = SenderLock(settings.database_path, "ccrlist serve")
     uncount = count_accept_errors(asyncio.get_running_loop(), flood)
     unfilter = count_client_warnings(flood)
     try:
@@ -151,6 +163,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
          archive_web_db, digest_db) = connections
         await check_database(intake_db, settings.database_path)
         check_outbox(settings)
+        sending_now = take_sender_lock(sender)
         facts = FactsReader(settings.database_path, PostStore(facts_db))
         transport = make_transport(settings)
         verp_key = derive_verp_key(load_or_create_secret(settings.data_dir))
@@ -214,6 +227,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
                 f"{web_cap} web connections, not the {wanted[0]} and {wanted[1]} of "
                 "[server] and [web] max_connections: raise the hard limit (LimitNOFILE= in a "
                 "systemd unit, ulimit -Hn) or lower them")
+        if not sending_now:
+            say(f"{sender.holder()} is sending from this database: delivery starts when "
+                "it is done")
         if signer is None:
             say("DKIM signing is off ([dkim] key_file is empty): outgoing mail is not signed")
         else:
@@ -226,7 +242,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
             on_listening(port)
         background = [asyncio.ensure_future(expander.run_forever(stop)),
                       asyncio.ensure_future(digests.run_forever(stop, digest_poll)),
-                      asyncio.ensure_future(worker.run_forever(stop)),
+                      asyncio.ensure_future(_deliver(worker, sender, stop)),
                       asyncio.ensure_future(bounces.run_forever(stop)),
                       asyncio.ensure_future(notifier.run_forever(stop)),
                       asyncio.ensure_future(indexer.run_forever(stop))]
@@ -243,6 +259,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        sender.release()
         uncount()
         unfilter()
         flood.close()

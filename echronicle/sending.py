@@ -8,11 +8,13 @@ sent one copy per subscriber from a signed VERP sender (`echronicle-bounces+jo=.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from ccrlist.config.secret import load_or_create_secret
 from ccrlist.config.settings import Settings
+from ccrlist.delivery.sender_lock import SenderLock
 from ccrlist.delivery.signing import CopySigner
 from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key
@@ -34,6 +36,7 @@ from subscribers.members import MemberStore
 from subscribers.queue import QueueStore
 
 SOURCE = "issue"
+FOLLOW_POLL = 0.5  # seconds between two looks at the queue while another process sends
 
 
 async def send_edition(settings: Settings, edition: Edition, emails: Mapping[str, RenderedEmail],
@@ -96,9 +99,27 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
     before = [await queue.counts(i) for i in outgoing_ids]
     waiting = sum(c.pending + c.deferred for c in before)
     transport = make_transport(settings)
-    worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
-                            verp_key=verp_key(load_or_create_secret(settings.data_dir)))
-    await worker.run_until_idle(reporter.sending(waiting) if waiting else None)
+    sender = SenderLock(settings.database_path, "chronicle publish")
+    holder = None
+    if sender.acquire():
+        progress = reporter.sending(waiting) if waiting else None
+    else:
+        # `ccrlist serve` (or another publish) sends from this queue: sending here too would
+        # take the same deliveries and send them twice. It sees our commit within a second.
+        holder = sender.holder()
+        reporter.note(f"{holder} is sending from this database: it sends the copies; "
+                      "following its progress (Ctrl-C stops following, not sending)")
+        progress = reporter.sending(waiting) if waiting else None
+        await _follow(queue, outgoing_ids, sender, progress)
+    sent_by = (transport.describe() if holder is None
+               else f"{holder}, then {transport.describe()}" if sender.held else holder)
+    if sender.held:
+        try:
+            worker = DeliveryWorker(queue, transport, settings.delivery, signer=signer,
+                                    verp_key=verp_key(load_or_create_secret(settings.data_dir)))
+            await worker.run_until_idle(progress)
+        finally:
+            sender.release()
     after = [await queue.counts(i) for i in outgoing_ids]
     return SendSummary(
         queued=queued,
@@ -106,5 +127,23 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
         deferred=sum(c.deferred for c in after),
         failed=sum(c.failed for c in after) - sum(c.failed for c in before),
         pending=sum(c.pending for c in after),
-        transport=transport.describe(),
+        transport=sent_by,
     )
+
+
+async def _follow(queue: QueueStore, outgoing_ids: Sequence[int], sender: SenderLock,
+                  progress: Callable[[int], None] | None) -> None:
+    """Watch the process that holds the sender lock send our copies, until none is left to
+    try now; if that process ends first (stopped, or crashed), take the lock and return so
+    that we send the rest ourselves."""
+    left = await _not_tried(queue, outgoing_ids)
+    while left and not sender.acquire():
+        await asyncio.sleep(FOLLOW_POLL)  # the other process's progress, read from the queue
+        now = await _not_tried(queue, outgoing_ids)
+        if progress is not None and now < left:
+            progress(left - now)
+        left = now
+
+
+async def _not_tried(queue: QueueStore, outgoing_ids: Sequence[int]) -> int:
+    return sum([(await queue.counts(i)).pending for i in outgoing_ids])
