@@ -82,6 +82,15 @@ class ArchiveReader:
                  WHERE a.thread_id = ? ORDER BY a.date, a.post_id""", (thread_id,))
         return _thread(next(iter(rows))), [_archived(r) for r in posts]
 
+    async def thread_of(self, list_name: str, post_id: int) -> int | None:
+        """The thread the archived post `post_id` is in now. A thread's id is its first
+        post's; when it merges into another thread (a reply archived before the post it
+        answers), that post says where its thread went."""
+        rows = list(await self._conn.execute_fetchall(
+            "SELECT thread_id FROM archive WHERE post_id = ? AND list_name = ?",
+            (post_id, list_name)))
+        return int(rows[0][0]) if rows else None
+
     async def post(self, permalink: str) -> ArchivedPost | None:
         rows = list(await self._conn.execute_fetchall(
             f"""SELECT {_POST_COLUMNS} FROM posts p JOIN archive a ON a.post_id = p.id

@@ -371,3 +371,37 @@ async def test_held_posts_are_archived_only_once_approved(tmp_path: Path,
             assert await rows(settings, "SELECT count(*) FROM archive") == [(2,)]
     finally:
         controller.stop()
+
+
+async def test_a_thread_that_merged_into_another_keeps_its_address(
+        tmp_path: Path, relay: RecordingRelay) -> None:
+    """A reply archived before the post it answers starts a thread of its own, which merges
+    into the post's thread when the post arrives; a link to the first thread's page, copied
+    meanwhile, leads to the merged thread (301) instead of a 404."""
+    controller = start_relay(relay)
+    settings = archive_settings(tmp_path, controller.port, policy="public")
+    try:
+        async with archive_server(settings, relay) as server, client() as http:
+            code, _ = await send(server.port, message(
+                subject="Re: [ccrlist] Late parent", message_id="<reply@example.org>",
+                body="Answering first.\r\n", extra="In-Reply-To: <parent@example.org>\r\n"))
+            assert code == 250
+            reply_thread = url(settings, "archive/ccrlist/thread/1/")
+
+            async def alone() -> bool:
+                status, page = await get(http, reply_thread)
+                return status == 200 and page.count("<article") == 1
+
+            await wait_until(alone, what="the reply on a thread page of its own")
+            code, _ = await send(server.port, message(
+                subject="Late parent", message_id="<parent@example.org>"))
+            assert code == 250
+            merged = url(settings, "archive/ccrlist/thread/2/")
+            await wait_until(lambda: _both_in_thread(http, merged), what="the merged thread")
+            async with http.get(reply_thread + "?lang=fr", allow_redirects=False) as response:
+                assert response.status == 301
+                assert response.headers["Location"] == merged + "?lang=fr"
+            status, _ = await get(http, url(settings, "archive/ccrlist/thread/99/"))
+            assert status == 404  # a thread that never was is still not found
+    finally:
+        controller.stop()

@@ -109,9 +109,15 @@ class ArchiveSite:
         g = await gate(ctx, request, request.match_info["list"])
         if not isinstance(g, Gate):
             return g
-        summary, posts = await ctx.store.thread(g.list_name, int(request.match_info["id"]))
+        thread_id = int(request.match_info["id"])
+        summary, posts = await ctx.store.thread(g.list_name, thread_id)
         if summary is None:
-            return not_found(ctx, request, g.list_name)
+            merged_into = await ctx.store.thread_of(g.list_name, thread_id)
+            if merged_into is None or merged_into == thread_id:
+                return not_found(ctx, request, g.list_name)
+            query = f"?{request.query_string}" if request.query_string else ""
+            raise web.HTTPMovedPermanently(
+                ctx.absolute(ctx.pages.thread_path(g.list_name, merged_into)) + query)
         t, _ = texts_for(request)
         f, nonce = frame(ctx, request, summary.subject or t.no_subject, g)
         return page(ctx, request, ctx.pages.thread(f, posts), 200, nonce)
