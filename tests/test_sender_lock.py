@@ -176,9 +176,10 @@ async def test_serve_waits_while_another_process_sends_then_takes_over(
     with lock_holder(settings) as holder:
         serve = spawn(config, port, log)
         try:
-            assert "a test sender (pid " in log.read_text()
-            assert "is sending from this database: delivery starts when it is done" in (
-                log.read_text())
+            await wait_for(lambda: "delivery starts when it is done" in log.read_text(), 30,
+                           "serve to say that it waits")
+            assert ("a test sender (pid " + str(holder.pid) + ") is sending from this "
+                    "database: delivery starts when it is done") in log.read_text()
             code, _ = await send(port, message(), sender="alice@example.org")
             assert code == 250
             # The post is stored and expanded, its copies wait: this server does not send.
