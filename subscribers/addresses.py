@@ -40,6 +40,9 @@ def normalise_address(raw: str) -> str:
     """
     if not isinstance(raw, str) or not raw:
         raise AddressError("address is empty")
+    plain = _PLAIN.fullmatch(raw)  # no space, control or special character: checks below
+    if plain is not None and len(plain[1]) <= MAX_LOCAL_LENGTH and len(raw) <= MAX_LENGTH:
+        return _plain_address(raw, plain[1], plain[2])
     if _has_control(raw):
         raise AddressError("address contains a control character")
     candidate = raw.strip()
@@ -48,11 +51,15 @@ def normalise_address(raw: str) -> str:
     plain = _PLAIN.fullmatch(candidate)
     if (plain is not None and len(plain[1]) <= MAX_LOCAL_LENGTH
             and len(candidate) <= MAX_LENGTH):
-        ok, domain = _checked_domain(plain[2])
-        if not ok:
-            raise AddressError(f"{candidate!r} is not a valid address: {domain}")
-        return f"{plain[1]}@{domain}"
+        return _plain_address(candidate, plain[1], plain[2])
     return _normalise_fully(candidate)
+
+
+def _plain_address(candidate: str, local: str, domain: str) -> str:
+    ok, checked = _checked_domain(domain)
+    if not ok:
+        raise AddressError(f"{candidate!r} is not a valid address: {checked}")
+    return f"{local}@{checked}"
 
 
 @functools.lru_cache(maxsize=16384)

@@ -82,7 +82,9 @@ def parse_members_csv(text: str, day_start: DayStart = utc_day_start, digests: b
         for record in reader:
             # A quoted field may span lines: report the line the row starts on.
             start, line = line, reader.line_num + 1
-            cells = [restore_cell(c.strip()) for c in record]
+            # Most cells have no space around them and no leading apostrophe: as they are.
+            cells = [restore_cell(c.strip()) if c[:1] == "'" or c != c.strip() else c
+                     for c in record]
             if not any(cells):
                 continue
             if start == 1 and cells and cells[0].lower() == "email":
@@ -111,8 +113,13 @@ def _row(cells: list[str], day_start: DayStart, digests: bool) -> NewMember:
                                         day_start, digests))
 
 
+NO_CHOICE = DeliveryChoice()  # empty cells: most rows of an import
+
+
 def _delivery(mode: str, fmt: str, pause: str, day_start: DayStart,
               digests: bool) -> DeliveryChoice:
+    if not (mode or fmt or pause):
+        return NO_CHOICE
     if mode and mode not in (*RECEIVE_MODES, "nomail"):
         raise ValueError(f"mode must be one of {', '.join(RECEIVE_MODES)} or nomail, "
                          f"not {mode!r}")

@@ -131,3 +131,19 @@ def test_a_typed_apostrophe_before_a_formula_is_read_as_text() -> None:
     rows, errors = parse_members_csv("a@example.org,'=1+1,en\n")
     assert errors == []
     assert rows == [NewMember("a@example.org", "=1+1", "en")]
+
+
+def test_cells_are_trimmed_of_any_white_space_before_they_are_read() -> None:
+    """Spreadsheets leave spaces, tabs and no-break spaces around cells; an apostrophe
+    before a formula start is dropped after trimming."""
+    text = ("  jane@Example.ORG ,\u00a0Jane Doe\u00a0, EN ,\tdaily\t, plain ,no\n"
+            "\u2003luc@example.ca,'=1+1\n"
+            "'lea@example.org,Léa\n")
+    rows, errors = parse_members_csv(text)
+    assert rows[:2] == [
+        NewMember("jane@example.org", "Jane Doe", "en",
+                  DeliveryChoice(mode="daily", digest_format="plain", pause=False)),
+        NewMember("luc@example.ca", "=1+1")]
+    # An apostrophe before anything but a formula start is part of the cell (and may
+    # start an address's local part).
+    assert rows[2:] == [NewMember("'lea@example.org", "Léa")] and errors == []
