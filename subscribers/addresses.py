@@ -40,7 +40,7 @@ def normalise_address(raw: str) -> str:
     """
     if not isinstance(raw, str) or not raw:
         raise AddressError("address is empty")
-    plain = _PLAIN.fullmatch(raw)  # no space, control or special character: checks below
+    plain = _PLAIN.fullmatch(raw)  # the common case first: nothing to strip or refuse
     if plain is not None and len(plain[1]) <= MAX_LOCAL_LENGTH and len(raw) <= MAX_LENGTH:
         return _plain_address(raw, plain[1], plain[2])
     if _has_control(raw):
