@@ -73,7 +73,7 @@ def chronicle() -> None:
 def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | None,
             lang: str | None, resend: bool, yes: bool, force: bool) -> None:
     """Check issue ID, build its page, the index and feeds, then send it to every subscriber."""
-    from echronicle.plan import PublishRequest
+    from echronicle.plan import NotSent, PublishRequest
     from echronicle.publish import ChecksFailed, publish_issue
 
     settings = _settings(ctx)
@@ -100,7 +100,7 @@ def publish(ctx: click.Context, issue_id: str, no_send: bool, to_address: str | 
             stack.callback(signer.close)
         try:
             report = _run(publish_issue(settings, request, signer, _Reporter(stack)))
-        except ChecksFailed as exc:
+        except (ChecksFailed, NotSent) as exc:
             raise click.ClickException(str(exc)) from None
     if no_send:
         click.echo("Not sent (--no-send).")

@@ -40,6 +40,11 @@ class Reporter(Protocol):
     def sending(self, total: int) -> Callable[[int], None]: ...
 
 
+class NotSent(Exception):
+    """The issue is queued but this process cannot send it (the message says why and who
+    will)."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One outgoing message to queue: a language version and who gets it."""

@@ -22,6 +22,7 @@ from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.names import bounce_address
 from echronicle.plan import (
     Delivery,
+    NotSent,
     PublishRequest,
     Reporter,
     SendSummary,
@@ -37,6 +38,7 @@ from subscribers.queue import QueueStore
 
 SOURCE = "issue"
 FOLLOW_POLL = 0.5  # seconds between two looks at the queue while another process sends
+FOLLOW_PATIENCE = 180  # seconds without progress after which publish stops following
 
 
 async def send_edition(settings: Settings, edition: Edition, emails: Mapping[str, RenderedEmail],
@@ -101,7 +103,7 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
     transport = make_transport(settings)
     sender = SenderLock(settings.database_path, "chronicle publish")
     holder = None
-    if sender.acquire():
+    if _take(sender):
         progress = reporter.sending(waiting) if waiting else None
     else:
         # `ccrlist serve` (or another publish) sends from this queue: sending here too would
@@ -109,8 +111,12 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
         holder = sender.holder()
         reporter.note(f"{holder} is sending from this database: it sends the copies; "
                       "following its progress (Ctrl-C stops following, not sending)")
-        progress = reporter.sending(waiting) if waiting else None
-        await _follow(queue, outgoing_ids, sender, progress)
+        left = await _not_tried(queue, outgoing_ids)
+        progress = reporter.sending(left) if left else None
+        if not await follow(queue, outgoing_ids, sender, left, progress):
+            reporter.note(f"{holder} has sent none of the copies for "
+                          f"{FOLLOW_PATIENCE // 60} minutes; they stay queued, and it sends "
+                          "them when it can (ccrlist deliveries shows them)")
     sent_by = (transport.describe() if holder is None
                else f"{holder}, then {transport.describe()}" if sender.held else holder)
     if sender.held:
@@ -131,18 +137,36 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
     )
 
 
-async def _follow(queue: QueueStore, outgoing_ids: Sequence[int], sender: SenderLock,
-                  progress: Callable[[int], None] | None) -> None:
-    """Watch the process that holds the sender lock send our copies, until none is left to
-    try now; if that process ends first (stopped, or crashed), take the lock and return so
-    that we send the rest ourselves."""
-    left = await _not_tried(queue, outgoing_ids)
-    while left and not sender.acquire():
+def _take(sender: SenderLock) -> bool:
+    try:
+        return sender.acquire()
+    except OSError as exc:
+        raise NotSent(f"the copies are queued, but the sender lock {sender.path} cannot be "
+                      f"opened ({exc.strerror or exc}): `ccrlist serve` sends them when it "
+                      "runs, or publish again as a user who can open it") from None
+
+
+async def follow(queue: QueueStore, outgoing_ids: Sequence[int], sender: SenderLock,
+                  left: int, progress: Callable[[int], None] | None,
+                  patience: float = FOLLOW_PATIENCE) -> bool:
+    """Watch the process that holds the sender lock send our copies until none is left to
+    try now (True). If that process ends first (stopped, or crashed), take the lock and
+    return, so that we send the rest ourselves; if it sends nothing of ours for `patience`
+    seconds (stopped with SIGSTOP, a relay that hangs), give up following (False): the
+    copies stay queued for it."""
+    loop = asyncio.get_running_loop()
+    moved_at = loop.time()
+    while left and not _take(sender):
+        if loop.time() - moved_at > patience:
+            return False
         await asyncio.sleep(FOLLOW_POLL)  # the other process's progress, read from the queue
         now = await _not_tried(queue, outgoing_ids)
-        if progress is not None and now < left:
-            progress(left - now)
+        if now < left:
+            moved_at = loop.time()
+            if progress is not None:
+                progress(left - now)
         left = now
+    return True
 
 
 async def _not_tried(queue: QueueStore, outgoing_ids: Sequence[int]) -> int:

@@ -36,6 +36,7 @@ from subscribers.models import (
 HEADER = ("email", "name", "lang", "mode", "format", "pause")
 _MODES: dict[str, ReceiveMode] = {mode: mode for mode in RECEIVE_MODES}
 _FORMATS: dict[str, DigestFormat] = {fmt: fmt for fmt in DIGEST_FORMATS}
+NO_CHOICE = DeliveryChoice()  # empty delivery cells: most rows of an import
 DayStart = Callable[[date], Timestamp]  # when a pause "until that day" ends
 DayOf = Callable[[Timestamp], date]  # the day a pause ends, as it was chosen
 
@@ -111,9 +112,6 @@ def _row(cells: list[str], day_start: DayStart, digests: bool) -> NewMember:
     return NewMember(address=address, name=name, lang=checked,
                      delivery=_delivery(cells[3].lower(), cells[4].lower(), cells[5].lower(),
                                         day_start, digests))
-
-
-NO_CHOICE = DeliveryChoice()  # empty cells: most rows of an import
 
 
 def _delivery(mode: str, fmt: str, pause: str, day_start: DayStart,

@@ -8,7 +8,10 @@ process that holds the lock and is killed with SIGKILL, and a recording relay.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -16,12 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from ccrlist_helpers import (
     DOMAIN,
     RecordingRelay,
     add_members,
     free_port,
+    make_settings,
     message,
     rows,
     send,
@@ -33,6 +38,10 @@ from test_ccrlist_crash import spawn
 from ccrlist.config.loader import load_settings
 from ccrlist.config.settings import Settings
 from ccrlist.delivery.sender_lock import SenderLock, lock_path
+from echronicle.sending import follow
+from subscribers.db import open_database
+from subscribers.post_models import Recipient
+from subscribers.queue import QueueStore
 
 ROOT = Path(__file__).resolve().parent.parent
 READERS = [f"reader{i:03d}@example.org" for i in range(80)]
@@ -163,7 +172,7 @@ async def _all_pending(settings: Settings) -> bool:
         return False
     try:
         return await pending(settings, "echronicle") == len(READERS)
-    except Exception:  # the tables are not there yet: publish has not migrated the database
+    except sqlite3.OperationalError:  # no tables yet: publish has not migrated the database
         return False
 
 
@@ -199,4 +208,48 @@ async def test_serve_waits_while_another_process_sends_then_takes_over(
 
 async def _pending_is(settings: Settings, list_name: str, count: int) -> bool:
     return await pending(settings, list_name) == count
+
+
+
+async def test_publish_stops_following_a_sender_that_sends_nothing(tmp_path: Path) -> None:
+    """A sender stopped with SIGSTOP, or stuck on a relay, sends nothing: publish stops
+    following after its patience, and the copies stay queued for that sender."""
+    settings = make_settings(tmp_path, free_port())
+    conn = await open_database(settings.database_path)
+    try:
+        queue = QueueStore(conn)
+        queued = await queue.enqueue(
+            list_name="echronicle", source="issue", source_ref="vol12-2:en",
+            sender=f"echronicle-bounces@{DOMAIN}", body=message(),
+            recipients=[Recipient(a, f"t{i}") for i, a in enumerate(READERS[:5])])
+        with lock_holder(settings):
+            sender = SenderLock(settings.database_path, "chronicle publish")
+            moved: list[int] = []
+            done = await follow(queue, [queued.outgoing_id], sender, 5, moved.append,
+                                patience=0.3)
+            assert (done, moved, sender.held) == (False, [], False)
+        assert (await queue.counts(queued.outgoing_id)).pending == 5
+    finally:
+        await conn.close()
+
+
+async def test_a_lock_file_that_cannot_be_opened_is_said_once_and_tried_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """serve's delivery waits for the lock; a lock path it cannot open (here a folder in
+    its place) is one log line, not a dead task or a line a second."""
+    database = tmp_path / "ccr.sqlite3"
+    lock_path(database).mkdir()
+    lock = SenderLock(database, "ccrlist serve")
+    stop = asyncio.Event()
+    caplog.set_level(logging.ERROR, logger="ccrlist.delivery")
+    waiting = asyncio.create_task(lock.wait(stop, poll=0.01))
+    await wait_for(lambda: bool(caplog.records), what="the lock's trouble in the log")
+    for _ in range(20):
+        await asyncio.sleep(0.01)  # deliberate delay: twenty more tries, still one line
+    lock_path(database).rmdir()
+    assert await asyncio.wait_for(waiting, 10) is True
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cannot open the sender lock {lock_path(database)}: Is a directory; delivery "
+        "waits and tries again"]
+    lock.release()
 

@@ -115,7 +115,8 @@ class ArchiveSite:
             merged_into = await ctx.store.thread_of(g.list_name, thread_id)
             if merged_into is None or merged_into == thread_id:
                 return not_found(ctx, request, g.list_name)
-            query = f"?{request.query_string}" if request.query_string else ""
+            raw_query = request.rel_url.raw_query_string
+            query = f"?{raw_query}" if raw_query else ""
             raise web.HTTPMovedPermanently(
                 ctx.absolute(ctx.pages.thread_path(g.list_name, merged_into)) + query)
         t, _ = texts_for(request)
