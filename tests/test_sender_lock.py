@@ -34,6 +34,7 @@ from ccrlist_helpers import (
     wait_until,
 )
 from test_ccrlist_crash import spawn
+from test_ccrlist_serve import unprivileged
 
 from ccrlist.config.loader import load_settings
 from ccrlist.config.settings import Settings
@@ -253,3 +254,25 @@ async def test_a_lock_file_that_cannot_be_opened_is_said_once_and_tried_again(
         "waits and tries again"]
     lock.release()
 
+
+
+def test_a_lock_file_this_user_may_only_read_still_locks(tmp_path: Path) -> None:
+    """The server's lock file, seen by an editor who may read it but not write it: the
+    lock works on a descriptor opened for reading, and keeps out a second holder."""
+    database = tmp_path / "ccr.sqlite3"
+    lock_path(database).write_text("ccrlist serve (pid 1)\n", encoding="utf-8")
+    lock_path(database).chmod(0o444)
+    tmp_path.chmod(0o555)  # nor may it be replaced
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from ccrlist.delivery.sender_lock import SenderLock\n"
+            "first = SenderLock(Path(sys.argv[1]), 'chronicle publish')\n"
+            "second = SenderLock(Path(sys.argv[1]), 'chronicle publish')\n"
+            "print(first.acquire(), second.acquire(), first.holder())\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(database)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60,
+                              preexec_fn=unprivileged())
+    finally:
+        tmp_path.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True False ccrlist serve (pid 1)\n"
