@@ -139,6 +139,20 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._relay = Outage(log, "relay")
 
+    @property
+    def messages_held(self) -> int:
+        """How many queued messages the worker keeps in memory now."""
+        return len(self._messages)
+
+    def _forget_all_but(self, at_hand: set[int]) -> None:
+        """Keep only the messages of the deliveries at hand (and their canonical forms and
+        shared signatures). A worker kept busy by a stream of posts never goes idle, and
+        would otherwise hold every message it has sent: 40,000 posts of 5 KB took `serve`
+        to 625 MB. A message needed again (a retry) is read again."""
+        for cache in (self._messages, self._prepared, self._signatures):
+            for outgoing_id in cache.keys() - at_hand:
+                del cache[outgoing_id]
+
     def wake(self) -> None:
         """Tell a running `run_forever` that new deliveries were queued."""
         self._wake.set()
@@ -158,7 +172,9 @@ class DeliveryWorker:
                 due = await self._queue.due(self._clock(), CLAIM_LIMIT)
                 if not due:
                     break
-                for outgoing_id in {d.outgoing_id for d in due} - self._messages.keys():
+                at_hand = {d.outgoing_id for d in due}
+                self._forget_all_but(at_hand)
+                for outgoing_id in at_hand - self._messages.keys():
                     self._messages[outgoing_id] = await self._queue.outgoing(outgoing_id)
                 batches = plan_batches(due, self._messages, self._settings.max_rcpt_per_message)
                 await self._send_all(batches, sessions, report, progress, stopping)
