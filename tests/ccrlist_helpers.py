@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -116,6 +117,24 @@ def make_settings(tmp_path: Path, relay_port: int | None, **delivery: Any) -> Se
         web=WebSettings(port=0),
         delivery=DeliverySettings(**{"retry_base_seconds": 0.2, **delivery}), posting=posting,
         auth=auth)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path,
+                   seconds: float = 15.0) -> None:
+    """Until `proc` (a `ccrlist serve`) accepts connections on `port`; fail with the end
+    of its log if it exits first, and kill it if it never listens."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise AssertionError("serve did not start listening")
 
 
 async def add_members(settings: Settings, addresses: Sequence[str],

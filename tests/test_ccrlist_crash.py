@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from ccrlist_helpers import (
     message,
     queue_settled,
     wait_for,
+    wait_listening,
     wait_until,
 )
 
@@ -73,17 +72,8 @@ def spawn(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config", str(config),
                              "serve"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=log.open("ab"))
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("serve did not start listening")
+    wait_listening(proc, port, log)
+    return proc
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:

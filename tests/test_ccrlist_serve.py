@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from ccrlist_helpers import DOMAIN, add_members, free_port, message
+from ccrlist_helpers import DOMAIN, add_members, free_port, message, wait_listening
 
 from ccrlist.config.loader import load_settings
 from subscribers.db import open_database
@@ -50,25 +50,12 @@ def start(config: Path, log: Path,
                             stderr=log.open("wb"), preexec_fn=preexec)
 
 
-def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("serve did not start listening")
-
-
 @contextmanager
 def serving(config: Path, port: int, log: Path,
             preexec: Callable[[], None] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     proc = start(config, log, preexec)
     try:
-        wait_listening(proc, port, log)
+        wait_listening(proc, port, log, seconds=20)
         yield proc
     finally:
         if proc.poll() is None:

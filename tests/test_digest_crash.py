@@ -9,10 +9,8 @@ the relay at the kill may arrive twice, as for any delivery; nothing else may.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ccrlist_helpers import (
     queue_settled,
     rows,
     wait_for,
+    wait_listening,
     wait_until,
 )
 from digestkit import DAILY, members, posts_in, utc
@@ -88,17 +87,8 @@ def spawn(config: Path, clock: Path, port: int, log: Path,
     args = [sys.executable, str(WRAPPER), str(config), str(clock)] + ([crash_at] if crash_at
                                                                       else [])
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {log.read_text()[-3000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("serve did not start listening")
+    wait_listening(proc, port, log)
+    return proc
 
 
 async def post(port: int, n: int) -> None:
