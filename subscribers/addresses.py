@@ -40,26 +40,27 @@ def normalise_address(raw: str) -> str:
     """
     if not isinstance(raw, str) or not raw:
         raise AddressError("address is empty")
-    plain = _PLAIN.fullmatch(raw)  # the common case first: nothing to strip or refuse
-    if plain is not None and len(plain[1]) <= MAX_LOCAL_LENGTH and len(raw) <= MAX_LENGTH:
-        return _plain_address(raw, plain[1], plain[2])
+    plain = _plain_address(raw)  # the common case first: nothing to strip or refuse
+    if plain is not None:
+        return plain
     if _has_control(raw):
         raise AddressError("address contains a control character")
     candidate = raw.strip()
     if _NOT_HERE.search(candidate):
         raise AddressError(f"address {candidate!r} contains a character not allowed here")
+    return _plain_address(candidate) or _normalise_fully(candidate)
+
+
+def _plain_address(candidate: str) -> str | None:
+    """`candidate` normalised when it is a plain address (its domain checked once per
+    domain); None when it is not plain and must take the full way."""
     plain = _PLAIN.fullmatch(candidate)
-    if (plain is not None and len(plain[1]) <= MAX_LOCAL_LENGTH
-            and len(candidate) <= MAX_LENGTH):
-        return _plain_address(candidate, plain[1], plain[2])
-    return _normalise_fully(candidate)
-
-
-def _plain_address(candidate: str, local: str, domain: str) -> str:
-    ok, checked = _checked_domain(domain)
+    if plain is None or len(plain[1]) > MAX_LOCAL_LENGTH or len(candidate) > MAX_LENGTH:
+        return None
+    ok, checked = _checked_domain(plain[2])
     if not ok:
         raise AddressError(f"{candidate!r} is not a valid address: {checked}")
-    return f"{local}@{checked}"
+    return f"{plain[1]}@{checked}"
 
 
 @functools.lru_cache(maxsize=16384)
