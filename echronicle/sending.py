@@ -111,7 +111,7 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
         holder = sender.holder()
         reporter.note(f"{holder} is sending from this database: it sends the copies; "
                       "following its progress (Ctrl-C stops following, not sending)")
-        left = await _not_tried(queue, outgoing_ids)
+        left = sum(c.pending for c in before)
         progress = reporter.sending(left) if left else None
         if not await follow(queue, outgoing_ids, sender, left, progress):
             reporter.note(f"{holder} has sent none of the copies for "
