@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import signal
 import time
 import weakref
@@ -37,6 +38,7 @@ from ccrlist.delivery.transport import make_transport
 from ccrlist.delivery.verp import verp_key as derive_verp_key
 from ccrlist.delivery.worker import DeliveryWorker
 from ccrlist.digests.runner import POLL_SECONDS, DigestRunner
+from ccrlist.heap import limit_malloc_arenas
 from ccrlist.intake import replies
 from ccrlist.intake.handler import AdminMail, ListHandler, PostWriter
 from ccrlist.intake.protocol import ListLMTP, ListSMTP
@@ -46,7 +48,7 @@ from ccrlist.notices import Notices
 from ccrlist.serve_checks import check_database, check_outbox, take_sender_lock
 from ccrlist.web.app import start_web
 from subscribers.archive import ArchiveStore
-from subscribers.db import Connection, open_database
+from subscribers.db import LIGHT_CACHE_KIB, Connection, open_database
 from subscribers.facts import FactsReader
 from subscribers.posts import PostStore
 from subscribers.queue import QueueStore
@@ -127,6 +129,13 @@ async def _drain_sessions(handler: ListHandler, sessions: weakref.WeakSet[SMTP])
 Say = Callable[[str], None]
 
 
+# serve's database connections, in the order `serve` unpacks them, and those that only
+# read now and then.
+_CONNECTIONS = ("facts", "intake", "fanout", "delivery", "admin", "web", "owners", "archive",
+                "archive_web", "digest")
+_LIGHT = frozenset({"admin", "web", "owners", "archive_web", "digest"})
+
+
 def _log_line(line: str) -> None:
     log.info("%s", line)
 
@@ -155,10 +164,12 @@ async def serve(settings: Settings, stop: asyncio.Event,
     uncount = count_accept_errors(asyncio.get_running_loop(), flood)
     unfilter = count_client_warnings(flood)
     try:
-        for _ in range(10):
-            connections.append(await open_database(settings.database_path))
         # Sessions read concurrently, so their reads get a connection of their own: a write
-        # begun on a connection with a read in progress fails at once with "locked".
+        # begun on a connection with a read in progress fails at once with "locked". The
+        # connections that read now and then keep a small page cache (the memory goal).
+        for role in _CONNECTIONS:
+            connections.append(await open_database(
+                settings.database_path, LIGHT_CACHE_KIB if role in _LIGHT else None))
         (facts_db, intake_db, fanout_db, delivery_db, admin_db, web_db, owners_db, archive_db,
          archive_web_db, digest_db) = connections
         await check_database(intake_db, settings.database_path)
@@ -277,6 +288,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
 def run(settings: Settings, say: Say) -> None:
     """Serve until SIGINT or SIGTERM, telling `say` what happens."""
 
+    limit_malloc_arenas(os.environ)  # before any thread allocates
     before, _ = raise_open_files_limit()  # said with the other notices, once listening
 
     async def main() -> None:

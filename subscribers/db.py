@@ -16,6 +16,9 @@ from pathlib import Path
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+# For a connection that reads now and then (a web page, an owner's notice): a small page
+# cache, since the operating system caches the file anyway. SQLite's default is 2 MB.
+LIGHT_CACHE_KIB = 256
 
 Connection = aiosqlite.Connection
 Row = aiosqlite.Row
@@ -63,8 +66,9 @@ async def _transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
     await conn.commit()
 
 
-async def open_database(path: Path) -> aiosqlite.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
+async def open_database(path: Path, cache_kib: int | None = None) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the database at `path`; `cache_kib`, when
+    given, is the connection's page cache (else SQLite's default)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
@@ -73,6 +77,8 @@ async def open_database(path: Path) -> aiosqlite.Connection:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        if cache_kib is not None:
+            await conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
         await migrate(conn)
     except BaseException:
         await conn.close()
