@@ -16,7 +16,8 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
-from ccrlist.config.settings import Settings
+from ccrlist.config.loader import load_settings
+from ccrlist.config.settings import Settings, SettingsError
 from echronicle.commands import chronicle
 from echronicle.reading.library import load_all
 from echronicle.rendering.site import render_site
@@ -319,3 +320,28 @@ def test_the_listing_depends_on_the_site_address(settings: Settings) -> None:
     index = (settings.site.output_dir / "index.html").read_text("utf-8")
     assert "https://ccrweb.ca/chronicle/vol12-1/" in index
     assert "lists.example.org" not in index
+
+
+def test_feeds_carry_the_newest_feed_entries_issues_and_the_index_every_one(
+        tmp_path: Path) -> None:
+    config = tmp_path / "ccr.toml"
+    config.write_text("[site]\nfeed_entries = 1\n", "utf-8")
+    settings = load_settings(config)
+    assert settings.site.feed_entries == 1
+    files = render_site(load_all(FIXTURES), settings)
+    for name in ("feed.xml", "atom.xml", "fr/feed.xml", "fr/atom.xml"):
+        feed = feedparser.parse(files[name])
+        assert feed.bozo == 0
+        assert [e.link.rsplit("/chronicle/", 1)[1] for e in feed.entries] in (
+            ["vol12-2/"], ["vol12-2/fr/"]), name
+        assert feed.feed.updated_parsed[:3] == (2017, 10, 3)  # the newest issue's date
+    index = files["index.html"].decode()
+    assert "vol12-2/" in index and "vol12-1/" in index
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "2.5", '"all"'])
+def test_feed_entries_must_be_a_positive_whole_number(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "ccr.toml"
+    config.write_text(f"[site]\nfeed_entries = {value}\n", "utf-8")
+    with pytest.raises(SettingsError, match=r"'site\.feed_entries' must be"):
+        load_settings(config)

@@ -6,7 +6,6 @@ import os
 import platform
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest

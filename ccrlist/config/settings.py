@@ -42,6 +42,9 @@ class RelaySettings:
 class SiteSettings:
     base_url: str = "https://lists.example.org/chronicle/"
     output_dir: Path = Path("site")
+    # The newest issues in each RSS and Atom feed (each entry carries the whole issue; the
+    # index page lists every issue).
+    feed_entries: int = 20
 
 
 @dataclass(frozen=True)

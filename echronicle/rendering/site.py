@@ -1,5 +1,5 @@
 """Render the web archive as a map of relative path -> bytes, ready for the writer: each issue's
-pages, and the indexes and feeds that list every issue (pure)."""
+pages, the indexes that list every issue and the feeds of the newest ones (pure)."""
 
 from __future__ import annotations
 
@@ -25,18 +25,21 @@ def edition_files(edition: Edition, settings: Settings) -> dict[str, bytes]:
 
 
 def shared_files(editions: Sequence[ListedEdition], settings: Settings) -> dict[str, bytes]:
-    """Per language, the index and the RSS and Atom feeds, which list every issue."""
+    """Per language, the index, which lists every issue, and the RSS and Atom feeds of the
+    newest `[site] feed_entries` (a feed reader fetches the feed again and again: all 500
+    issues of an archive would make it 4 MB)."""
     root = site_root(settings)
     ordered = newest_first(editions)
     newest = ordered[0].date if ordered else None
+    fed = ordered[:settings.site.feed_entries]
     files: dict[str, bytes] = {}
     for lang in LANGS:
         folder = lang_prefix(lang)
         files[folder + "index.html"] = render_index([e.index[lang] for e in ordered], root,
                                                     lang)
-        files[folder + "feed.xml"] = render_rss([e.rss[lang] for e in ordered], root, lang,
+        files[folder + "feed.xml"] = render_rss([e.rss[lang] for e in fed], root, lang,
                                                 newest)
-        files[folder + "atom.xml"] = render_atom([e.atom[lang] for e in ordered], root, lang,
+        files[folder + "atom.xml"] = render_atom([e.atom[lang] for e in fed], root, lang,
                                                  newest)
     return files
 
