@@ -69,7 +69,7 @@ def publish_files(settings: Settings, edition: Edition,
     root = site_root(settings)
     cache = listing_cache(settings)
     found = list_issues(settings.issues_dir, settings.limits.max_issue_bytes, cache, root,
-                        skip=edition.id)
+                        skip=edition.id, feed_entries=settings.site.feed_entries)
     mine = listed_edition(edition, root)
     key = cache.key(files, root)
     cache.put(key, mine)

@@ -4,6 +4,7 @@ tells unchanged issue files without reading them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from ccrlist.config.settings import Settings
 from echronicle.commands import chronicle
 from echronicle.listing.cache import ListingCache
 from echronicle.listing.entries import listed_edition
+from echronicle.listing.folder import list_issues
 from echronicle.listing.manifest import Manifest
 from echronicle.reading.edition import IssueFile
 from echronicle.reading.errors import IssueError, IssueProblems
@@ -40,6 +42,25 @@ def test_a_listing_reads_back_as_it_was_written(tmp_path: Path, issue_id: str) -
         assert stored.count(listed.rss["en"]) == 1
 
 
+@pytest.mark.parametrize("issue_id", ["vol12-1", "vol12-2"])
+def test_a_listing_read_without_its_feeds_has_its_facts_and_index_entries(
+        tmp_path: Path, issue_id: str) -> None:
+    cache = ListingCache(tmp_path, "code")
+    listed = listed_edition(load_edition(FIXTURES, issue_id), ROOT)
+    cache.put("k", listed)
+    assert cache.get("k", feeds=False) == dataclasses.replace(listed, rss={}, atom={})
+
+
+def test_index_entries_longer_than_the_first_read_are_read_whole(tmp_path: Path) -> None:
+    cache = ListingCache(tmp_path, "code")
+    listed = listed_edition(load_edition(FIXTURES, "vol12-2"), ROOT)
+    long = dataclasses.replace(listed, index={"en": b"<li>" + b"e" * 9000 + b"</li>",
+                                              "fr": b"<li>" + b"f" * 9000 + b"</li>"})
+    cache.put("k", long)
+    assert cache.get("k", feeds=False) == dataclasses.replace(long, rss={}, atom={})
+    assert cache.get("k") == long
+
+
 def test_broken_issues_read_back_with_every_problem(tmp_path: Path) -> None:
     cache = ListingCache(tmp_path, "code")
     one = IssueError("vol9-1.md", None, "the front matter has no 'title'")
@@ -59,13 +80,14 @@ def test_broken_issues_read_back_with_every_problem(tmp_path: Path) -> None:
     lambda data: data.replace(b'"format": 1', b'"format": 0'),
     lambda data: b"",
 ])
-def test_a_damaged_listing_is_a_miss(tmp_path: Path, damage: object) -> None:
+@pytest.mark.parametrize("feeds", [True, False])
+def test_a_damaged_listing_is_a_miss(tmp_path: Path, damage: object, feeds: bool) -> None:
     cache = ListingCache(tmp_path, "code")
     cache.put("k", listed_edition(load_edition(FIXTURES, "vol12-2"), ROOT))
     path = tmp_path / "code" / "k.listing"
     assert callable(damage)
     path.write_bytes(damage(path.read_bytes()))
-    assert cache.get("k") is None
+    assert cache.get("k", feeds) is None
 
 
 def test_keys_follow_names_contents_and_the_site_address() -> None:
@@ -156,3 +178,58 @@ def test_publishing_reads_only_the_files_that_changed(settings: Settings) -> Non
         old.name, old.read_bytes()).digest
     old.write_text(old.read_text("utf-8") + "\nMore.\n", "utf-8")
     assert cache.manifest().digest(old, old.stat()) is None
+
+
+def _third_issue(issues: Path) -> None:
+    """vol12-3, the newest: vol12-2 a month later."""
+    for suffix in (".md", ".fr.md"):
+        text = (issues / f"vol12-2{suffix}").read_text("utf-8")
+        (issues / f"vol12-3{suffix}").write_text(
+            text.replace("number: 2", "number: 3").replace("date: 2017-10-03",
+                                                             "date: 2017-11-03"), "utf-8")
+
+
+def test_only_the_issues_the_feeds_show_are_read_with_their_feed_entries(
+        settings: Settings) -> None:
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    _third_issue(settings.issues_dir)
+    result = CliRunner().invoke(chronicle, ["publish", "vol12-2", "--no-send"], obj=settings)
+    assert result.exit_code == 0, result.output
+    cache = ListingCache(settings.data_dir / "cache" / "listing")
+    found = list_issues(settings.issues_dir, 1 << 20, cache, ROOT, feed_entries=2)
+    by_id = {e.id: e for e in found.editions}
+    assert sorted(by_id) == ["vol12-1", "vol12-2", "vol12-3"] and not found.left_out
+    assert by_id["vol12-3"].rss and by_id["vol12-2"].atom  # the two newest, whole
+    assert by_id["vol12-1"].rss == {} and by_id["vol12-1"].atom == {}
+    assert by_id["vol12-1"].index["fr"]
+    whole = list_issues(settings.issues_dir, 1 << 20, cache, ROOT)
+    assert all(e.rss and e.atom for e in whole.editions)
+
+
+def test_a_newest_issue_broken_since_its_first_look_is_left_out_and_the_next_one_fed(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the small read and the whole one, vol12-3's listing goes missing and its file
+    turns out broken: it is left out, and vol12-2 takes its place in the feeds, whole."""
+    shutil.copytree(FIXTURES, settings.issues_dir)
+    _third_issue(settings.issues_dir)
+    for path in settings.issues_dir.iterdir():
+        _age(path, 60)  # so that the manifest vouches for them: the cache is asked first
+    result = CliRunner().invoke(chronicle, ["publish", "vol12-2", "--no-send"], obj=settings)
+    assert result.exit_code == 0, result.output
+    cache = ListingCache(settings.data_dir / "cache" / "listing")
+    newest = settings.issues_dir / "vol12-3.md"
+    real_get = ListingCache.get
+
+    def get(self: ListingCache, key: str, feeds: bool = True) -> object:
+        listing = real_get(self, key, feeds)
+        if feeds and getattr(listing, "id", None) == "vol12-3":
+            newest.write_text("not an issue\n", "utf-8")
+            return None
+        return listing
+
+    monkeypatch.setattr(ListingCache, "get", get)
+    found = list_issues(settings.issues_dir, 1 << 20, cache, ROOT, feed_entries=1)
+    assert [e.source for e in found.left_out] == ["vol12-3.md"]
+    by_id = {e.id: e for e in found.editions}
+    assert sorted(by_id) == ["vol12-1", "vol12-2"]
+    assert by_id["vol12-2"].rss and by_id["vol12-1"].rss == {}

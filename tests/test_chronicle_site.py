@@ -345,3 +345,20 @@ def test_feed_entries_must_be_a_positive_whole_number(tmp_path: Path, value: str
     config.write_text(f"[site]\nfeed_entries = {value}\n", "utf-8")
     with pytest.raises(SettingsError, match=r"'site\.feed_entries' must be"):
         load_settings(config)
+
+
+def test_incremental_publish_with_short_feeds_writes_what_a_full_build_writes(
+        settings: Settings) -> None:
+    """With `feed_entries = 1`, the older issue is listed from a small read of its cached
+    listing (no feed entries): the files are still exactly those of a full build."""
+    short = dataclasses.replace(settings, site=dataclasses.replace(settings.site,
+                                                                   feed_entries=1))
+    shutil.copytree(FIXTURES, short.issues_dir)
+    _publish(short, "vol12-1")
+    _publish(short, "vol12-2")  # vol12-1 from the cache, without its feed entries
+    full = render_site(load_all(FIXTURES), short)
+    assert _tree(short.site.output_dir) == {name: full[name] for name in sorted(full)}
+    _publish(short, "vol12-1")  # vol12-2, the newest, from the cache with them
+    assert _tree(short.site.output_dir) == {name: full[name] for name in sorted(full)}
+    feed = feedparser.parse(full["feed.xml"])
+    assert [e.link for e in feed.entries] == ["https://lists.example.org/chronicle/vol12-2/"]

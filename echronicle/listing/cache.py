@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from datetime import date
@@ -75,9 +76,12 @@ class ListingCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.listing"
 
-    def get(self, key: str) -> Listing | None:
+    def get(self, key: str, feeds: bool = True) -> Listing | None:
+        """The listing kept under `key`, or None. Without `feeds`, only its facts and index
+        entries are read (a few hundred bytes of the 30 KB that the feed entries, each the
+        whole issue, take): its `rss` and `atom` are then empty."""
         try:
-            return _decode(self._path(key).read_bytes())
+            return _read(self._path(key), feeds)
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None  # never written, or damaged: made again
 
@@ -120,30 +124,46 @@ def _encode(listing: Listing) -> bytes:
     return json.dumps(head).encode() + b"\n" + b"".join(pieces)
 
 
-def _decode(data: bytes) -> Listing:
-    end = data.index(b"\n")
-    head: dict[str, Any] = json.loads(data[:end])
-    rest = memoryview(data)[end + 1:]  # the pieces are copied once, each on its own
-    if head["format"] != FORMAT:
-        raise ValueError("another format")
-    if "errors" in head:
-        errors = [IssueError(str(source), line, str(message))
-                  for source, line, message in head["errors"]]
-        return errors[0] if len(errors) == 1 else IssueProblems(errors)
-    sizes: list[int | str] = head["sizes"]
-    if len(sizes) != len(_KINDS) * len(LANGS):
-        raise ValueError("not a listing")
+_HEAD_READ = 4096  # the facts line and the index entries, usually
+
+
+def _read(path: Path, feeds: bool) -> Listing:
+    with path.open("rb") as stream:
+        total = os.fstat(stream.fileno()).st_size
+        data = stream.read(total if feeds else min(total, _HEAD_READ))
+        if b"\n" not in data:
+            data += stream.read()
+        end = data.index(b"\n")
+        head: dict[str, Any] = json.loads(data[:end])
+        if head["format"] != FORMAT:
+            raise ValueError("another format")
+        if "errors" in head:
+            errors = [IssueError(str(source), line, str(message))
+                      for source, line, message in head["errors"]]
+            return errors[0] if len(errors) == 1 else IssueProblems(errors)
+        sizes: list[int | str] = head["sizes"]
+        if len(sizes) != len(_KINDS) * len(LANGS):
+            raise ValueError("not a listing")
+        if end + 1 + sum(n for n in sizes if not isinstance(n, str)) != total:
+            raise ValueError("cut short")
+        # The index entries come first: each kind's pieces in the order of LANGS.
+        needed = total if feeds else end + 1 + sum(
+            n for n in sizes[:len(LANGS)] if not isinstance(n, str))
+        if len(data) < needed:
+            data += stream.read(needed - len(data))
+    if len(data) < needed:
+        raise ValueError("cut short")
+    kinds = _KINDS if feeds else _KINDS[:1]
     by_kind: dict[str, dict[str, bytes]] = {kind: {} for kind in _KINDS}
+    rest = memoryview(data)[end + 1:]  # the pieces are copied once, each on its own
     at = 0
-    for n, size in enumerate(sizes):
+    for n, size in enumerate(sizes[:len(kinds) * len(LANGS)]):
         kind, lang = _KINDS[n // len(LANGS)], LANGS[n % len(LANGS)]
         if isinstance(size, str):
             by_kind[kind][lang] = by_kind[kind][size]
         else:
             by_kind[kind][lang] = bytes(rest[at:at + size])
             at += size
-    if at != len(rest):
-        raise ValueError("cut short")
     return ListedEdition(id=str(head["id"]), date=date.fromisoformat(head["date"]),
                          volume=int(head["volume"]), number=int(head["number"]),
                          index=by_kind["index"], rss=by_kind["rss"], atom=by_kind["atom"])

@@ -10,7 +10,7 @@ from pathlib import Path
 from echronicle.listing.cache import Listing, ListingCache
 from echronicle.listing.entries import listed_edition
 from echronicle.listing.manifest import Manifest
-from echronicle.listing.model import ListedEdition
+from echronicle.listing.model import ListedEdition, newest_first
 from echronicle.reading.edition import parse_edition
 from echronicle.reading.errors import IssueError, problems_of
 from echronicle.reading.library import folder_editions, read_file, too_large
@@ -24,24 +24,42 @@ class FolderListing:
 
 
 def list_issues(issues_dir: Path, max_bytes: int, cache: ListingCache, site_root: str,
-                skip: str = "") -> FolderListing:
-    """Every issue but `skip`, listed or set aside."""
+                skip: str = "", feed_entries: int | None = None) -> FolderListing:
+    """Every issue but `skip`, listed or set aside. With `feed_entries`, only the newest
+    `feed_entries` issues' listings are read whole: the others' `rss` and `atom` are empty
+    (the feeds never show them), so an old issue costs a small read, not its 30 KB."""
     found = FolderListing()
     manifest = cache.manifest()
-    for issue_id, paths in folder_editions(issues_dir).items():
-        if issue_id == skip:
-            continue
-        listing = _listing(issue_id, paths, max_bytes, cache, manifest, site_root, found.keys)
+    folder = {issue_id: paths for issue_id, paths in folder_editions(issues_dir).items()
+              if issue_id != skip}
+    feeds = feed_entries is None
+    listed: dict[str, ListedEdition] = {}
+    for issue_id, paths in folder.items():
+        listing = _listing(issue_id, paths, max_bytes, cache, manifest, site_root, found.keys,
+                           feeds)
         if isinstance(listing, IssueError):
             found.left_out.append(listing)
         else:
-            found.editions.append(listing)
+            listed[issue_id] = listing
+    while not feeds:  # until the newest all have their feed entries
+        short = [e for e in newest_first(listed.values())[:feed_entries] if not e.rss]
+        if not short:
+            break
+        for edition in short:
+            listing = _listing(edition.id, folder[edition.id], max_bytes, cache, manifest,
+                               site_root, found.keys, True)
+            if isinstance(listing, IssueError):  # changed and broken since the first look
+                found.left_out.append(listing)
+                del listed[edition.id]
+            else:
+                listed[edition.id] = listing
+    found.editions = list(listed.values())
     manifest.save()
     return found
 
 
 def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCache,
-             manifest: Manifest, site_root: str, keys: set[str]) -> Listing:
+             manifest: Manifest, site_root: str, keys: set[str], feeds: bool) -> Listing:
     try:
         stats = [path.stat() for path in paths]
     except OSError as exc:  # removed or renamed while we look: its next publish lists it
@@ -53,7 +71,7 @@ def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCac
     if all(digests):  # unchanged since hashed: no need to read them
         key = cache.key([(p.name, str(d)) for p, d in zip(paths, digests, strict=True)],
                         site_root)
-        cached = cache.get(key)
+        cached = cache.get(key, feeds)
         if cached is not None:
             keys.add(key)
             return cached
@@ -67,7 +85,7 @@ def _listing(issue_id: str, paths: list[Path], max_bytes: int, cache: ListingCac
         manifest.record(path, stat, file.digest)
     key = cache.key(files, site_root)
     keys.add(key)
-    cached = cache.get(key)
+    cached = cache.get(key, feeds)
     if cached is not None:
         return cached
     listing: Listing

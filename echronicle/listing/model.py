@@ -19,8 +19,10 @@ class ListedEdition:
     number: int
     # UTF-8, as written into the pages, which are joined from them byte for byte:
     index: Mapping[str, bytes]  # by the language of the index: its `<li>`
-    rss: Mapping[str, bytes]  # by the language of the feed: its `<item>`
-    atom: Mapping[str, bytes]  # by the language of the feed: its `<entry>`
+    # By the language of the feed: its `<item>` and its `<entry>`. Both empty for an issue
+    # too old for the feeds, listed without them (`list_issues`' `feed_entries`).
+    rss: Mapping[str, bytes]
+    atom: Mapping[str, bytes]
 
 
 def newest_first(editions: Iterable[ListedEdition]) -> list[ListedEdition]:

@@ -24,15 +24,17 @@ def issue_ids(issues_dir: Path) -> list[str]:
     return sorted(folder_editions(issues_dir))
 
 
-def folder_editions(issues_dir: Path) -> dict[str, list[Path]]:
-    """Every issue with a main file `<id>.md` in the folder, by id, with its files: the main
-    file, then every `<id>.<anything>.md` (a translation, or a misnamed file that reading
-    refuses), from one reading of the folder."""
+def folder_editions(issues_dir: Path, only: str | None = None) -> dict[str, list[Path]]:
+    """Every issue with a main file `<id>.md` in the folder (or only the issue `only`), by
+    id, with its files: the main file, then every `<id>.<anything>.md` (a translation, or a
+    misnamed file that reading refuses), from one reading of the folder."""
     if not issues_dir.is_dir():
         return {}
     primaries: dict[str, Path] = {}
     others: dict[str, list[Path]] = {}
     for entry in os.scandir(issues_dir):
+        if only is not None and not entry.name.startswith(only + "."):
+            continue
         stem = entry.name.removesuffix(".md")
         issue_id, dot, _ = stem.partition(".")
         if stem == entry.name or not is_issue_id(issue_id):
@@ -48,9 +50,9 @@ def folder_editions(issues_dir: Path) -> dict[str, list[Path]]:
 def edition_paths(issues_dir: Path, issue_id: str) -> list[Path]:
     """`<id>.md`, then its translations `<id>.<lang>.md`; an unknown id is a usage error."""
     check_id(issue_id)
-    editions = folder_editions(issues_dir)
+    editions = folder_editions(issues_dir, only=issue_id)
     if issue_id not in editions:
-        known = ", ".join(editions) or "none yet"
+        known = ", ".join(folder_editions(issues_dir)) or "none yet"
         raise UnknownIssue(str(issues_dir / f"{issue_id}.md"), None,
                            f"there is no issue '{issue_id}' (issues: {known})")
     return editions[issue_id]

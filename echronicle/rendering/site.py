@@ -32,6 +32,9 @@ def shared_files(editions: Sequence[ListedEdition], settings: Settings) -> dict[
     ordered = newest_first(editions)
     newest = ordered[0].date if ordered else None
     fed = ordered[:settings.site.feed_entries]
+    missing = [e.id for e in fed if not (e.rss and e.atom)]
+    if missing:  # listed without their feed entries: a mistake of the caller's
+        raise ValueError(f"the feeds need the feed entries of {', '.join(missing)}")
     files: dict[str, bytes] = {}
     for lang in LANGS:
         folder = lang_prefix(lang)
