@@ -19,8 +19,9 @@ from click.testing import CliRunner
 from ccrlist.config.loader import load_settings
 from ccrlist.config.settings import Settings, SettingsError
 from echronicle.commands import chronicle
+from echronicle.listing.entries import listed_edition
 from echronicle.reading.library import load_all
-from echronicle.rendering.site import render_site
+from echronicle.rendering.site import render_site, shared_files
 from echronicle.writer import UnsafePath, write_tree
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "chronicle" / "issues"
@@ -362,3 +363,17 @@ def test_incremental_publish_with_short_feeds_writes_what_a_full_build_writes(
     assert _tree(short.site.output_dir) == {name: full[name] for name in sorted(full)}
     feed = feedparser.parse(full["feed.xml"])
     assert [e.link for e in feed.entries] == ["https://lists.example.org/chronicle/vol12-2/"]
+
+
+def test_the_feeds_refuse_an_issue_listed_without_its_feed_entries() -> None:
+    """`list_issues` leaves them out only for issues too old for the feeds; were one of the
+    newest without them, its feed entry would silently be missing."""
+    listed = [listed_edition(e, "https://lists.example.org/chronicle/")
+              for e in load_all(FIXTURES)]
+    newest = max(listed, key=lambda e: e.date)
+    short = [dataclasses.replace(e, rss={}, atom={}) if e is newest else e for e in listed]
+    with pytest.raises(ValueError, match=newest.id):
+        shared_files(short, Settings())
+    older = [dataclasses.replace(e, rss={}, atom={}) if e is not newest else e for e in listed]
+    one = Settings(site=dataclasses.replace(Settings().site, feed_entries=1))
+    assert feedparser.parse(shared_files(older, one)["feed.xml"]).entries
