@@ -69,6 +69,8 @@ async def _transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
 async def open_database(path: Path, cache_kib: int | None = None) -> aiosqlite.Connection:
     """Open (creating if needed) and migrate the database at `path`; `cache_kib`, when
     given, is the connection's page cache (else SQLite's default)."""
+    if cache_kib is not None and cache_kib < 1:
+        raise ValueError(f"a page cache of {cache_kib} KiB")
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
@@ -78,7 +80,7 @@ async def open_database(path: Path, cache_kib: int | None = None) -> aiosqlite.C
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
         if cache_kib is not None:
-            await conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+            await conn.execute(f"PRAGMA cache_size = -{cache_kib:d}")
         await migrate(conn)
     except BaseException:
         await conn.close()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import platform
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ccrlist.heap import limit_malloc_arenas
+from ccrlist.heap import _glibc, limit_malloc_arenas
+from ccrlist.server import _CONNECTIONS, _LIGHT
 from subscribers.db import LIGHT_CACHE_KIB, open_database
 
-glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+glibc = pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
 
 # Eight threads alive at once, each allocating through malloc (1 MB objects bypass
 # Python's small-object allocator); glibc's malloc_stats() then lists one "Arena N:" per
@@ -21,7 +23,8 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's ma
 _THREADS = """
 import ctypes, os, sys, threading
 sys.path.insert(0, {root!r})
-from ccrlist.heap import limit_malloc_arenas
+from ccrlist.heap import _glibc, limit_malloc_arenas
+from ccrlist.server import _CONNECTIONS, _LIGHT
 if sys.argv[1] == "limit":
     print(limit_malloc_arenas(os.environ), flush=True)
 barrier = threading.Barrier(8)
@@ -46,7 +49,8 @@ def _arenas(mode: str, env: dict[str, str]) -> tuple[int, str]:
 
 
 def _env_without_arena_max() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    return {k: v for k, v in os.environ.items()
+            if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
 
 
 @glibc
@@ -71,8 +75,24 @@ def test_the_operators_malloc_arena_max_wins() -> None:
     assert arenas == 4
 
 
-def test_nothing_changes_when_malloc_arena_max_is_set() -> None:
+@glibc
+def test_the_operators_glibc_tunable_wins() -> None:
+    env = {**_env_without_arena_max(), "GLIBC_TUNABLES": "glibc.malloc.arena_max=4"}
+    arenas, said = _arenas("limit", env)
+    assert said == "False"
+    assert arenas == 4
+
+
+def test_nothing_changes_when_the_operator_chose() -> None:
     assert limit_malloc_arenas({"MALLOC_ARENA_MAX": "1"}) is False
+    assert limit_malloc_arenas(
+        {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0:glibc.malloc.arena_max=8"}) is False
+
+
+def test_serves_light_connections_are_among_its_connections() -> None:
+    """A misspelt role would silently keep SQLite's default cache."""
+    assert set(_CONNECTIONS) > _LIGHT
+    assert len(_CONNECTIONS) == len(set(_CONNECTIONS))
 
 
 async def test_a_light_connection_gets_a_small_page_cache(tmp_path: Path) -> None:
@@ -85,4 +105,12 @@ async def test_a_light_connection_gets_a_small_page_cache(tmp_path: Path) -> Non
         await light.close()
         await default.close()
     assert size == -LIGHT_CACHE_KIB
-    assert usual == -2000  # SQLite's default, for the connections that work hard
+    # SQLite's default as built here, for the connections that work hard.
+    with contextlib.closing(sqlite3.connect(":memory:")) as fresh:
+        assert usual == fresh.execute("PRAGMA cache_size").fetchone()[0]
+
+
+@pytest.mark.parametrize("kib", [0, -256])
+async def test_a_page_cache_must_have_a_size(tmp_path: Path, kib: int) -> None:
+    with pytest.raises(ValueError, match="page cache"):
+        await open_database(tmp_path / "db.sqlite3", kib)

@@ -72,8 +72,8 @@ RANGES: dict[str, Range] = {
     "server.idle_timeout": seconds(3600),
     "relay.port": PORT,
     "relay.timeout": seconds(3600),
-    # SQLite stores a post as one BLOB, at most 1,000,000,000 bytes by default.
     "site.feed_entries": count(10_000),
+    # SQLite stores a post as one BLOB, at most 1,000,000,000 bytes by default.
     "limits.max_message_bytes": Range(1, 1_000_000_000, "a whole number of bytes"),
     # An issue is read, parsed and rendered whole: 24 MB took 97 s and 1.6 GB (issue 19).
     "limits.max_issue_bytes": Range(1, 100_000_000, "a whole number of bytes"),
