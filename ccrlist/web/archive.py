@@ -3,7 +3,8 @@ and Atom feeds, each behind the list's policy (`archive_gate.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -50,15 +51,31 @@ def _page_number(request: web.Request) -> int:
     return max(1, min(int(raw), 10_000)) if raw.isdigit() and len(raw) < 6 else 1
 
 
+GatedHandler = Callable[["ArchiveSite", web.Request, Gate], Awaitable[web.StreamResponse]]
+Handler = Callable[["ArchiveSite", web.Request], Awaitable[web.StreamResponse]]
+
+
+def _gated(handler: GatedHandler) -> Handler:
+    """`handler`, run with the list's `Gate` for a visitor its policy lets in; anyone else
+    gets what `gate` answers (not found, no archive, sign in, not a member)."""
+    @functools.wraps(handler)
+    async def checked(site: ArchiveSite, request: web.Request) -> web.StreamResponse:
+        g = await gate(site.ctx, request, request.match_info["list"])
+        if not isinstance(g, Gate):
+            return g
+        return await handler(site, request, g)
+    return checked
+
+
 class ArchiveSite:
     """Route handlers of the archive's content pages."""
 
     def __init__(self, ctx: ArchiveContext) -> None:
-        self._ctx = ctx
+        self.ctx = ctx
 
     async def lists(self, request: web.Request) -> web.Response:
         """Every list with a web archive."""
-        ctx = self._ctx
+        ctx = self.ctx
         t, keep = texts_for(request)
         lists = [lst.name for lst in await MemberStore(ctx.conn).lists()
                  if ctx.settings.archive.policy_for(lst.name) != "none"]
@@ -66,11 +83,9 @@ class ArchiveSite:
                       links=tuple((t.archive_title.format(list=name),
                                    ctx.pages.list_path(name) + keep) for name in lists))
 
-    async def index(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def index(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         t, _ = texts_for(request)
         f, nonce = frame(ctx, request, t.archive_title.format(list=g.list_name), g)
         personal = ""
@@ -82,11 +97,9 @@ class ArchiveSite:
                                await ctx.store.recent_threads(g.list_name, 20), personal)
         return page(ctx, request, body, 200, nonce)
 
-    async def month(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def month(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         t, keep = texts_for(request)
         month = request.match_info["month"]
         if not 1 <= int(month[5:]) <= 12:
@@ -104,11 +117,9 @@ class ArchiveSite:
         return page(ctx, request, ctx.pages.month(f, threads[:MONTH_PAGE], previous,
                                                   following), 200, nonce)
 
-    async def thread(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def thread(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         thread_id = int(request.match_info["id"])
         summary, posts = await ctx.store.thread(g.list_name, thread_id)
         if summary is None:
@@ -123,11 +134,9 @@ class ArchiveSite:
         f, nonce = frame(ctx, request, summary.subject or t.no_subject, g)
         return page(ctx, request, ctx.pages.thread(f, posts), 200, nonce)
 
-    async def message(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def message(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         post = await ctx.store.post(f"{g.list_name}/{request.match_info['key']}")
         if post is None:
             return not_found(ctx, request, g.list_name)
@@ -138,13 +147,11 @@ class ArchiveSite:
         return page(ctx, request, ctx.pages.message(f, post, parent, len(in_thread)), 200,
                     nonce)
 
-    async def attachment(self, request: web.Request) -> web.StreamResponse:
+    @_gated
+    async def attachment(self, request: web.Request, g: Gate) -> web.StreamResponse:
         """A download, never shown inline: `Content-Disposition: attachment` and a type no
         browser runs (`nosniff` and a sandboxing CSP come with every response)."""
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+        ctx = self.ctx
         post = await ctx.store.post(f"{g.list_name}/{request.match_info['key']}")
         number = int(request.match_info["part"])
         listed = next((a for a in post.attachments if a.part == number), None) if post else None
@@ -160,11 +167,9 @@ class ArchiveSite:
             "Content-Security-Policy": "default-src 'none'; sandbox",
         })
 
-    async def search(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def search(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         t, keep = texts_for(request)
         q = request.query
         form = SearchForm(q.get("q", "")[:500], q.get("author", "")[:320],
@@ -192,7 +197,7 @@ class ArchiveSite:
             following=link(form.page + 1) if len(hits) > PAGE_SIZE else ""), 200, nonce)
 
     async def _feed(self, request: web.Request, g: Gate, self_url: str) -> web.Response:
-        ctx = self._ctx
+        ctx = self.ctx
         t, _ = texts_for(request)
         threads = await ctx.store.recent_threads(g.list_name, FEED_ENTRIES, by="started")
         firsts = await ctx.store.first_posts([th.id for th in threads])
@@ -204,11 +209,9 @@ class ArchiveSite:
                       firsts.get(th.id)) for th in threads])
         return web.Response(body=body, content_type="application/atom+xml", charset="utf-8")
 
-    async def public_feed(self, request: web.Request) -> web.Response:
-        ctx = self._ctx
-        g = await gate(ctx, request, request.match_info["list"])
-        if not isinstance(g, Gate):
-            return g
+    @_gated
+    async def public_feed(self, request: web.Request, g: Gate) -> web.Response:
+        ctx = self.ctx
         if not g.public:  # members read their own feed URL, shown on the index
             return not_found(ctx, request, g.list_name)
         return await self._feed(request, g, ctx.absolute(
@@ -217,7 +220,7 @@ class ArchiveSite:
     async def personal_feed(self, request: web.Request) -> web.Response:
         """A member's feed: the token in the URL is the capability, checked on every fetch
         against the member still being one."""
-        ctx = self._ctx
+        ctx = self.ctx
         list_name = request.match_info["list"]
         token = request.match_info["token"]
         if (ctx.settings.archive.policy_for(list_name) != "members"
