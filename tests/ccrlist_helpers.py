@@ -119,6 +119,37 @@ def make_settings(tmp_path: Path, relay_port: int | None, **delivery: Any) -> Se
         auth=auth)
 
 
+def write_serve_config(tmp_path: Path, relay_port: int, *, top: str = "", server: str = "",
+                       delivery: str = "", more: str = "") -> tuple[Path, int]:
+    """`tmp_path/ccr.toml` for a `ccrlist serve` subprocess on free loopback ports, relaying to
+    `relay_port`, authentication off; returns it and the SMTP port. `top`, `server` and
+    `delivery` are more lines of the top level and of those sections, `more` whole sections
+    (TOML, one setting a line)."""
+    port = free_port()
+    config = tmp_path / "ccr.toml"
+    config.write_text(f"""
+domain = "{DOMAIN}"
+data_dir = "{tmp_path / 'var'}"
+{top}
+[server]
+host = "127.0.0.1"
+port = {port}
+{server}
+[relay]
+host = "127.0.0.1"
+port = {relay_port}
+timeout = 5.0
+[delivery]
+{delivery}
+[web]
+port = {free_port()}
+[auth]
+policy = "off"
+{more}
+""", encoding="utf-8")
+    return config, port
+
+
 def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path,
                    seconds: float = 15.0) -> None:
     """Until `proc` (a `ccrlist serve`) accepts connections on `port`; fail with the end

@@ -28,6 +28,7 @@ from ccrlist_helpers import (
     wait_for,
     wait_listening,
     wait_until,
+    write_serve_config,
 )
 
 from ccrlist.config.loader import load_settings
@@ -43,29 +44,11 @@ def relay() -> RecordingRelay:
 
 
 def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:
-    port = free_port()
-    config = tmp_path / "ccr.toml"
-    config.write_text(f"""
-domain = "{DOMAIN}"
-data_dir = "{tmp_path / 'var'}"
-[server]
-host = "127.0.0.1"
-port = {port}
-max_connections_per_ip = 200  # every client of these tests is 127.0.0.1
-[relay]
-host = "127.0.0.1"
-port = {relay_port}
-timeout = 5.0
-[delivery]
-max_rcpt_per_message = {BATCH}
-connections = {CONNECTIONS}
-retry_base_seconds = 0.2
-[web]
-port = {free_port()}
-[auth]
-policy = "off"
-""", encoding="utf-8")
-    return config, port
+    return write_serve_config(
+        tmp_path, relay_port,
+        server="max_connections_per_ip = 200  # every client of these tests is 127.0.0.1",
+        delivery=f"max_rcpt_per_message = {BATCH}\nconnections = {CONNECTIONS}\n"
+                 "retry_base_seconds = 0.2")
 
 
 def spawn(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:

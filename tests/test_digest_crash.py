@@ -27,6 +27,7 @@ from ccrlist_helpers import (
     wait_for,
     wait_listening,
     wait_until,
+    write_serve_config,
 )
 from digestkit import DAILY, members, posts_in, utc
 
@@ -50,29 +51,10 @@ def relay() -> RecordingRelay:
 
 
 def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:
-    port = free_port()
-    config = tmp_path / "ccr.toml"
-    config.write_text(f"""
-domain = "{DOMAIN}"
-data_dir = "{tmp_path / 'var'}"
-[server]
-host = "127.0.0.1"
-port = {port}
-[relay]
-host = "127.0.0.1"
-port = {relay_port}
-timeout = 5.0
-[delivery]
-connections = {CONNECTIONS}
-retry_base_seconds = 0.2
-[web]
-port = {free_port()}
-[auth]
-policy = "off"
-[digest]
-hour = 8
-""", encoding="utf-8")
-    return config, port
+    return write_serve_config(
+        tmp_path, relay_port,
+        delivery=f"connections = {CONNECTIONS}\nretry_base_seconds = 0.2",
+        more="[digest]\nhour = 8")
 
 
 def set_clock(path: Path, at: float) -> None:

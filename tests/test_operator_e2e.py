@@ -25,12 +25,12 @@ from ccrlist_helpers import (
     DOMAIN,
     RecordingRelay,
     add_members,
-    free_port,
     message,
     rows,
     send,
     wait_for,
     wait_until,
+    write_serve_config,
 )
 from test_ccrlist_crash import spawn
 
@@ -55,29 +55,10 @@ WAKE_DEADLINE = 10.0
 
 
 def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:
-    port = free_port()
-    config = tmp_path / "ccr.toml"
-    config.write_text(f"""
-domain = "{DOMAIN}"
-data_dir = "{tmp_path / 'var'}"
-[server]
-host = "127.0.0.1"
-port = {port}
-[relay]
-host = "127.0.0.1"
-port = {relay_port}
-timeout = 5.0
-[delivery]
-connections = 2
-retry_base_seconds = {RETRY_BASE}
-[posting]
-nonmember_action = "hold"
-[web]
-port = {free_port()}
-[auth]
-policy = "off"
-""", encoding="utf-8")
-    return config, port
+    return write_serve_config(
+        tmp_path, relay_port,
+        delivery=f"connections = 2\nretry_base_seconds = {RETRY_BASE}",
+        more='[posting]\nnonmember_action = "hold"')
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -32,6 +32,7 @@ from ccrlist_helpers import (
     send,
     wait_for,
     wait_until,
+    write_serve_config,
 )
 from test_ccrlist_crash import spawn
 from test_ccrlist_serve import unprivileged
@@ -50,27 +51,9 @@ MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
 def write_config(tmp_path: Path, relay_port: int) -> tuple[Path, int]:
-    port = free_port()
-    config = tmp_path / "ccr.toml"
-    config.write_text(f"""
-domain = "{DOMAIN}"
-data_dir = "{tmp_path / 'var'}"
-issues_dir = "{ROOT / 'issues'}"
-[site]
-output_dir = "{tmp_path / 'site'}"
-[server]
-host = "127.0.0.1"
-port = {port}
-[web]
-port = {free_port()}
-[relay]
-host = "127.0.0.1"
-port = {relay_port}
-timeout = 5.0
-[auth]
-policy = "off"
-""", encoding="utf-8")
-    return config, port
+    return write_serve_config(
+        tmp_path, relay_port, top=f'issues_dir = "{ROOT / "issues"}"',
+        more=f'[site]\noutput_dir = "{tmp_path / "site"}"')
 
 
 def publish(config: Path) -> subprocess.Popen[str]:
