@@ -43,7 +43,14 @@ def build_all(settings: Settings) -> BuildReport:
     cache = listing_cache(settings)
     listed: list[ListedEdition] = []
     keep: set[str] = set()
-    for issue_id, paths in folder_editions(settings.issues_dir).items():
+    found = folder_editions(settings.issues_dir)
+    if not found:  # a wrong issues_dir must not blank the archive that readers see
+        where = ("is not a folder" if not settings.issues_dir.is_dir()
+                 else "holds no issue file (<id>.md)")
+        raise IssueError(str(settings.issues_dir), None,
+                         f"the issues folder ('issues_dir' in {settings.source}) {where}: "
+                         f"nothing built, {settings.site.output_dir} left as it is")
+    for issue_id, paths in found.items():
         try:
             files = [read_file(path, settings.limits.max_issue_bytes) for path in paths]
             edition = parse_edition(issue_id, files)

@@ -200,7 +200,27 @@ def test_new_in_french_then_its_english_translation(chron: Settings) -> None:
     assert "lang: en" in english and "Headline of this issue" in english
     again = run(chron, "new", "vol13-5", "--lang", "fr")
     assert again.exit_code != 0 and "already has a version in 'fr'" in again.output
-    assert run(chron, "check", "vol13-5").exit_code == 0
+
+
+def test_a_fresh_skeleton_does_not_pass_check_or_go_out(chron: Settings) -> None:
+    """Every text of the skeleton to replace is marked TODO: `check` names each line, and
+    publish sends nothing until they are gone."""
+    for lang in ("en", "fr"):
+        assert run(chron, "new", "vol13-7", "--lang", lang).exit_code == 0
+    check = run(chron, "check", "vol13-7")
+    assert check.exit_code == 1
+    for name in ("vol13-7.md", "vol13-7.fr.md"):
+        text = (chron.issues_dir / name).read_text("utf-8")
+        marked = [n for n, line in enumerate(text.splitlines(), 1) if "TODO" in line]
+        assert len(marked) >= 8  # title, summary, meeting, items, image, text
+        for n in marked:
+            assert f"{name}:{n}: placeholder text 'TODO' left in" in check.output
+    published = run(chron, "publish", "vol13-7")
+    assert published.exit_code == 1 and "was not published" in published.output
+    for name in ("vol13-7.md", "vol13-7.fr.md"):
+        path = chron.issues_dir / name
+        path.write_text(path.read_text("utf-8").replace("TODO ", ""), "utf-8")
+    assert run(chron, "check", "vol13-7").exit_code == 0
 
 
 def test_translation_skeleton_copies_volume_number_and_date(chron: Settings) -> None:

@@ -377,3 +377,23 @@ def test_the_feeds_refuse_an_issue_listed_without_its_feed_entries() -> None:
     older = [dataclasses.replace(e, rss={}, atom={}) if e is not newest else e for e in listed]
     one = Settings(site=dataclasses.replace(Settings().site, feed_entries=1))
     assert feedparser.parse(shared_files(older, one)["feed.xml"]).entries
+
+
+@pytest.mark.parametrize("issues", ["missing", "empty"])
+def test_a_build_with_no_issues_leaves_the_archive_as_it_is(tmp_path: Path,
+                                                              issues: str) -> None:
+    """A config whose issues_dir is wrong (or whose default follows the config file to
+    another folder) must not blank the archive readers see."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("the archive, with its issues", "utf-8")
+    config = tmp_path / "ccr.toml"
+    config.write_text(f'issues_dir = "{issues}"\n[site]\noutput_dir = "site"\n', "utf-8")
+    if issues == "empty":
+        (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(chronicle, ["build"], obj=load_settings(config))
+    assert result.exit_code == 1
+    assert "issues folder ('issues_dir' in " in result.output
+    assert "nothing built" in result.output and "Traceback" not in result.output
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert (site / "index.html").read_text("utf-8") == "the archive, with its issues"

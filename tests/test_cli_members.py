@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -135,6 +136,10 @@ def test_config_masks_password(run) -> None:  # type: ignore[no-untyped-def]
     assert "relay.host = relay.example.org" in result.output
     assert "relay.password = ********" in result.output
     assert "hunter2" not in result.output
+    # Empty settings that default to the list domain say so, with the domain.
+    for key in ("dkim.domain", "auth.authserv_id"):
+        assert re.search(rf"^{re.escape(key)} = \(the list domain, [a-z.]+\)$",
+                         result.output, re.M), key
 
 
 def test_bad_config_file_is_a_clean_error(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def remove_post(settings: Settings, permalink: str) -> None:
     found = _PERMALINK.fullmatch(permalink.strip())
     if found is None:
         raise click.BadParameter(f"{permalink!r} is not a permalink like ccrlist/"
-                                 "abcdefgh23456789 or an archive page's URL",
+                                 "k7p2m4q6r3s5t2vw or an archive page's URL",
                                  param_hint="PERMALINK")
 
     async def run(conn: Connection) -> Removal | None:

@@ -115,7 +115,7 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 rows.append((key, "(none: outgoing mail is not DKIM-signed)"))
             elif value is None and f.name == "ed25519_key_file":
                 rows.append((key, "(none: no ed25519-sha256 signature)"))
-            elif key == "dkim.domain" and not value:
+            elif key in ("dkim.domain", "auth.authserv_id") and not value:
                 rows.append((key, f"(the list domain, {settings.domain})"))
             elif f.name == "password":
                 rows.append((key, "********" if value else "(empty)"))
