@@ -132,6 +132,8 @@ def test_deliveries_csv_for_spreadsheets(config: Path) -> None:
     assert [r["recipient"] for r in table] == MEMBERS
     assert table[1]["last_reply"] == "550 5.1.1 user unknown"
     assert table[3]["last_reply"] == "'=cmd|' /C calc'!A0"  # shown as text, never run
+    done = [r for r in table if r["status"] in ("sent", "failed")]
+    assert done and all(r["next_try"] == "" for r in done)  # empty, not "-" (read as "'-")
     assert list(table[0]) == ["message", "list", "recipient", "status", "attempts", "next_try",
                               "last_change", "last_reply"]
 

@@ -54,14 +54,15 @@ def message_label(row: DeliveryRow) -> str:
     return f"{row.source} {row.source_ref}"
 
 
-def next_try(row: DeliveryRow) -> str:
-    return iso_utc(row.next_try_at) if row.status in ("pending", "deferred") else "-"
+def next_try(row: DeliveryRow, empty: str = "-") -> str:
+    return iso_utc(row.next_try_at) if row.status in ("pending", "deferred") else empty
 
 
-def cells(row: DeliveryRow) -> tuple[str, ...]:
-    """One delivery as the values of `COLUMNS`."""
+def cells(row: DeliveryRow, empty: str = "-") -> tuple[str, ...]:
+    """One delivery as the values of `COLUMNS`; `empty` stands for no next try or reply."""
     return (message_label(row), row.list_name, row.recipient, row.status, str(row.attempts),
-            next_try(row), iso_utc(row.updated_at), " ".join(row.last_reply.split()) or "-")
+            next_try(row, empty), iso_utc(row.updated_at),
+            " ".join(row.last_reply.split()) or empty)
 
 
 def deliveries_csv(rows: Iterable[DeliveryRow]) -> str:
@@ -71,5 +72,6 @@ def deliveries_csv(rows: Iterable[DeliveryRow]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([neutralise_cell(cell) for cell in cells(row)])
+        # An empty cell, not the table's "-", where there is no next try or no reply yet.
+        writer.writerow([neutralise_cell(cell) for cell in cells(row, empty="")])
     return out.getvalue()
