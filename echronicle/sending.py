@@ -34,6 +34,7 @@ from echronicle.reading.model import Edition
 from echronicle.rendering.email import RenderedEmail, render_email
 from subscribers.db import Connection, open_database
 from subscribers.members import MemberStore
+from subscribers.post_models import QueueCounts
 from subscribers.queue import QueueStore
 
 SOURCE = "issue"
@@ -98,7 +99,7 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
         )
         outgoing_ids.append(result.outgoing_id)
         queued += result.recipients_added
-    before = [await queue.counts(i) for i in outgoing_ids]
+    before = await _counts(queue, outgoing_ids)
     waiting = sum(c.pending + c.deferred for c in before)
     transport = make_transport(settings)
     sender = SenderLock(settings.database_path, "chronicle publish")
@@ -126,7 +127,7 @@ async def _send(conn: Connection, settings: Settings, deliveries: Sequence[Deliv
             await worker.run_until_idle(progress)
         finally:
             sender.release()
-    after = [await queue.counts(i) for i in outgoing_ids]
+    after = await _counts(queue, outgoing_ids)
     return SendSummary(
         queued=queued,
         sent=sum(c.sent for c in after) - sum(c.sent for c in before),
@@ -160,7 +161,7 @@ async def follow(queue: QueueStore, outgoing_ids: Sequence[int], sender: SenderL
         if loop.time() - moved_at > patience:
             return False
         await asyncio.sleep(FOLLOW_POLL)  # the other process's progress, read from the queue
-        now = await _not_tried(queue, outgoing_ids)
+        now = sum(c.pending for c in await _counts(queue, outgoing_ids))
         if now < left:
             moved_at = loop.time()
             if progress is not None:
@@ -169,5 +170,6 @@ async def follow(queue: QueueStore, outgoing_ids: Sequence[int], sender: SenderL
     return True
 
 
-async def _not_tried(queue: QueueStore, outgoing_ids: Sequence[int]) -> int:
-    return sum([(await queue.counts(i)).pending for i in outgoing_ids])
+async def _counts(queue: QueueStore, outgoing_ids: Sequence[int]) -> list[QueueCounts]:
+    """Each queued message's deliveries by status, as they stand now."""
+    return [await queue.counts(i) for i in outgoing_ids]

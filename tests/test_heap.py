@@ -68,17 +68,11 @@ def test_without_the_limit_the_threads_spread_over_more_arenas() -> None:
 
 
 @glibc
-def test_the_operators_malloc_arena_max_wins() -> None:
-    env = {**_env_without_arena_max(), "MALLOC_ARENA_MAX": "4"}
-    arenas, said = _arenas("limit", env)
-    assert said == "False"
-    assert arenas == 4
-
-
-@glibc
-def test_the_operators_glibc_tunable_wins() -> None:
-    env = {**_env_without_arena_max(), "GLIBC_TUNABLES": "glibc.malloc.arena_max=4"}
-    arenas, said = _arenas("limit", env)
+@pytest.mark.parametrize("setting", [("MALLOC_ARENA_MAX", "4"),
+                                     ("GLIBC_TUNABLES", "glibc.malloc.arena_max=4")])
+def test_the_operators_choice_of_arenas_wins(setting: tuple[str, str]) -> None:
+    name, value = setting
+    arenas, said = _arenas("limit", {**_env_without_arena_max(), name: value})
     assert said == "False"
     assert arenas == 4
 
